@@ -1,0 +1,67 @@
+// A flat list of layers applied in order, like torch.nn.Sequential; parameter names are
+// PyTorch's state_dict keys ("1.weight").
+import type { Tensor } from '../engine/tensor.ts';
+import { Module, type LayerSpec, type Parameter } from './module.ts';
+
+export interface NamedParameter extends Parameter {
+  readonly key: string;
+}
+
+export class Sequential extends Module {
+  readonly type = 'Sequential';
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+
+  forward(x: Tensor): Tensor {
+    for (const l of this.layers) x = l.forward(x);
+    return x;
+  }
+
+  /** Runs forward and returns a copy of every layer's output, for inspection (not training). */
+  forwardTrace(x: Tensor): Tensor[] {
+    const outs: Tensor[] = [];
+    for (const l of this.layers) {
+      x = l.forward(x);
+      outs.push(x.clone());
+    }
+    return outs;
+  }
+
+  backward(dout: Tensor): Tensor {
+    for (let i = this.layers.length - 1; i >= 0; i--) dout = this.layers[i].backward(dout);
+    return dout;
+  }
+
+  outputShape(inShape: readonly number[]): number[] {
+    let s = [...inShape];
+    for (const l of this.layers) s = l.outputShape(s);
+    return s;
+  }
+
+  override parameters(): Parameter[] {
+    return this.namedParameters();
+  }
+
+  /** Parameters with their state_dict keys, in PyTorch's order. */
+  namedParameters(): NamedParameter[] {
+    const out: NamedParameter[] = [];
+    this.layers.forEach((l, i) => {
+      for (const p of l.parameters()) out.push({ ...p, key: `${i}.${p.name}` });
+    });
+    return out;
+  }
+
+  override train(mode = true): this {
+    this.training = mode;
+    for (const l of this.layers) l.train(mode);
+    return this;
+  }
+
+  spec(): LayerSpec {
+    return { type: this.type, layers: this.layers.map((l) => l.spec()) };
+  }
+}

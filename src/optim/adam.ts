@@ -1,0 +1,92 @@
+// Adam and AdamW, following the update rules torch.optim.Adam / AdamW document
+// (bias-corrected moments, eps added after the square root, optional AMSGrad).
+import { ConfigError } from '../engine/errors.ts';
+import type { Parameter } from '../nn/module.ts';
+import { Optimizer, type OptimizerState } from './optimizer.ts';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  amsgrad?: boolean;
+}
+
+export class Adam extends Optimizer {
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly amsgrad: boolean;
+  /** AdamW decays the weights directly instead of adding wd·p to the gradient. */
+  protected decoupled = false;
+  private m: Float32Array[];
+  private v: Float32Array[];
+  private vmax: Float32Array[];
+  private t = 0;
+
+  constructor(params: readonly Parameter[], opts: AdamOptions = {}) {
+    super(params, opts.lr ?? 1e-3);
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.amsgrad = opts.amsgrad ?? false;
+    const name = new.target.name;
+    if (!(this.lr >= 0)) throw new ConfigError(`${name}: lr must be >= 0, got ${this.lr}`);
+    this.betas.forEach((b, i) => {
+      if (!(b >= 0 && b < 1)) throw new ConfigError(`${name}: betas[${i}] must be in [0, 1), got ${b}`);
+    });
+    if (!(this.eps >= 0)) throw new ConfigError(`${name}: eps must be >= 0, got ${this.eps}`);
+    if (!(this.weightDecay >= 0)) throw new ConfigError(`${name}: weightDecay must be >= 0, got ${this.weightDecay}`);
+    this.m = params.map((p) => new Float32Array(p.value.size));
+    this.v = params.map((p) => new Float32Array(p.value.size));
+    this.vmax = this.amsgrad ? params.map((p) => new Float32Array(p.value.size)) : [];
+  }
+
+  step(): void {
+    const t = ++this.t;
+    const [b1, b2] = this.betas;
+    const { lr, eps, weightDecay: wd, amsgrad, decoupled } = this;
+    const bc1 = 1 - Math.pow(b1, t);
+    const bc2sqrt = Math.sqrt(1 - Math.pow(b2, t));
+    const stepSize = lr / bc1;
+    this.params.forEach((p, idx) => {
+      const w = p.value.data, g = p.grad.data, m = this.m[idx], v = this.v[idx];
+      const vmax = amsgrad ? this.vmax[idx] : v;
+      for (let i = 0; i < w.length; i++) {
+        let gi = g[i];
+        if (wd !== 0) {
+          if (decoupled) w[i] *= 1 - lr * wd;
+          else gi += wd * w[i];
+        }
+        const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
+        let vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
+        if (amsgrad) {
+          if (vi > vmax[i]) vmax[i] = vi;
+          vi = vmax[i];
+        }
+        w[i] -= (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps);
+      }
+    });
+  }
+
+  state(): OptimizerState {
+    const buffers: Record<string, Float32Array[]> = { exp_avg: this.m, exp_avg_sq: this.v };
+    if (this.amsgrad) buffers.max_exp_avg_sq = this.vmax;
+    return { type: this.constructor.name, step: this.t, buffers };
+  }
+
+  loadState(s: OptimizerState): void {
+    this.t = s.step;
+    this.m = s.buffers.exp_avg.map((b) => Float32Array.from(b));
+    this.v = s.buffers.exp_avg_sq.map((b) => Float32Array.from(b));
+    if (this.amsgrad) this.vmax = s.buffers.max_exp_avg_sq.map((b) => Float32Array.from(b));
+  }
+}
+
+/** Adam with decoupled weight decay (default weightDecay 0.01, as torch.optim.AdamW). */
+export class AdamW extends Adam {
+  constructor(params: readonly Parameter[], opts: AdamOptions = {}) {
+    super(params, { ...opts, weightDecay: opts.weightDecay ?? 0.01 });
+    this.decoupled = true;
+  }
+}

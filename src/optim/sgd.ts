@@ -1,0 +1,72 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, following
+// the update rule torch.optim.SGD documents.
+import { ConfigError } from '../engine/errors.ts';
+import type { Parameter } from '../nn/module.ts';
+import { Optimizer, type OptimizerState } from './optimizer.ts';
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  private bufs: (Float32Array | null)[];
+  private t = 0;
+
+  constructor(params: readonly Parameter[], opts: SGDOptions) {
+    super(params, opts.lr);
+    this.momentum = opts.momentum ?? 0;
+    this.dampening = opts.dampening ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+    this.weightDecay = opts.weightDecay ?? 0;
+    if (!(opts.lr >= 0)) throw new ConfigError(`SGD: lr must be >= 0, got ${opts.lr}`);
+    if (!(this.momentum >= 0)) throw new ConfigError(`SGD: momentum must be >= 0, got ${this.momentum}`);
+    if (!(this.weightDecay >= 0)) throw new ConfigError(`SGD: weightDecay must be >= 0, got ${this.weightDecay}`);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new ConfigError('SGD: nesterov needs momentum > 0 and dampening 0');
+    }
+    this.bufs = params.map(() => null);
+  }
+
+  step(): void {
+    const { lr, momentum: mu, dampening: tau, nesterov, weightDecay: wd } = this;
+    this.t++;
+    this.params.forEach((p, idx) => {
+      const w = p.value.data, g = p.grad.data;
+      let buf = this.bufs[idx];
+      const first = buf === null;
+      if (mu !== 0 && buf === null) buf = this.bufs[idx] = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) {
+        let d = g[i];
+        if (wd !== 0) d += wd * w[i];
+        if (mu !== 0) {
+          const b = first ? d : mu * buf![i] + (1 - tau) * d;
+          buf![i] = b;
+          d = nesterov ? d + mu * b : b;
+        }
+        w[i] -= lr * d;
+      }
+    });
+  }
+
+  state(): OptimizerState {
+    return {
+      type: 'SGD',
+      step: this.t,
+      buffers: this.momentum ? { momentum: this.bufs.map((b, i) => b ?? new Float32Array(this.params[i].value.size)) } : {},
+    };
+  }
+
+  loadState(s: OptimizerState): void {
+    this.t = s.step;
+    const m = s.buffers.momentum;
+    this.bufs = this.params.map((_, i) => (m && s.step > 0 ? Float32Array.from(m[i]) : null));
+  }
+}
