@@ -2,7 +2,7 @@
 // (bias-corrected moments, eps added after the square root, optional AMSGrad).
 import { ConfigError } from '../engine/errors.ts';
 import type { Parameter } from '../nn/module.ts';
-import { Optimizer, type OptimizerState } from './optimizer.ts';
+import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -58,8 +58,11 @@ export class Adam extends Optimizer {
           if (decoupled) w[i] *= 1 - lr * wd;
           else gi += wd * w[i];
         }
-        const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
-        let vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
+        // NOTE: the moments are read back from the float32 buffers, as PyTorch computes with them.
+        m[i] = b1 * m[i] + (1 - b1) * gi;
+        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        const mi = m[i];
+        let vi = v[i];
         if (amsgrad) {
           if (vi > vmax[i]) vmax[i] = vi;
           vi = vmax[i];
@@ -69,17 +72,20 @@ export class Adam extends Optimizer {
     });
   }
 
+  /** A snapshot (copies) of the step count and moment buffers, with PyTorch's state names. */
   state(): OptimizerState {
-    const buffers: Record<string, Float32Array[]> = { exp_avg: this.m, exp_avg_sq: this.v };
-    if (this.amsgrad) buffers.max_exp_avg_sq = this.vmax;
+    const buffers: Record<string, Float32Array[]> = { exp_avg: copyBuffers(this.m), exp_avg_sq: copyBuffers(this.v) };
+    if (this.amsgrad) buffers.max_exp_avg_sq = copyBuffers(this.vmax);
     return { type: this.constructor.name, step: this.t, buffers };
   }
 
   loadState(s: OptimizerState): void {
+    const names = this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
+    checkState(this.constructor.name, s, this.params, names);
     this.t = s.step;
-    this.m = s.buffers.exp_avg.map((b) => Float32Array.from(b));
-    this.v = s.buffers.exp_avg_sq.map((b) => Float32Array.from(b));
-    if (this.amsgrad) this.vmax = s.buffers.max_exp_avg_sq.map((b) => Float32Array.from(b));
+    this.m = copyBuffers(s.buffers.exp_avg);
+    this.v = copyBuffers(s.buffers.exp_avg_sq);
+    if (this.amsgrad) this.vmax = copyBuffers(s.buffers.max_exp_avg_sq);
   }
 }
 

@@ -1,4 +1,5 @@
 // The shared optimizer contract: parameters in, zeroGrad / step, state out for checkpoints.
+import { ConfigError } from '../engine/errors.ts';
 import type { Parameter } from '../nn/module.ts';
 
 /** Optimizer state as plain arrays, keyed by parameter index, for the weights file. */
@@ -23,4 +24,32 @@ export abstract class Optimizer {
   abstract step(): void;
   abstract state(): OptimizerState;
   abstract loadState(s: OptimizerState): void;
+}
+
+/** Copies buffers so a saved state is a snapshot, not a view the next step() overwrites. */
+export function copyBuffers(bufs: readonly ArrayLike<number>[]): Float32Array[] {
+  return bufs.map((b) => Float32Array.from(b));
+}
+
+/**
+ * Checks a saved state against this optimizer before loading it: same type, a whole step count,
+ * and each named buffer holding one array per parameter with the parameter's size.
+ */
+export function checkState(owner: string, s: OptimizerState, params: readonly Parameter[], names: readonly string[]): void {
+  if (s.type !== owner) {
+    throw new ConfigError(`${owner}.loadState: state is for optimizer ${JSON.stringify(s.type)}`, `resume with the optimizer the run was started with`);
+  }
+  if (!Number.isInteger(s.step) || s.step < 0) throw new ConfigError(`${owner}.loadState: bad step count ${s.step}`);
+  for (const name of names) {
+    const bufs = s.buffers[name];
+    if (!bufs) throw new ConfigError(`${owner}.loadState: state has no buffer "${name}"`);
+    if (bufs.length !== params.length) {
+      throw new ConfigError(`${owner}.loadState: buffer "${name}" holds ${bufs.length} arrays for ${params.length} parameters`);
+    }
+    bufs.forEach((b, i) => {
+      if (b.length !== params[i].value.size) {
+        throw new ConfigError(`${owner}.loadState: buffer "${name}"[${i}] has ${b.length} values, parameter ${params[i].name} has ${params[i].value.size}`);
+      }
+    });
+  }
 }

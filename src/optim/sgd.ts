@@ -2,7 +2,7 @@
 // the update rule torch.optim.SGD documents.
 import { ConfigError } from '../engine/errors.ts';
 import type { Parameter } from '../nn/module.ts';
-import { Optimizer, type OptimizerState } from './optimizer.ts';
+import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
 
 export interface SGDOptions {
   lr: number;
@@ -47,8 +47,8 @@ export class SGD extends Optimizer {
         let d = g[i];
         if (wd !== 0) d += wd * w[i];
         if (mu !== 0) {
-          const b = first ? d : mu * buf![i] + (1 - tau) * d;
-          buf![i] = b;
+          buf![i] = first ? d : mu * buf![i] + (1 - tau) * d;
+          const b = buf![i]; // the float32 buffer value, as PyTorch uses it
           d = nesterov ? d + mu * b : b;
         }
         w[i] -= lr * d;
@@ -56,17 +56,19 @@ export class SGD extends Optimizer {
     });
   }
 
+  /** A snapshot (copies) of the step count and momentum buffers, for the checkpoint. */
   state(): OptimizerState {
     return {
       type: 'SGD',
       step: this.t,
-      buffers: this.momentum ? { momentum: this.bufs.map((b, i) => b ?? new Float32Array(this.params[i].value.size)) } : {},
+      buffers: this.momentum ? { momentum: copyBuffers(this.bufs.map((b, i) => b ?? new Float32Array(this.params[i].value.size))) } : {},
     };
   }
 
   loadState(s: OptimizerState): void {
+    const hasBufs = this.momentum !== 0 && s.step > 0;
+    checkState('SGD', s, this.params, hasBufs ? ['momentum'] : []);
     this.t = s.step;
-    const m = s.buffers.momentum;
-    this.bufs = this.params.map((_, i) => (m && s.step > 0 ? Float32Array.from(m[i]) : null));
+    this.bufs = hasBufs ? copyBuffers(s.buffers.momentum) : this.params.map(() => null);
   }
 }

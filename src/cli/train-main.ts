@@ -1,0 +1,4 @@
+// Entry point of the mnist-train command.
+import { main } from './train.ts';
+
+await main();
