@@ -40,13 +40,13 @@ function kindOf(magic: number | undefined): string {
 
 function readHeader(bytes: Uint8Array, file: string, magic: number, dims: number): number[] {
   const headerBytes = 4 + 4 * dims;
-  if (bytes.length < headerBytes) {
-    throw new DataError(`${file}: expected an IDX header of ${headerBytes} bytes, found a file of ${bytes.length} bytes`);
-  }
-  const found = readMagic(bytes)!;
-  if (found !== magic) {
+  const found = readMagic(bytes);
+  if (found !== undefined && found !== magic) {
     const other = found === IMAGES_MAGIC ? ' (is this an images file?)' : found === LABELS_MAGIC ? ' (is this a labels file?)' : '';
     throw new DataError(`${file}: expected magic ${magic}, found ${found}${other}`);
+  }
+  if (bytes.length < headerBytes) {
+    throw new DataError(`${file}: expected an IDX header of ${headerBytes} bytes, found a file of ${bytes.length} bytes`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes);
   return Array.from({ length: dims }, (_, i) => view.getUint32(4 + 4 * i));

@@ -116,3 +116,46 @@ export function serializeWeights(w: WeightsFile): string {
 export function tensorFromJson(t: TensorJson): Tensor {
   return Tensor.from(t.shape, t.data);
 }
+
+/**
+ * Parses a weights file and rebuilds its model with the stored parameters. Untrusted input:
+ * every failure is a CheckpointError naming the field.
+ */
+export function readWeights(text: string, buildModel: (specs: LayerSpec[]) => Sequential): { file: WeightsFile; model: Sequential } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(`not a JSON document (${(err as Error).message})`, 'is this a weights file written by mnist-train?');
+  }
+  const file = validateWeights(doc);
+  const model = buildModel(file.model.layers);
+  loadStateDict(model, file.state);
+  return { file, model };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the document's structure before anything is built from it. */
+export function validateWeights(doc: unknown): WeightsFile {
+  if (!isObject(doc)) throw new CheckpointError('expected a JSON object at the top level');
+  if (doc.format !== FORMAT) {
+    throw new CheckpointError(`format: expected "${FORMAT}", found ${JSON.stringify(doc.format)}`, 'is this a weights file written by mnist-train?');
+  }
+  if (doc.version !== VERSION) throw new CheckpointError(`version: expected ${VERSION}, found ${JSON.stringify(doc.version)}`);
+  const model = doc.model;
+  if (!isObject(model) || !Array.isArray(model.layers) || !model.layers.every(isObject)) {
+    throw new CheckpointError('model.layers: expected a list of layer objects');
+  }
+  const input = doc.input;
+  if (!isObject(input) || !Array.isArray(input.shape) || typeof input.mean !== 'number' || typeof input.std !== 'number' || !(input.std > 0)) {
+    throw new CheckpointError('input: expected {shape, mean, std} with std > 0');
+  }
+  if (!Array.isArray(doc.classes) || !doc.classes.every((c) => typeof c === 'string')) {
+    throw new CheckpointError('classes: expected a list of class names');
+  }
+  if (!isObject(doc.state)) throw new CheckpointError('state: expected an object of tensors');
+  return doc as unknown as WeightsFile;
+}

@@ -87,9 +87,10 @@ export function runCase(c: OptimCase): void {
 
 /**
  * Runs `total` steps with a fixed gradient sequence, either straight through or by saving state
- * after `cut` steps (through JSON, as a checkpoint would) and continuing in a fresh optimizer.
+ * after `cut` steps (through JSON, as a checkpoint would) and continuing in a fresh optimizer
+ * (`load` false: without loading the state, to show that the state matters).
  */
-export function runWithResume(make: (ps: Parameter[]) => Optimizer, total: number, cut?: number): Float32Array[] {
+export function runWithResume(make: (ps: Parameter[]) => Optimizer, total: number, cut?: number, load = true): Float32Array[] {
   const init = [Float32Array.from([0.5, -1.25, 2, 0]), Float32Array.from([0.75, -0.125])];
   const gradAt = (step: number, j: number, i: number) => Math.sin(1 + step * 3.1 + j * 1.7 + i) * (step % 2 ? 2 : 0.5);
   let params = init.map((d, j) => param(`p${j}`, Tensor.from([d.length], d)));
@@ -101,7 +102,7 @@ export function runWithResume(make: (ps: Parameter[]) => Optimizer, total: numbe
       params = values.map((d, j) => param(`p${j}`, Tensor.from([d.length], d)));
       opt = make(params);
       const s = JSON.parse(saved);
-      opt.loadState({ ...s, buffers: Object.fromEntries(Object.entries(s.buffers as Record<string, number[][]>).map(([k, v]) => [k, v.map((b) => Float32Array.from(b))])) });
+      if (load) opt.loadState({ ...s, buffers: Object.fromEntries(Object.entries(s.buffers as Record<string, number[][]>).map(([k, v]) => [k, v.map((b) => Float32Array.from(b))])) });
     }
     opt.zeroGrad();
     params.forEach((p, j) => p.grad.data.forEach((_, i) => (p.grad.data[i] = gradAt(t, j, i))));

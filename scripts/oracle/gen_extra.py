@@ -1,0 +1,145 @@
+"""Extra PyTorch oracle cases for configurations ../shared/oracle/ does not cover ('same'
+padding with even kernels, pooling with dilation and ceil_mode, softmax over other dims).
+
+Writes test/fixtures/{conv2d,maxpool2d,softmax}_extra.json in the schema of
+../shared/oracle/README.md. Run from the repo root: /usr/bin/python3 scripts/oracle/gen_extra.py
+Deterministic (fixed seed); tests read the committed JSON and never need Python.
+"""
+import json
+import os
+
+import torch
+import torch.nn.functional as F
+
+TOL = {"rtol": 1e-4, "atol": 1e-5}
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures")
+gen = torch.Generator().manual_seed(20240531)
+
+
+def exact(shape, scale=1.0, step=2.0**-12):
+    """Normal values rounded to multiples of `step`, so float32 and JSON hold them exactly."""
+    x = torch.randn(*shape, generator=gen) * scale
+    return torch.round(x / step) * step
+
+
+def distinct(shape):
+    """A shuffled grid of distinct values 0.25 apart (no ties, no kinks under small nudges)."""
+    n = 1
+    for d in shape:
+        n *= d
+    perm = torch.randperm(n, generator=gen).to(torch.float32)
+    return ((perm - n / 2) * 0.25).reshape(shape)
+
+
+def ties(shape):
+    return torch.randint(-2, 3, shape, generator=gen).to(torch.float32)
+
+
+def t(x):
+    x = x.detach().to(torch.float32).contiguous()
+    return {"shape": list(x.shape), "data": [float("%.7g" % v) for v in x.flatten().tolist()]}
+
+
+def given(x):
+    x = x.detach().to(torch.float32).contiguous()
+    return {"shape": list(x.shape), "data": x.flatten().tolist()}
+
+
+def conv_case(name, n, cin, cout, hw, k, stride=1, padding=0, dilation=1, groups=1, bias=True):
+    x = exact((n, cin) + hw).requires_grad_()
+    kk = (k, k) if isinstance(k, int) else tuple(k)
+    w = exact((cout, cin // groups) + kk, 0.3, 2.0**-14).requires_grad_()
+    b = exact((cout,), 0.3, 2.0**-14).requires_grad_() if bias else None
+    y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    params = {"weight": given(w)}
+    grads = {"input": t(x.grad), "weight": t(w.grad)}
+    if bias:
+        params["bias"] = given(b)
+        grads["bias"] = t(b.grad)
+    return {
+        "name": name, "op": "conv2d",
+        "config": {"in_channels": cin, "out_channels": cout, "kernel_size": k, "stride": stride,
+                   "padding": padding, "dilation": dilation, "groups": groups, "bias": bias},
+        "input": given(x), "params": params, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": grads, "tolerance": TOL,
+    }
+
+
+def pool_case(name, n, c, hw, k, stride=None, padding=0, dilation=1, ceil_mode=False, values="distinct"):
+    shape = (n, c) + hw
+    x = (distinct(shape) if values == "distinct" else ties(shape)).requires_grad_()
+    y = F.max_pool2d(x, k, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    return {
+        "name": name, "op": "maxpool2d",
+        "config": {"kernel_size": k, "stride": stride, "padding": padding, "dilation": dilation,
+                   "ceil_mode": ceil_mode},
+        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL, "values": values,
+    }
+
+
+def softmax_case(name, op, shape, dim, scale=3.0):
+    x = exact(shape, scale).requires_grad_()
+    y = (F.softmax if op == "softmax" else F.log_softmax)(x, dim=dim)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    return {
+        "name": name, "op": op, "config": {"dim": dim},
+        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
+    }
+
+
+def write(op, cases):
+    doc = {"schema_version": 1, "op": op, "generator": "scripts/oracle/gen_extra.py",
+           "torch_version": torch.__version__, "dtype": "float32",
+           "note": "extra cases beyond ../shared/oracle; same schema", "count": len(cases), "cases": cases}
+    with open(os.path.join(OUT, f"{op}_extra.json"), "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+
+
+write("conv2d", [
+    conv_case("conv2d_same_k2", 1, 1, 2, (6, 6), 2, padding="same"),
+    conv_case("conv2d_same_k4_nobias", 2, 2, 2, (5, 7), 4, padding="same", bias=False),
+    conv_case("conv2d_same_k2x3_d3x1", 1, 2, 3, (7, 6), [2, 3], padding="same", dilation=[3, 1]),
+    conv_case("conv2d_same_k3_d2_g2", 2, 4, 2, (6, 6), 3, padding="same", dilation=2, groups=2),
+    conv_case("conv2d_valid_k3", 1, 2, 2, (5, 6), 3, padding="valid"),
+    conv_case("conv2d_s1x3_p0x2_d1x2_g2_nobias", 2, 4, 6, (7, 9), [2, 3], stride=[1, 3], padding=[0, 2],
+              dilation=[1, 2], groups=2, bias=False),
+    conv_case("conv2d_k1_s2", 2, 3, 2, (7, 7), 1, stride=2),
+    conv_case("conv2d_k1_p0_g3_pointwise", 3, 3, 6, (4, 5), 1, groups=3),
+    conv_case("conv2d_kernel_fills_padded_input", 1, 1, 2, (5, 5), 7, padding=1),
+    conv_case("conv2d_c16to32_k3_p1", 2, 16, 32, (8, 8), 3, padding=1),
+    conv_case("conv2d_c5to3_k3_s2_p1_odd", 3, 5, 3, (11, 9), 3, stride=2, padding=1),
+])
+
+write("maxpool2d", [
+    pool_case("maxpool2d_k2_s2_ceil_5x5", 1, 2, (5, 5), 2, 2, ceil_mode=True),
+    pool_case("maxpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
+    pool_case("maxpool2d_k3_s2_p1_ceil_6x7", 2, 1, (6, 7), 3, 2, padding=1, ceil_mode=True),
+    pool_case("maxpool2d_k3_s1_p1_d2_7x7", 1, 2, (7, 7), 3, 1, padding=1, dilation=2),
+    pool_case("maxpool2d_k2x3_s1x2_p1_d2x1_ceil_6x7", 2, 1, (6, 7), [2, 3], [1, 2], padding=1, dilation=[2, 1],
+              ceil_mode=True),
+    pool_case("maxpool2d_k3x2_sNone_8x7", 1, 1, (8, 7), [3, 2]),
+    pool_case("maxpool2d_k3_s2_p1_ceil_ties_7x7", 1, 2, (7, 7), 3, 2, padding=1, ceil_mode=True, values="ties"),
+    pool_case("maxpool2d_k2_s1_d2_ties_6x6", 1, 1, (6, 6), 2, 1, dilation=2, values="ties"),
+    pool_case("maxpool2d_k3_s3_ceil_8x8", 1, 1, (8, 8), 3, ceil_mode=True),
+])
+
+write("softmax", [
+    softmax_case("softmax_dim0_4x3", "softmax", (4, 3), 0),
+    softmax_case("softmax_dim-1_2x3x4", "softmax", (2, 3, 4), -1),
+    softmax_case("softmax_dim1_nchw_2x3x2x2", "softmax", (2, 3, 2, 2), 1),
+    softmax_case("log_softmax_dim2_2x3x4", "log_softmax", (2, 3, 4), 2),
+    softmax_case("log_softmax_dim-3_2x3x2x2", "log_softmax", (2, 3, 2, 2), -3),
+    softmax_case("log_softmax_dim1_wide_3x10", "log_softmax", (3, 10), 1, 300.0),
+])
+print("wrote", OUT)

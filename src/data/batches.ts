@@ -1,0 +1,101 @@
+// Mini-batches: uint8 images stay in memory; each batch is normalized into a reused float32
+// tensor x: [B, 1, rows, cols] with labels y: Int32Array [B].
+import { ConfigError } from '../engine/errors.ts';
+import type { Rng } from '../engine/rng.ts';
+import { Tensor } from '../engine/tensor.ts';
+import type { Split } from './sources.ts';
+
+/** The first `limit` samples of a split (views, no copy); the whole split when limit is undefined. */
+export function subset(split: Split, limit?: number): Split {
+  if (limit === undefined || limit >= split.count) return split;
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`subset: limit must be a positive integer, got ${limit}`);
+  const px = split.rows * split.cols;
+  return { ...split, images: split.images.subarray(0, limit * px), labels: split.labels.subarray(0, limit), count: limit };
+}
+
+/** Maps each byte value v to (v/255 - mean)/std. */
+function lookupTable(mean: number, std: number): Float32Array {
+  if (!(std > 0)) throw new ConfigError(`normalize: std must be positive, got ${std}`);
+  const lut = new Float32Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = (v / 255 - mean) / std;
+  return lut;
+}
+
+/**
+ * Normalizes one image like the training batches: Uint8Array pixels are 0..255, Float32Array
+ * pixels are intensities in 0..1.
+ */
+export function normalizeImage(
+  pixels: Uint8Array | Float32Array,
+  mean: number,
+  std: number,
+  out = new Float32Array(pixels.length),
+): Float32Array {
+  if (!(std > 0)) throw new ConfigError(`normalizeImage: std must be positive, got ${std}`);
+  const scale = pixels instanceof Uint8Array ? 1 / 255 : 1;
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] * scale - mean) / std;
+  return out;
+}
+
+export interface Batch { x: Tensor; y: Int32Array; index: number }
+
+/** Cuts a split into normalized mini-batches, in order or reshuffled each epoch by a seeded Rng. */
+export class Batcher {
+  readonly batchSize: number;
+  private readonly lut: Float32Array;
+  private readonly order: Int32Array;
+  // one buffer per distinct batch size (the full size and the last partial one)
+  private readonly buffers = new Map<number, { x: Tensor; y: Int32Array }>();
+
+  constructor(readonly split: Split, opts: { batchSize: number; mean: number; std: number }) {
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
+      throw new ConfigError(`Batcher: batchSize must be a positive integer, got ${opts.batchSize}`);
+    }
+    this.batchSize = opts.batchSize;
+    this.lut = lookupTable(opts.mean, opts.std);
+    this.order = new Int32Array(split.count);
+  }
+
+  /** Samples per epoch. */
+  get size(): number {
+    return this.split.count;
+  }
+
+  /** Batches per epoch (the last partial batch counts). */
+  count(): number {
+    return Math.ceil(this.split.count / this.batchSize);
+  }
+
+  /**
+   * One pass over the split. With an rng the order is a fresh shuffle of 0..N-1, so it depends only
+   * on the rng state at the start of the epoch (a resumed run restores that state and gets the same
+   * order). The yielded x and y are overwritten by the next batch of the same size.
+   */
+  *epoch(rng?: Rng): Generator<Batch> {
+    const { images, labels, count, rows, cols } = this.split;
+    const px = rows * cols;
+    const order = this.order;
+    const lut = this.lut;
+    for (let i = 0; i < count; i++) order[i] = i;
+    if (rng) rng.shuffle(order);
+    for (let index = 0, start = 0; start < count; index++, start += this.batchSize) {
+      const b = Math.min(this.batchSize, count - start);
+      const { x, y } = this.buffer(b, rows, cols);
+      const xd = x.data;
+      for (let j = 0; j < b; j++) {
+        const s = order[start + j];
+        y[j] = labels[s];
+        const src = s * px;
+        const dst = j * px;
+        for (let p = 0; p < px; p++) xd[dst + p] = lut[images[src + p]];
+      }
+      yield { x, y, index };
+    }
+  }
+
+  private buffer(b: number, rows: number, cols: number): { x: Tensor; y: Int32Array } {
+    let buf = this.buffers.get(b);
+    if (!buf) this.buffers.set(b, (buf = { x: Tensor.zeros([b, 1, rows, cols]), y: new Int32Array(b) }));
+    return buf;
+  }
+}

@@ -1,0 +1,244 @@
+// Decoding untrusted PNG/JPEG bytes to RGBA (headers checked before any pixel is decoded, so a
+// file claiming 100000×100000 is refused at once) and encoding greyscale PNGs. Pure: bytes in, bytes out.
+import { inflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { MnistError } from '../engine/errors.ts';
+
+/** The bytes are not an image we can read: wrong format, truncated, corrupt, or too large. */
+export class ImageError extends MnistError {}
+
+/** Refuse images above this many pixels before decoding (a 50 MP RGBA image is 200 MB decoded). */
+export const MAX_PIXELS = 50_000_000;
+/** Refuse files above this size before reading them. */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+/** 8-bit RGBA pixels, row-major, 4 bytes per pixel (straight, not premultiplied, alpha). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface DecodedImage extends RgbaImage {
+  format: 'png' | 'jpeg';
+  /** What the header said, for messages: "PNG 8-bit RGBA, interlaced". */
+  description: string;
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const PNG_COLOR_TYPES: Record<number, { name: string; channels: number; depths: number[] }> = {
+  0: { name: 'grey', channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { name: 'RGB', channels: 3, depths: [8, 16] },
+  3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
+  4: { name: 'grey+alpha', channels: 2, depths: [8, 16] },
+  6: { name: 'RGBA', channels: 4, depths: [8, 16] },
+};
+
+/** Names the format from the first bytes: 'png', 'jpeg', another known image format, or undefined. */
+export function sniffFormat(buf: Uint8Array): string | undefined {
+  if (buf.length >= 8 && PNG_SIGNATURE.every((b, i) => buf[i] === b)) return 'png';
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  const ascii = String.fromCharCode(...buf.subarray(0, 12));
+  if (ascii.startsWith('GIF8')) return 'GIF';
+  if (ascii.startsWith('BM')) return 'BMP';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'WebP';
+  if (ascii.startsWith('II*\0') || ascii.startsWith('MM\0*')) return 'TIFF';
+  if (ascii.slice(4, 12) === 'ftypavif' || ascii.slice(4, 12) === 'ftypheic') return 'AVIF/HEIC';
+  if (/^\s*<(\?xml|svg)/i.test(ascii)) return 'SVG';
+  return undefined;
+}
+
+/** Decodes a PNG or JPEG to 8-bit RGBA; throws ImageError with a one-line reason for anything else. */
+export function decodeImage(buf: Uint8Array): DecodedImage {
+  if (buf.length === 0) throw new ImageError('empty file');
+  if (buf.length > MAX_FILE_BYTES) throw new ImageError(`file is ${mb(buf.length)}; the limit is ${mb(MAX_FILE_BYTES)}`);
+  const format = sniffFormat(buf);
+  if (format === 'png') return decodePng(buf);
+  if (format === 'jpeg') return decodeJpeg(buf);
+  if (format) throw new ImageError(`${format} images are not supported (only PNG and JPEG)`, 'convert it to PNG first');
+  throw new ImageError('not a PNG or JPEG image');
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function checkSize(kind: string, width: number, height: number): void {
+  if (width < 1 || height < 1) throw new ImageError(`corrupt ${kind}: header gives a size of ${width}×${height}`);
+  if (width * height > MAX_PIXELS) {
+    throw new ImageError(
+      `${kind} header claims ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels); the limit is ${MAX_PIXELS / 1e6} megapixels`,
+      'scale the image down first',
+    );
+  }
+}
+
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlaced: boolean;
+  idatBytes: number;
+}
+
+/** Walks the chunk list without decompressing anything: IHDR first and sane, every length inside the file, IEND present. */
+export function readPngHeader(buf: Uint8Array): PngHeader {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const type = (o: number) => String.fromCharCode(buf[o], buf[o + 1], buf[o + 2], buf[o + 3]);
+  if (buf.length < 33) throw new ImageError('truncated PNG: the file ends inside the header');
+  if (dv.getUint32(8) !== 13 || type(12) !== 'IHDR') throw new ImageError('corrupt PNG: the first chunk is not a valid IHDR');
+  const width = dv.getUint32(16);
+  const height = dv.getUint32(20);
+  const depth = buf[24];
+  const colorType = buf[25];
+  const ct = PNG_COLOR_TYPES[colorType];
+  if (!ct) throw new ImageError(`corrupt PNG: unknown colour type ${colorType}`);
+  if (!ct.depths.includes(depth)) throw new ImageError(`corrupt PNG: bit depth ${depth} is not allowed for ${ct.name} images`);
+  if (buf[26] !== 0 || buf[27] !== 0) throw new ImageError('corrupt PNG: unknown compression or filter method');
+  if (buf[28] > 1) throw new ImageError(`corrupt PNG: unknown interlace method ${buf[28]}`);
+  checkSize('PNG', width, height);
+  let off = 8;
+  let idatBytes = 0;
+  let sawEnd = false;
+  while (off + 8 <= buf.length) {
+    const len = dv.getUint32(off);
+    const t = type(off + 4);
+    if (off + 12 + len > buf.length) throw new ImageError(`truncated PNG: the file ends inside a ${JSON.stringify(t)} chunk`);
+    if (t === 'IDAT') idatBytes += len;
+    off += 12 + len;
+    if (t === 'IEND') {
+      sawEnd = true;
+      break;
+    }
+  }
+  if (!sawEnd) throw new ImageError('truncated PNG: no IEND chunk (the file ends early)');
+  if (idatBytes === 0) throw new ImageError('corrupt PNG: no image data (IDAT)');
+  return { width, height, depth, colorType, interlaced: buf[28] === 1, idatBytes };
+}
+
+/** Bytes the inflated image data must have: one filter byte per row, per Adam7 pass when interlaced. */
+function inflatedSize(h: PngHeader): number {
+  const bpp = PNG_COLOR_TYPES[h.colorType].channels * h.depth;
+  const rowBytes = (w: number) => (w > 0 ? 1 + Math.ceil((w * bpp) / 8) : 0);
+  if (!h.interlaced) return rowBytes(h.width) * h.height;
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  let n = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((h.width - x0) / dx);
+    const rows = Math.ceil((h.height - y0) / dy);
+    if (w > 0 && rows > 0) n += rowBytes(w) * rows;
+  }
+  return n;
+}
+
+function decodePng(buf: Uint8Array): DecodedImage {
+  const h = readPngHeader(buf);
+  const ct = PNG_COLOR_TYPES[h.colorType];
+  const description = `PNG ${h.depth}-bit ${ct.name}${h.interlaced ? ', interlaced' : ''}`;
+  if (h.interlaced) {
+    // pngjs bounds inflation by the image size only for non-interlaced files; bound it here so a
+    // small compressed stream cannot expand without limit (a "zip bomb").
+    const idat = concatIdat(buf, h.idatBytes);
+    try {
+      inflateSync(idat, { maxOutputLength: inflatedSize(h) + 1 });
+    } catch (err) {
+      throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
+    }
+  }
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
+  } catch (err) {
+    throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
+  }
+  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength), format: 'png', description };
+}
+
+function concatIdat(buf: Uint8Array, total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 8;
+  let pos = 0;
+  while (off + 8 <= buf.length) {
+    const len = dv.getUint32(off);
+    if (buf[off + 4] === 0x49 && buf[off + 5] === 0x44 && buf[off + 6] === 0x41 && buf[off + 7] === 0x54) {
+      out.set(buf.subarray(off + 8, off + 8 + len), pos);
+      pos += len;
+    }
+    off += 12 + len;
+  }
+  return out;
+}
+
+function pngReason(msg: string): string {
+  if (/crc error/i.test(msg)) return 'checksum mismatch (the file is damaged)';
+  if (/maxOutputLength|buffer.*(larger|exceed)|Cannot create a Buffer/i.test(msg)) return 'the image data is larger than the header says';
+  if (/unexpected end|read requests|ran out of data|unexpected end of file/i.test(msg)) return 'the image data ends early (truncated)';
+  if (/incorrect header check|invalid (block|distance|code|stored)|inflate|zlib|too far back/i.test(msg)) return 'the compressed image data is damaged';
+  return msg.replace(/\s+/g, ' ').trim();
+}
+
+/** Reads the frame header (SOFn) of a JPEG without decoding: its size, and whether the data has an end marker. */
+export function readJpegHeader(buf: Uint8Array): { width: number; height: number; components: number; progressive: boolean } {
+  let off = 2;
+  let frame: { width: number; height: number; components: number; progressive: boolean } | undefined;
+  while (off < buf.length) {
+    if (buf[off] !== 0xff) throw new ImageError(`corrupt JPEG: expected a marker at byte ${off}`);
+    while (buf[off] === 0xff && off < buf.length) off++; // fill bytes
+    if (off >= buf.length) break;
+    const marker = buf[off++];
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    if (marker === 0xd9) break;
+    if (off + 2 > buf.length) break;
+    const len = (buf[off] << 8) | buf[off + 1];
+    if (len < 2) throw new ImageError(`corrupt JPEG: segment length ${len} at byte ${off}`);
+    if (off + len > buf.length) throw new ImageError('truncated JPEG: the file ends inside a header segment');
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (len < 8) throw new ImageError('corrupt JPEG: frame header too short');
+      const height = (buf[off + 3] << 8) | buf[off + 4];
+      const width = (buf[off + 5] << 8) | buf[off + 6];
+      frame = { width, height, components: buf[off + 7], progressive: marker === 0xc2 || marker === 0xc6 || marker === 0xca || marker === 0xce };
+      if (marker !== 0xc0 && marker !== 0xc1 && marker !== 0xc2) {
+        throw new ImageError(`unsupported JPEG: ${marker === 0xc3 || marker === 0xc7 ? 'lossless' : 'arithmetic-coded or hierarchical'} JPEG (SOF${marker - 0xc0})`, 'save it as a baseline JPEG or a PNG');
+      }
+    }
+    if (marker === 0xda) {
+      // the entropy-coded data follows; a complete file has an EOI marker somewhere after it
+      if (!frame) throw new ImageError('corrupt JPEG: image data starts before any frame header');
+      let end = buf.length - 2;
+      while (end > off && !(buf[end] === 0xff && buf[end + 1] === 0xd9)) end--;
+      if (end <= off) throw new ImageError('truncated JPEG: no end-of-image marker (the file ends early)');
+      return frame;
+    }
+    off += len;
+  }
+  throw new ImageError(frame ? 'truncated JPEG: no image data' : 'corrupt JPEG: no frame header');
+}
+
+function decodeJpeg(buf: Uint8Array): DecodedImage {
+  const h = readJpegHeader(buf);
+  checkSize('JPEG', h.width, h.height);
+  if (h.components !== 1 && h.components !== 3 && h.components !== 4) throw new ImageError(`unsupported JPEG: ${h.components} colour components`);
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+  } catch (err) {
+    const msg = String((err as Error).message ?? err);
+    if (/maxMemoryUsageInMB|maxResolutionInMP/.test(msg)) throw new ImageError(`JPEG too large to decode (${msg})`);
+    throw new ImageError(`corrupt JPEG: ${msg.replace(/\s+/g, ' ').trim()}`);
+  }
+  if (img.width !== h.width || img.height !== h.height) throw new ImageError('corrupt JPEG: decoded size does not match the header');
+  const kind = h.components === 1 ? 'greyscale' : h.components === 4 ? 'CMYK' : 'colour';
+  return { ...img, format: 'jpeg', description: `JPEG ${kind}${h.progressive ? ', progressive' : ''}` };
+}
+
+/** Encodes 8-bit greyscale pixels (row-major) as a PNG. */
+export function encodeGreyPng(pixels: Uint8Array, width: number, height: number): Buffer {
+  if (pixels.length !== width * height) throw new ImageError(`encodeGreyPng: ${pixels.length} pixels for ${width}×${height}`);
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
+}

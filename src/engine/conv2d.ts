@@ -1,0 +1,190 @@
+// 2D convolution kernels (cross-correlation, zero padding, stride, dilation, groups) as
+// im2col + GEMM per image and per group, with col2im for the input gradient.
+//
+// x: [N, C, H, W]   weight: [O, C/G, kH, kW]   bias: [O]   y: [N, O, outH, outW]
+// For image n and group g, with Cg = C/G, Og = O/G, K = Cg*kH*kW, L = outH*outW:
+//   col[K, L]   = im2col(x[n, g*Cg : (g+1)*Cg])          row (c, i, j), column (oy, ox)
+//   y[n, g]     = weight[g] [Og, K] · col [K, L]          (gemmNN)
+//   dweight[g] += dy[n, g] [Og, L] · col^T [L, K]         (gemmNT)
+//   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
+import { gemmNN, gemmNT, gemmTN } from './gemm.ts';
+
+/** Everything a kernel call needs to know about the shapes; built once per input shape. */
+export interface Conv2dGeometry {
+  n: number; cIn: number; h: number; w: number;
+  cOut: number; groups: number;
+  kH: number; kW: number;
+  sH: number; sW: number;
+  dH: number; dW: number;
+  /** Zero rows above / columns left of the input; the bottom/right padding only shows in outH/outW. */
+  padTop: number; padLeft: number;
+  outH: number; outW: number;
+}
+
+/** floor((in + padLo + padHi - d*(k-1) - 1) / s) + 1; <= 0 when the window does not fit. */
+export function convOutSize(inSize: number, k: number, s: number, padLo: number, padHi: number, d: number): number {
+  return Math.floor((inSize + padLo + padHi - d * (k - 1) - 1) / s) + 1;
+}
+
+/** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
+export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
+  if (isPointwise(g)) return 0;
+  const block = (g.cIn / g.groups) * g.kH * g.kW * g.outH * g.outW;
+  return wholeBatch ? block * g.n * g.groups : block;
+}
+
+/** A 1x1 kernel with stride 1 and no padding: the input plane block already is the col matrix. */
+export function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.padTop === 0 && g.padLeft === 0 &&
+    g.outH === g.h && g.outW === g.w;
+}
+
+// First and one-past-last output index whose tap at `shift + o*s` lands inside [0, size).
+function validStart(shift: number, s: number, out: number): number {
+  return shift >= 0 ? 0 : Math.min(out, Math.ceil(-shift / s));
+}
+function validEnd(shift: number, s: number, size: number, out: number, start: number): number {
+  const last = size - 1 - shift;
+  return last < 0 ? start : Math.max(start, Math.min(out, Math.floor(last / s) + 1));
+}
+
+/**
+ * x[xOff ..]: [Cg, H, W] (one image, one group's channels) -> col[colOff ..]: [Cg*kH*kW, outH*outW].
+ * Out-of-input taps are zero (zero padding).
+ */
+export function im2col(
+  x: Float32Array, xOff: number, cg: number, g: Conv2dGeometry, col: Float32Array, colOff: number,
+): void {
+  const { h: H, w: W, kH, kW, sH, sW, dH, dW, padTop, padLeft, outH, outW } = g;
+  const plane = H * W;
+  let p = colOff;
+  for (let c = 0; c < cg; c++) {
+    const xc = xOff + c * plane;
+    for (let i = 0; i < kH; i++) {
+      const yShift = i * dH - padTop;
+      const oy0 = validStart(yShift, sH, outH);
+      const oy1 = validEnd(yShift, sH, H, outH, oy0);
+      for (let j = 0; j < kW; j++) {
+        const xShift = j * dW - padLeft;
+        const ox0 = validStart(xShift, sW, outW);
+        const ox1 = validEnd(xShift, sW, W, outW, ox0);
+        if (oy0 > 0) { col.fill(0, p, p + oy0 * outW); p += oy0 * outW; }
+        for (let oy = oy0; oy < oy1; oy++) {
+          const src = xc + (oy * sH + yShift) * W + xShift;
+          let ox = 0;
+          for (; ox < ox0; ox++) col[p + ox] = 0;
+          if (sW === 1) for (; ox < ox1; ox++) col[p + ox] = x[src + ox];
+          else for (let q = src + ox * sW; ox < ox1; ox++, q += sW) col[p + ox] = x[q];
+          for (; ox < outW; ox++) col[p + ox] = 0;
+          p += outW;
+        }
+        if (oy1 < outH) { col.fill(0, p, p + (outH - oy1) * outW); p += (outH - oy1) * outW; }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: adds col[colOff ..]: [Cg*kH*kW, outH*outW] into dx[xOff ..]: [Cg, H, W]. */
+export function col2im(
+  col: Float32Array, colOff: number, cg: number, g: Conv2dGeometry, dx: Float32Array, xOff: number,
+): void {
+  const { h: H, w: W, kH, kW, sH, sW, dH, dW, padTop, padLeft, outH, outW } = g;
+  const plane = H * W;
+  let p = colOff;
+  for (let c = 0; c < cg; c++) {
+    const xc = xOff + c * plane;
+    for (let i = 0; i < kH; i++) {
+      const yShift = i * dH - padTop;
+      const oy0 = validStart(yShift, sH, outH);
+      const oy1 = validEnd(yShift, sH, H, outH, oy0);
+      for (let j = 0; j < kW; j++, p += outH * outW) {
+        const xShift = j * dW - padLeft;
+        const ox0 = validStart(xShift, sW, outW);
+        const ox1 = validEnd(xShift, sW, W, outW, ox0);
+        for (let oy = oy0; oy < oy1; oy++) {
+          const dst = xc + (oy * sH + yShift) * W + xShift;
+          const row = p + oy * outW;
+          if (sW === 1) for (let ox = ox0; ox < ox1; ox++) dx[dst + ox] += col[row + ox];
+          else for (let ox = ox0, q = dst + ox0 * sW; ox < ox1; ox++, q += sW) dx[q] += col[row + ox];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * y = conv2d(x, weight) + bias. `col` is im2col scratch of conv2dColSize(g, keepCols) floats;
+ * with keepCols every image-group block stays in it for conv2dBackward.
+ */
+export function conv2dForward(
+  g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  y: Float32Array, col: Float32Array, keepCols: boolean,
+): void {
+  const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
+  const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  const pointwise = isPointwise(g);
+  for (let img = 0; img < n; img++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xOff = (img * cIn + gi * cg) * h * w;
+      const yOff = (img * cOut + gi * og) * L;
+      if (pointwise) {
+        gemmNN(og, L, K, weight, x, y, false, gi * og * K, xOff, yOff);
+      } else {
+        const colOff = keepCols ? (img * groups + gi) * K * L : 0;
+        im2col(x, xOff, cg, g, col, colOff);
+        gemmNN(og, L, K, weight, col, y, false, gi * og * K, colOff, yOff);
+      }
+    }
+    if (bias) {
+      for (let o = 0, q = img * cOut * L; o < cOut; o++) {
+        const b = bias[o];
+        for (let l = 0; l < L; l++, q++) y[q] += b;
+      }
+    }
+  }
+}
+
+/**
+ * Accumulates dweight (+=) and dbias (+=) and overwrites dx (if given) for upstream gradient dy.
+ * `colsKept` says whether `col` still holds every block from a forward with keepCols; otherwise
+ * the blocks are rebuilt from x one at a time. `dcol` is scratch of conv2dColSize(g, false) floats.
+ */
+export function conv2dBackward(
+  g: Conv2dGeometry, x: Float32Array, weight: Float32Array, dy: Float32Array,
+  dweight: Float32Array, dbias: Float32Array | null, dx: Float32Array | null,
+  col: Float32Array, colsKept: boolean, dcol: Float32Array,
+): void {
+  const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
+  const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  const pointwise = isPointwise(g);
+  if (dx && !pointwise) dx.fill(0);
+  for (let img = 0; img < n; img++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xOff = (img * cIn + gi * cg) * h * w;
+      const yOff = (img * cOut + gi * og) * L;
+      const wOff = gi * og * K;
+      if (pointwise) {
+        gemmNT(og, K, L, dy, x, dweight, true, yOff, xOff, wOff);
+        if (dx) gemmTN(K, L, og, weight, dy, dx, false, wOff, yOff, xOff);
+        continue;
+      }
+      let colOff = 0;
+      if (colsKept) colOff = (img * groups + gi) * K * L;
+      else im2col(x, xOff, cg, g, col, 0);
+      gemmNT(og, K, L, dy, col, dweight, true, yOff, colOff, wOff);
+      if (dx) {
+        gemmTN(K, L, og, weight, dy, dcol, false, wOff, yOff, 0);
+        col2im(dcol, 0, cg, g, dx, xOff);
+      }
+    }
+  }
+  if (dbias) {
+    for (let img = 0; img < n; img++) {
+      for (let o = 0, q = img * cOut * L; o < cOut; o++) {
+        let s = 0;
+        for (let l = 0; l < L; l++, q++) s += dy[q];
+        dbias[o] += s;
+      }
+    }
+  }
+}

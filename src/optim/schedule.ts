@@ -1,0 +1,107 @@
+// Epoch-level learning-rate schedules like torch.optim.lr_scheduler.StepLR and CosineAnnealingLR:
+// construct after the optimizer, call step() once after each epoch.
+import { ConfigError } from '../engine/errors.ts';
+import type { Optimizer } from './optimizer.ts';
+
+/** What a checkpoint stores to resume a schedule: the number of step() calls so far. */
+export interface SchedulerState {
+  lastEpoch: number;
+}
+
+/**
+ * Sets optimizer.lr from a closed form in the epoch count, like PyTorch's `_get_closed_form_lr`.
+ * PyTorch's step() uses an equivalent recursive form; the two agree to rounding (about 1e-15
+ * relative), and the closed form makes a resumed schedule exactly the uninterrupted one.
+ */
+export abstract class LRScheduler {
+  /** The optimizer's lr when the schedule was attached (PyTorch's base_lrs / initial_lr). */
+  readonly baseLr: number;
+  /** Number of step() calls so far; epoch e (0-based) trains at lrAt(e). */
+  lastEpoch = 0;
+
+  // NOTE: every schedule here has lrAt(0) = baseLr, so attaching one leaves the lr unchanged.
+  constructor(readonly optimizer: Optimizer) {
+    this.baseLr = optimizer.lr;
+  }
+
+  /** The learning rate in force after `epoch` calls to step(). */
+  abstract lrAt(epoch: number): number;
+
+  /** Advances to the next epoch; call once after each epoch's optimizer steps. */
+  step(): void {
+    this.lastEpoch++;
+    this.optimizer.lr = this.lrAt(this.lastEpoch);
+  }
+
+  /** The lr in force now (PyTorch's get_last_lr()[0]). */
+  lastLr(): number {
+    return this.lrAt(this.lastEpoch);
+  }
+
+  state(): SchedulerState {
+    return { lastEpoch: this.lastEpoch };
+  }
+
+  /** Continues a saved schedule: restores the epoch count and sets the optimizer's lr to match. */
+  loadState(s: SchedulerState): void {
+    if (!Number.isInteger(s.lastEpoch) || s.lastEpoch < 0) {
+      throw new ConfigError(`${this.constructor.name}.loadState: lastEpoch must be a non-negative integer, got ${s.lastEpoch}`);
+    }
+    this.lastEpoch = s.lastEpoch;
+    this.optimizer.lr = this.lrAt(this.lastEpoch);
+  }
+}
+
+export interface StepLROptions {
+  stepSize: number;
+  gamma?: number;
+}
+
+/** Multiplies the lr by gamma every stepSize epochs: lr = base * gamma^floor(epoch / stepSize). */
+export class StepLR extends LRScheduler {
+  readonly stepSize: number;
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer, opts: StepLROptions) {
+    super(optimizer);
+    this.stepSize = opts.stepSize;
+    this.gamma = opts.gamma ?? 0.1;
+    if (!Number.isInteger(this.stepSize) || this.stepSize < 1) {
+      throw new ConfigError(`StepLR: stepSize must be a positive integer, got ${this.stepSize}`);
+    }
+    if (!(this.gamma > 0)) throw new ConfigError(`StepLR: gamma must be > 0, got ${this.gamma}`);
+  }
+
+  lrAt(epoch: number): number {
+    return this.baseLr * this.gamma ** Math.floor(epoch / this.stepSize);
+  }
+}
+
+export interface CosineAnnealingLROptions {
+  tMax: number;
+  etaMin?: number;
+}
+
+/**
+ * Anneals the lr from base to etaMin over tMax epochs along half a cosine:
+ * lr = etaMin + (base - etaMin) * (1 + cos(pi * epoch / tMax)) / 2. Past tMax it rises again
+ * (the cosine continues), as PyTorch's does.
+ */
+export class CosineAnnealingLR extends LRScheduler {
+  readonly tMax: number;
+  readonly etaMin: number;
+
+  constructor(optimizer: Optimizer, opts: CosineAnnealingLROptions) {
+    super(optimizer);
+    this.tMax = opts.tMax;
+    this.etaMin = opts.etaMin ?? 0;
+    if (!Number.isInteger(this.tMax) || this.tMax < 1) {
+      throw new ConfigError(`CosineAnnealingLR: tMax must be a positive integer, got ${this.tMax}`, 'use the number of epochs');
+    }
+    if (!(this.etaMin >= 0)) throw new ConfigError(`CosineAnnealingLR: etaMin must be >= 0, got ${this.etaMin}`);
+  }
+
+  lrAt(epoch: number): number {
+    return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+  }
+}

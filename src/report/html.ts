@@ -1,0 +1,177 @@
+// Building blocks of the self-contained HTML pages: escaping, embedded data, inline PNGs, colour
+// maps and the page shell. Pure string builders; the commands write the result to disk.
+import { PNG } from 'pngjs';
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML content and quoted attribute values. */
+export function esc(v: unknown): string {
+  return String(v).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/**
+ * JSON that is safe inside <script type="application/json">: "<", ">" and "&" become \u escapes
+ * so "</script>" in a class name cannot end the element; U+2028/9 are escaped for old parsers.
+ */
+export function jsonForScript(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Float32 values as base64 of their little-endian bytes: exact and about 5.3 characters a value. */
+export function float32Base64(v: Float32Array): string {
+  const le = new Float32Array(v); // a fresh copy is aligned and owns its buffer
+  const bytes = Buffer.from(le.buffer, le.byteOffset, le.byteLength);
+  if (!isLittleEndian()) {
+    for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
+  }
+  return bytes.toString('base64');
+}
+
+function isLittleEndian(): boolean {
+  return new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+}
+
+export interface Pixels {
+  width: number;
+  height: number;
+  /** 1 (grey), 3 (RGB) or 4 (RGBA) bytes per pixel, row-major. */
+  channels: 1 | 3 | 4;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** Encodes pixels as a PNG data: URI for an <img> (no file, no network). */
+export function pngDataUri(p: Pixels): string {
+  const n = p.width * p.height;
+  if (p.data.length !== n * p.channels) {
+    throw new RangeError(`pngDataUri: ${p.width}x${p.height}x${p.channels} needs ${n * p.channels} bytes, got ${p.data.length}`);
+  }
+  const png = new PNG({ width: p.width, height: p.height });
+  for (let i = 0; i < n; i++) {
+    const s = i * p.channels, d = i * 4;
+    if (p.channels === 1) {
+      png.data[d] = png.data[d + 1] = png.data[d + 2] = p.data[s];
+      png.data[d + 3] = 255;
+    } else {
+      png.data[d] = p.data[s];
+      png.data[d + 1] = p.data[s + 1];
+      png.data[d + 2] = p.data[s + 2];
+      png.data[d + 3] = p.channels === 4 ? p.data[s + 3] : 255;
+    }
+  }
+  return `data:image/png;base64,${PNG.sync.write(png).toString('base64')}`;
+}
+
+/** An already-encoded image file (PNG, JPEG, ...) as a data: URI. */
+export function fileDataUri(bytes: Uint8Array, mime: string): string {
+  if (!/^image\/[a-z0-9.+-]+$/.test(mime)) throw new RangeError(`fileDataUri: not an image MIME type: ${mime}`);
+  return `data:${mime};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
+}
+
+export type Rgb = readonly [number, number, number];
+
+/** Sequential map for non-negative values (viridis stops): dark purple at 0 to yellow at the max. */
+export const SEQUENTIAL: readonly Rgb[] = [
+  [68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37],
+];
+
+/** Diverging map for signed values (RdBu reversed): blue below 0, white at 0, red above. */
+export const DIVERGING: readonly Rgb[] = [
+  [33, 102, 172], [103, 169, 207], [247, 247, 247], [239, 138, 98], [178, 24, 43],
+];
+
+/** The colour at t in [0, 1] (clamped), interpolated linearly between evenly spaced stops. */
+export function colorAt(stops: readonly Rgb[], t: number): Rgb {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i, a = stops[i], b = stops[i + 1];
+  return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * f)) as unknown as Rgb;
+}
+
+export function rgbCss(c: Rgb): string {
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+/** A value scale shared by every map of one layer: signed values get a symmetric diverging one. */
+export interface Scale {
+  kind: 'sequential' | 'diverging';
+  lo: number;
+  hi: number;
+}
+
+export function scaleFor(values: ArrayLike<number>): Scale {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(min <= max)) return { kind: 'sequential', lo: 0, hi: 1 };
+  if (min < 0) {
+    const m = Math.max(-min, max) || 1;
+    return { kind: 'diverging', lo: -m, hi: m };
+  }
+  return { kind: 'sequential', lo: 0, hi: max || 1 };
+}
+
+/** Short number for labels: 4 significant digits, no exponent for everyday magnitudes. */
+export function fmtNum(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(+v.toPrecision(4));
+  return v.toExponential(2);
+}
+
+export function fmtShapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function fmtPct(v: number, digits = 2): string {
+  return `${(v * 100).toFixed(digits)}%`;
+}
+
+/**
+ * The page shell. The Content-Security-Policy forbids every network fetch, so a stray external
+ * reference fails loudly (a console error) instead of silently needing the network.
+ */
+export function htmlPage(o: { title: string; css: string; body: string; script?: string; data?: unknown }): string {
+  const csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${csp}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="generator" content="mnist-ts">',
+    `<title>${esc(o.title)}</title>`,
+    `<style>${BASE_CSS}${o.css}</style>`,
+    '</head>',
+    '<body>',
+    o.body,
+    o.data === undefined ? '' : `<script type="application/json" id="data">${jsonForScript(o.data)}</script>`,
+    o.script ? `<script>${o.script}</script>` : '',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+const BASE_CSS = `
+:root { --fg: #1d2330; --muted: #5b6474; --line: #d9dde5; --bg: #f6f7f9; --card: #fff; --accent: #c2410c; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 20px 28px 40px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 15px; margin: 0; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-weight: 600; }
+h3 { font-size: 13px; margin: 10px 0 6px; color: var(--muted); font-weight: 600; }
+.sub { color: var(--muted); margin: 0 0 16px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin: 0 0 14px; }
+.meta { color: var(--muted); font-size: 12px; margin: 2px 0 8px; }
+.row { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+canvas, img.px { image-rendering: pixelated; image-rendering: crisp-edges; }
+.legend { display: flex; align-items: center; gap: 6px; font-size: 11px; color: var(--muted); margin: 0 0 8px; }
+.legend .bar { width: 160px; height: 10px; border: 1px solid var(--line); }
+`;

@@ -1,0 +1,196 @@
+// The --report page of mnist-train and mnist-eval: loss and accuracy curves per epoch, the
+// confusion matrix as a heat-map and the misclassified test digits. Static HTML and SVG (no
+// script), rendered from EpochRecords and an Evaluation.
+import type { EpochRecord } from '../train/checkpoint.ts';
+import { colorAt, esc, fmtInt, fmtNum, fmtPct, htmlPage, pngDataUri, rgbCss, type Rgb } from './html.ts';
+import type { Misclassified } from './metrics.ts';
+
+export interface ReportData {
+  /** "mnist-train" or "mnist-eval": says where the numbers came from. */
+  command: string;
+  /** e.g. "cnn · Conv2d(1, 8, …) → … · 12,345 parameters". */
+  modelLabel?: string;
+  /** Extra facts shown under the title, in order ([label, value]). */
+  facts?: readonly (readonly [string, string])[];
+  classes: readonly string[];
+  epochs: readonly EpochRecord[];
+  evaluation: { loss: number; accuracy: number; count: number; confusion: Int32Array };
+  /** Which split the evaluation ran on, e.g. "test (10,000 images)". */
+  splitLabel?: string;
+  misclassified: readonly Misclassified[];
+  /** How many were misclassified in all (items may hold fewer). */
+  misclassifiedTotal: number;
+  rows: number;
+  cols: number;
+}
+
+/** White to dark blue: reads well with dark numbers on light cells and white on dark ones. */
+const BLUES: readonly Rgb[] = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+const TRAIN_COLOR = '#2563eb';
+const TEST_COLOR = '#c2410c';
+
+interface Series {
+  name: string;
+  color: string;
+  values: readonly number[];
+}
+
+/** An SVG line chart of per-epoch values; each point carries a <title> with its value. */
+function lineChart(o: { id: string; title: string; epochs: readonly number[]; series: Series[]; lo: number; hi: number; fmt: (v: number) => string }): string {
+  const W = 560, H = 270, L = 56, R = 16, T = 30, B = 40;
+  const pw = W - L - R, ph = H - T - B;
+  const n = o.epochs.length;
+  const x = (i: number) => L + (n <= 1 ? pw / 2 : (i / (n - 1)) * pw);
+  const y = (v: number) => T + ph - ((v - o.lo) / (o.hi - o.lo || 1)) * ph;
+  const out: string[] = [];
+  out.push(`<svg class="curve" id="${esc(o.id)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.title)}">`);
+  out.push(`<text x="${L}" y="18" class="ctitle">${esc(o.title)}</text>`);
+  for (let k = 0; k <= 4; k++) {
+    const v = o.lo + ((o.hi - o.lo) * k) / 4;
+    const yy = y(v).toFixed(1);
+    out.push(`<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" class="grid"/><text x="${L - 6}" y="${yy}" class="ytick">${esc(o.fmt(v))}</text>`);
+  }
+  const step = Math.max(1, Math.ceil(n / 12));
+  o.epochs.forEach((e, i) => {
+    if (i % step === 0 || i === n - 1) out.push(`<text x="${x(i).toFixed(1)}" y="${H - B + 16}" class="xtick">${e}</text>`);
+  });
+  out.push(`<text x="${L + pw / 2}" y="${H - 6}" class="xlabel">epoch</text>`);
+  o.series.forEach((s, si) => {
+    const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    if (pts.length > 1) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    s.values.forEach((v, i) => {
+      out.push(
+        `<circle class="pt" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, epoch ${o.epochs[i]}: ${o.fmt(v)}`)}</title></circle>`,
+      );
+    });
+    const lx = W - R - 150 + si * 75;
+    out.push(`<rect x="${lx}" y="9" width="12" height="3" fill="${s.color}"/><text x="${lx + 16}" y="14" class="key">${esc(s.name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('');
+}
+
+function curves(epochs: readonly EpochRecord[]): string {
+  if (epochs.length === 0) {
+    return `<section class="card" id="curves"><h2>Training curves</h2><p class="meta">no per-epoch history was recorded for these weights</p></section>`;
+  }
+  const ep = epochs.map((e) => e.epoch);
+  const losses = epochs.flatMap((e) => [e.trainLoss, e.testLoss]).filter(Number.isFinite);
+  const accs = epochs.flatMap((e) => [e.trainAccuracy, e.testAccuracy]).filter(Number.isFinite);
+  const lossHi = Math.max(...losses, 1e-6) * 1.08;
+  const accLo = Math.max(0, Math.floor((Math.min(...accs, 1) - 0.01) * 20) / 20);
+  const loss = lineChart({
+    id: 'loss-chart', title: 'loss (cross-entropy)', epochs: ep, lo: 0, hi: lossHi, fmt: (v) => fmtNum(+v.toFixed(4)),
+    series: [{ name: 'train', color: TRAIN_COLOR, values: epochs.map((e) => e.trainLoss) }, { name: 'test', color: TEST_COLOR, values: epochs.map((e) => e.testLoss) }],
+  });
+  const acc = lineChart({
+    id: 'accuracy-chart', title: 'accuracy', epochs: ep, lo: accLo, hi: 1, fmt: (v) => fmtPct(v, accLo >= 0.9 ? 2 : 1),
+    series: [{ name: 'train', color: TRAIN_COLOR, values: epochs.map((e) => e.trainAccuracy) }, { name: 'test', color: TEST_COLOR, values: epochs.map((e) => e.testAccuracy) }],
+  });
+  const rows = epochs
+    .map((e) => `<tr><td>${e.epoch}</td><td>${e.trainLoss.toFixed(4)}</td><td>${fmtPct(e.trainAccuracy)}</td><td>${e.testLoss.toFixed(4)}</td><td>${fmtPct(e.testAccuracy)}</td><td>${fmtNum(e.lr)}</td><td>${e.seconds.toFixed(1)} s</td></tr>`)
+    .join('');
+  return (
+    `<section class="card" id="curves"><h2>Training curves</h2><p class="meta">per epoch: training loss/accuracy are running means over the epoch, test ones are measured after it</p>` +
+    `<div class="row">${loss}${acc}</div>` +
+    `<details><summary>per-epoch numbers</summary><table class="epochs"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th><th>lr</th><th>time</th></tr></thead><tbody>${rows}</tbody></table></details></section>`
+  );
+}
+
+function confusionMatrix(d: ReportData): string {
+  const k = d.classes.length;
+  const cm = d.evaluation.confusion;
+  if (cm.length !== k * k) throw new RangeError(`reportPage: confusion matrix has ${cm.length} cells for ${k} classes`);
+  const head = d.classes.map((c, j) => `<th class="pred" data-class="${j}">${esc(c)}</th>`).join('');
+  const body = d.classes
+    .map((c, t) => {
+      let total = 0;
+      for (let p = 0; p < k; p++) total += cm[t * k + p];
+      const cells = d.classes
+        .map((pc, p) => {
+          const v = cm[t * k + p];
+          const share = total ? v / total : 0;
+          const bg = colorAt(BLUES, share);
+          const dark = share > 0.5;
+          const tip = `true ${c}, predicted ${pc}: ${v} (${fmtPct(share, 1)} of the ${total} ${c})`;
+          return `<td class="cell${t === p ? ' diag' : ''}" style="background:${rgbCss(bg)};color:${dark ? '#fff' : '#1d2330'}" title="${esc(tip)}">${v || ''}</td>`;
+        })
+        .join('');
+      const recall = total ? cm[t * k + t] / total : NaN;
+      return `<tr><th class="true" data-class="${t}">${esc(c)}</th>${cells}<td class="recall">${Number.isFinite(recall) ? fmtPct(recall, 1) : '–'}</td></tr>`;
+    })
+    .join('');
+  const legend =
+    `<div class="legend"><span>share of the true class:</span><span>0%</span>` +
+    `<span class="bar" style="background: linear-gradient(to right, ${BLUES.map(rgbCss).join(', ')})"></span><span>100%</span></div>`;
+  return (
+    `<section class="card" id="confusion"><h2>Confusion matrix</h2><p class="meta">rows: true class, columns: predicted class; a cell counts the ${esc(d.splitLabel ?? 'evaluation')} images of its row predicted as its column, coloured by its share of the row</p>` +
+    `${legend}<table class="confusion"><thead><tr><th class="corner">true \\ predicted</th>${head}<th>recall</th></tr></thead><tbody>${body}</tbody></table></section>`
+  );
+}
+
+function misclassified(d: ReportData): string {
+  const figs = d.misclassified
+    .map((m) => {
+      const uri = pngDataUri({ width: d.cols, height: d.rows, channels: 1, data: m.pixels });
+      const t = d.classes[m.label] ?? String(m.label), p = d.classes[m.predicted] ?? String(m.predicted);
+      return (
+        `<figure class="miss" data-index="${m.index}" data-true="${m.label}" data-predicted="${m.predicted}" title="${esc(`image ${m.index}: true ${t}, predicted ${p}`)}">` +
+        `<img class="px" src="${uri}" width="${d.cols * 2}" height="${d.rows * 2}" alt="${esc(`true ${t}, predicted ${p}`)}">` +
+        `<figcaption><span class="t">${esc(t)}</span> → <span class="p">${esc(p)}</span></figcaption></figure>`
+      );
+    })
+    .join('');
+  const shown = d.misclassified.length < d.misclassifiedTotal ? `the first ${fmtInt(d.misclassified.length)} of ` : '';
+  const note = d.misclassifiedTotal === 0 ? 'none: every image was classified correctly' : `${shown}${fmtInt(d.misclassifiedTotal)} misclassified images, in dataset order; caption: true → predicted`;
+  return `<section class="card" id="misclassified"><h2>Misclassified digits</h2><p class="meta">${esc(note)}</p><div class="misses">${figs}</div></section>`;
+}
+
+/** Renders the training / evaluation report page. */
+export function reportPage(d: ReportData): string {
+  const ev = d.evaluation;
+  const facts: (readonly [string, string])[] = [
+    [`${d.splitLabel ?? 'test'} accuracy`, fmtPct(ev.accuracy)],
+    ['loss', fmtNum(+ev.loss.toFixed(4))],
+    ['images', fmtInt(ev.count)],
+    ['errors', fmtInt(d.misclassifiedTotal)],
+    ...(d.epochs.length ? [['epochs', String(d.epochs.length)] as const] : []),
+    ...(d.facts ?? []),
+  ];
+  const factHtml = facts.map(([k, v]) => `<div class="fact"><span>${esc(k)}</span><strong>${esc(v)}</strong></div>`).join('');
+  const body = [
+    `<header><h1>${esc(d.command)} report</h1>${d.modelLabel ? `<p class="sub model">${esc(d.modelLabel)}</p>` : ''}<div class="facts">${factHtml}</div></header>`,
+    curves(d.epochs),
+    `<div class="row two">${confusionMatrix(d)}${misclassified(d)}</div>`,
+  ].join('\n');
+  return htmlPage({ title: `${d.command} report: ${fmtPct(ev.accuracy)} accuracy`, css: REPORT_CSS, body });
+}
+
+const REPORT_CSS = `
+.model { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
+.facts { display: flex; flex-wrap: wrap; gap: 10px; margin: 0 0 14px; }
+.fact { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 6px 14px; }
+.fact span { display: block; color: var(--muted); font-size: 11px; }
+.fact strong { font-size: 18px; }
+svg.curve { background: #fff; }
+svg.curve .ctitle { font-size: 13px; font-weight: 600; fill: var(--fg); }
+svg.curve .grid { stroke: #e5e7eb; }
+svg.curve .ytick { font-size: 11px; fill: var(--muted); text-anchor: end; dominant-baseline: middle; }
+svg.curve .xtick, svg.curve .xlabel { font-size: 11px; fill: var(--muted); text-anchor: middle; }
+svg.curve .key { font-size: 11px; fill: var(--fg); }
+table.epochs { border-collapse: collapse; font-size: 12px; margin-top: 6px; }
+table.epochs td, table.epochs th { padding: 2px 10px; text-align: right; font-variant-numeric: tabular-nums; }
+.row.two > .card { flex: 1 1 460px; }
+table.confusion { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
+table.confusion th { padding: 3px 6px; color: var(--muted); font-weight: 600; }
+table.confusion td.cell { width: 40px; height: 30px; text-align: center; border: 1px solid #fff; }
+table.confusion td.diag { font-weight: 700; }
+table.confusion td.recall { padding-left: 8px; color: var(--muted); }
+table.confusion th.corner { font-size: 10px; font-weight: 400; }
+.misses { display: flex; flex-wrap: wrap; gap: 6px; }
+figure.miss { margin: 0; text-align: center; }
+figure.miss img { display: block; background: #000; border: 1px solid var(--line); }
+figure.miss figcaption { font-size: 11px; }
+figure.miss .t { color: #15803d; font-weight: 600; }
+figure.miss .p { color: #b91c1c; font-weight: 600; }
+`;

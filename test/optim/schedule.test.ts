@@ -1,0 +1,95 @@
+// StepLR / CosineAnnealingLR against torch.optim.lr_scheduler (test/fixtures/schedule.json, made
+// by scripts/oracle/gen_optim.py), hand-worked values, and state save/restore.
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/engine/errors.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { param } from '../../src/nn/module.ts';
+import { CosineAnnealingLR, StepLR, type LRScheduler } from '../../src/optim/schedule.ts';
+import { SGD } from '../../src/optim/sgd.ts';
+import { expectClose, loadJson, type Tol } from './helpers.ts';
+
+interface SchedCase {
+  name: string;
+  scheduler: 'StepLR' | 'CosineAnnealingLR';
+  config: Record<string, number>;
+  base_lr: number;
+  lrs: number[];
+  tolerance: Tol;
+}
+const fixture = loadJson<{ cases: SchedCase[] }>('test/fixtures/schedule.json');
+
+const sgd = (lr: number) => new SGD([param('w', Tensor.zeros([1]))], { lr });
+
+function make(kind: string, cfg: Record<string, number>, lr: number): LRScheduler {
+  const opt = sgd(lr);
+  if (kind === 'StepLR') return new StepLR(opt, { stepSize: cfg.step_size, gamma: cfg.gamma });
+  return new CosineAnnealingLR(opt, { tMax: cfg.T_max, etaMin: cfg.eta_min });
+}
+
+/** The lr the optimizer trains with in each epoch 0..epochs, stepping the schedule after each. */
+function trace(s: LRScheduler, epochs: number): number[] {
+  const lrs = [s.optimizer.lr];
+  for (let e = 0; e < epochs; e++) {
+    s.step();
+    lrs.push(s.optimizer.lr);
+  }
+  return lrs;
+}
+
+describe('schedulers match torch.optim.lr_scheduler (fixture)', () => {
+  it('has the cases', () => expect(fixture.cases.length).toBeGreaterThanOrEqual(6));
+  for (const c of fixture.cases) {
+    it(c.name, () => expectClose(trace(make(c.scheduler, c.config, c.base_lr), c.lrs.length - 1), c.lrs, c.tolerance, c.name));
+  }
+});
+
+describe('StepLR', () => {
+  it('keeps the lr for stepSize epochs, then multiplies it by gamma (default 0.1)', () => {
+    const lrs = trace(new StepLR(sgd(1), { stepSize: 2 }), 6);
+    expectClose(lrs, [1, 1, 0.1, 0.1, 0.01, 0.01, 0.001], { rtol: 1e-15, atol: 0 }, 'lrs');
+  });
+
+  it('rejects a bad stepSize or gamma', () => {
+    expect(() => new StepLR(sgd(1), { stepSize: 0 })).toThrow(/StepLR: stepSize must be a positive integer, got 0/);
+    expect(() => new StepLR(sgd(1), { stepSize: 1.5 })).toThrow(ConfigError);
+    expect(() => new StepLR(sgd(1), { stepSize: 1, gamma: 0 })).toThrow(/gamma must be > 0/);
+  });
+});
+
+describe('CosineAnnealingLR', () => {
+  it('follows half a cosine from base to etaMin over tMax epochs', () => {
+    const lrs = trace(new CosineAnnealingLR(sgd(0.1), { tMax: 4, etaMin: 0.02 }), 4);
+    // 0.02 + 0.08 * (1 + cos(pi e / 4)) / 2 for e = 0..4
+    const r = Math.SQRT1_2;
+    expectClose(lrs, [0.1, 0.02 + 0.04 * (1 + r), 0.06, 0.02 + 0.04 * (1 - r), 0.02], { rtol: 1e-14, atol: 1e-17 }, 'lrs');
+  });
+
+  it('rejects a bad tMax or etaMin', () => {
+    expect(() => new CosineAnnealingLR(sgd(1), { tMax: 0 })).toThrow(/tMax must be a positive integer, got 0/);
+    expect(() => new CosineAnnealingLR(sgd(1), { tMax: 3, etaMin: -1 })).toThrow(/etaMin must be >= 0/);
+  });
+});
+
+describe('scheduler state', () => {
+  for (const [name, build] of [
+    ['StepLR', (o: SGD) => new StepLR(o, { stepSize: 2, gamma: 0.5 })],
+    ['CosineAnnealingLR', (o: SGD) => new CosineAnnealingLR(o, { tMax: 7, etaMin: 0.001 })],
+  ] as const) {
+    it(`${name}: a schedule restored after 3 epochs continues exactly`, () => {
+      const straight = trace(build(sgd(0.1)), 10);
+      const first = build(sgd(0.1));
+      trace(first, 3);
+      const saved = JSON.parse(JSON.stringify(first.state()));
+      expect(saved).toEqual({ lastEpoch: 3 });
+      // a fresh run built with the configured lr, as a resumed CLI run would
+      const resumed = build(sgd(0.1));
+      resumed.loadState(saved);
+      expect(resumed.optimizer.lr).toBe(straight[3]);
+      expect([resumed.optimizer.lr, ...trace(resumed, 7).slice(1)]).toEqual(straight.slice(3));
+    });
+  }
+
+  it('rejects a bad lastEpoch', () => {
+    expect(() => new StepLR(sgd(1), { stepSize: 1 }).loadState({ lastEpoch: -1 })).toThrow(/StepLR\.loadState: lastEpoch must be a non-negative integer, got -1/);
+  });
+});
