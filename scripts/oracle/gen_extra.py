@@ -84,8 +84,8 @@ def pool_case(name, n, c, hw, k, stride=None, padding=0, dilation=1, ceil_mode=F
     }
 
 
-def softmax_case(name, op, shape, dim, scale=3.0):
-    x = exact(shape, scale).requires_grad_()
+def softmax_case(name, op, shape, dim, scale=3.0, values=None):
+    x = (exact(shape, scale) if values is None else torch.tensor(values, dtype=torch.float32)).requires_grad_()
     y = (F.softmax if op == "softmax" else F.log_softmax)(x, dim=dim)
     g = exact(tuple(y.shape))
     loss = (y * g).sum()
@@ -141,5 +141,11 @@ write("softmax", [
     softmax_case("log_softmax_dim2_2x3x4", "log_softmax", (2, 3, 4), 2),
     softmax_case("log_softmax_dim-3_2x3x2x2", "log_softmax", (2, 3, 2, 2), -3),
     softmax_case("log_softmax_dim1_wide_3x10", "log_softmax", (3, 10), 1, 300.0),
+    softmax_case("log_softmax_spread_2x5", "log_softmax", (2, 5), 1,
+                 values=[[1000, 0, -1000, 5, 500], [-1000, -999.5, -1000, -3000, 2]]),
+    softmax_case("log_softmax_large_2x10", "log_softmax", (2, 10), 1,
+                 values=(1000 + exact((2, 10), 2.0)).tolist()),
+    softmax_case("softmax_spread_dim0_5x2", "softmax", (5, 2), 0,
+                 values=[[1000, -1000], [0, -999.5], [-1000, -1000], [5, -3000], [500, 2]]),
 ])
 print("wrote", OUT)

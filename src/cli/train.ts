@@ -7,9 +7,12 @@ import { MnistError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { loadDataset } from '../data/mnist.ts';
-import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
+import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
+import { buildModel, mlpSpecs } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
+import { formatSummary, summarize } from '../nn/summary.ts';
+import { CosineAnnealingLR, StepLR, type LRScheduler } from '../optim/schedule.ts';
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
@@ -36,6 +39,11 @@ function positiveNumber(v: string): number {
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number greater than 0.');
   return n;
 }
+function nonNegativeNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0.');
+  return n;
+}
 function fraction(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number in [0, 1).');
@@ -49,7 +57,14 @@ function widthList(v: string): number[] {
 
 export interface TrainOptions {
   model: 'mlp' | 'cnn';
+  arch?: string;
   hidden: number[];
+  summary?: boolean;
+  scheduler: 'none' | 'step' | 'cosine';
+  stepSize: number;
+  gamma: number;
+  weightDecay: number;
+  nesterov?: boolean;
   epochs: number;
   batchSize: number;
   lr?: number;
@@ -68,12 +83,19 @@ export function trainProgram(): Command {
   return new Command('mnist-train')
     .description('Train a digit classifier on MNIST (or Fashion-MNIST) and save its weights as JSON.')
     .addOption(new Option('--model <name>', 'model preset').choices(['mlp', 'cnn']).default('mlp'))
+    .option('--arch <spec>', 'any sequential model, e.g. "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" (overrides --model)')
     .option('--hidden <widths>', 'MLP hidden layer widths, comma-separated', widthList, [256])
+    .option('--summary', 'print the model summary table and exit')
     .option('--epochs <n>', 'number of passes over the training set', positiveInt, 5)
     .option('--batch-size <n>', 'samples per optimisation step', positiveInt, 64)
     .option('--lr <rate>', 'learning rate (default: 0.001 for adam/adamw, 0.01 for sgd)', positiveNumber)
     .addOption(new Option('--optimizer <name>', 'optimiser').choices(['adam', 'adamw', 'sgd']).default('adam'))
     .option('--momentum <m>', 'SGD momentum', fraction, 0.9)
+    .option('--nesterov', 'Nesterov momentum (SGD)')
+    .option('--weight-decay <w>', 'L2 penalty (decoupled for adamw; default 0, or 0.01 for adamw)', nonNegativeNumber)
+    .addOption(new Option('--scheduler <name>', 'learning-rate schedule per epoch').choices(['none', 'step', 'cosine']).default('none'))
+    .option('--step-size <n>', 'epochs between lr drops (--scheduler step)', positiveInt, 2)
+    .option('--gamma <g>', 'lr factor at each drop (--scheduler step)', positiveNumber, 0.5)
     .option('--seed <n>', 'random seed for initialisation and shuffling', nonNegativeInt, 1)
     .option('--limit <n>', 'use only the first N training images', positiveInt)
     .option('--test-limit <n>', 'use only the first N test images', positiveInt)
@@ -96,22 +118,25 @@ function checkWritable(out: string): void {
   }
 }
 
-function describeModel(specs: LayerSpec[]): string {
-  return specs
-    .map((s) => {
-      if (s.type === 'Linear') return `Linear(${s.inFeatures}, ${s.outFeatures})`;
-      return s.type;
-    })
-    .join(' → ');
+/** The layer specs the flags ask for: --arch, else the --model preset. */
+export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
+  if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
+  if (opts.model === 'cnn') return { name: 'cnn', specs: cnnSpecs() };
+  return { name: 'mlp', specs: mlpSpecs(opts.hidden, inputShape.reduce((a, b) => a * b, 1), classes) };
 }
 
 export async function train(opts: TrainOptions): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet });
   const { c } = ui;
-  checkWritable(opts.out);
-  const specs = mlpSpecs(opts.hidden);
+  const { name: modelName, specs } = modelSpecs(opts);
   manualSeed(opts.seed);
   const model = buildModel(specs);
+  const summaryText = formatSummary(summarize(model, [1, 28, 28]));
+  if (opts.summary) {
+    process.stdout.write(`${summaryText}\n`);
+    return;
+  }
+  checkWritable(opts.out);
 
   const spin = ui.spin(`loading ${opts.dataset}`);
   const dataDir = opts.dataDir ?? process.env.MNIST_DATA_DIR ?? resolve('data', opts.dataset);
@@ -129,13 +154,19 @@ export async function train(opts: TrainOptions): Promise<void> {
 
   const params = model.parameters();
   const lr = opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 1e-3);
+  const weightDecay = opts.weightDecay;
   let optimizer: Optimizer;
-  if (opts.optimizer === 'sgd') optimizer = new SGD(params, { lr, momentum: opts.momentum });
-  else if (opts.optimizer === 'adamw') optimizer = new AdamW(params, { lr });
-  else optimizer = new Adam(params, { lr });
+  if (opts.optimizer === 'sgd') optimizer = new SGD(params, { lr, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay });
+  else if (opts.optimizer === 'adamw') optimizer = new AdamW(params, { lr, weightDecay });
+  else optimizer = new Adam(params, { lr, weightDecay });
+  let scheduler: LRScheduler | undefined;
+  if (opts.scheduler === 'step') scheduler = new StepLR(optimizer, { stepSize: opts.stepSize, gamma: opts.gamma });
+  else if (opts.scheduler === 'cosine') scheduler = new CosineAnnealingLR(optimizer, { tMax: opts.epochs });
 
-  ui.line(`model ${c.bold(opts.model)}: ${describeModel(specs)}, ${int(parameterCount(model))} parameters`);
-  ui.line(`${opts.optimizer} lr ${lr}, batch ${opts.batchSize}, ${opts.epochs} epochs, seed ${opts.seed} → ${opts.out}`);
+  ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
+  ui.line(summaryText);
+  const sched = opts.scheduler === 'none' ? '' : `, ${opts.scheduler} schedule`;
+  ui.line(`${opts.optimizer} lr ${lr}${sched}, batch ${opts.batchSize}, ${opts.epochs} epochs, seed ${opts.seed} → ${opts.out}`);
 
   const norm = { batchSize: opts.batchSize, mean: data.mean, std: data.std };
   const trainBatches = new Batcher(trainSplit, norm);
@@ -149,7 +180,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     format: FORMAT,
     version: VERSION,
     createdAt: new Date().toISOString(),
-    model: { name: opts.model, layers: specs },
+    model: { name: modelName, arch: formatArch(specs), layers: specs },
     input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std },
     classes: data.classes,
     dataset: data.name,
@@ -157,6 +188,9 @@ export async function train(opts: TrainOptions): Promise<void> {
       optimizer: opts.optimizer,
       lr,
       momentum: opts.optimizer === 'sgd' ? opts.momentum : undefined,
+      nesterov: opts.optimizer === 'sgd' ? !!opts.nesterov : undefined,
+      weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay,
+      scheduler: opts.scheduler,
       batchSize: opts.batchSize,
       epochs: opts.epochs,
       seed: opts.seed,
@@ -174,6 +208,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     test: testBatches,
     epochs: opts.epochs,
     rng,
+    scheduler,
     classes: data.classes.length,
     onBatch: (p) => {
       if (p.epoch !== barEpoch) {

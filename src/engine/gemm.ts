@@ -1,28 +1,157 @@
 // Single-precision matrix products for every layer: C (+)= op(A) · op(B) on row-major
-// Float32Arrays, register-blocked 4×4 over packed panels, without materialized transposes.
+// Float32Arrays, register-blocked 4×3 over packed float64 panels, without materialized transposes.
 //
 // The three forms a linear or convolution layer needs:
 //   gemmNN: C[M,N] = A[M,K]   · B[K,N]      (linear dx, conv forward)
 //   gemmNT: C[M,N] = A[M,K]   · B[N,K]^T    (linear forward, conv dweight)
 //   gemmTN: C[M,N] = A[K,M]^T · B[K,N]      (linear dweight, conv dcol)
 // `accumulate` adds into C (gradients accumulate until zeroGrad) instead of overwriting it.
+//
+// Callers that reuse an operand across many products (conv weights over a batch) pack it once
+// with packA/packB and call gemmPacked directly.
 
-// Packed panels live in float64 scratch so the inner loop loads doubles directly; they are
-// grown on demand and reused, so steady-state training allocates nothing here.
-let packA = new Float64Array(0);
-let packB = new Float64Array(0);
+/** Rows of A per register block. */
+export const MR = 4;
+/** Columns of B per register block. */
+export const NR = 3;
 
-function scratchA(n: number): Float64Array {
-  if (packA.length < n) packA = new Float64Array(n);
-  return packA;
+// NOTE: 4×3 with the four A values loaded one at a time keeps 12 accumulators + 3 B values + 1 A
+// value in x64's 16 float registers; V8 spills with 4×4, and measured 5–10% slower at our shapes.
+// Panels are float64 so the inner loop loads doubles without a conversion.
+
+/** Floats a packA of M rows (or packB of N columns, with NR) by K needs. */
+export function packedSize(rows: number, K: number, R: number): number {
+  return Math.ceil(rows / R) * R * K;
 }
-function scratchB(n: number): Float64Array {
-  if (packB.length < n) packB = new Float64Array(n);
-  return packB;
+
+/**
+ * Packs A(i,k) = a[aOff + i*ars + k*acs], i < M, into out[outOff ..]: for each block of MR rows,
+ * K groups of MR values (k-major); rows past M are zero.
+ */
+export function packA(
+  M: number, K: number, a: Float32Array, aOff: number, ars: number, acs: number, out: Float64Array, outOff = 0,
+): void {
+  const blocks = Math.ceil(M / MR);
+  for (let ib = 0; ib < blocks; ib++) {
+    const base = outOff + ib * MR * K;
+    for (let r = 0; r < MR; r++) {
+      const i = ib * MR + r;
+      let p = base + r;
+      if (i < M) {
+        if (acs === 1) for (let q = aOff + i * ars, e = q + K; q < e; q++, p += MR) out[p] = a[q];
+        else for (let k = 0, q = aOff + i * ars; k < K; k++, p += MR, q += acs) out[p] = a[q];
+      } else {
+        for (let k = 0; k < K; k++, p += MR) out[p] = 0;
+      }
+    }
+  }
 }
 
-const MR = 4;
-const NR = 4;
+/**
+ * Packs B(k,j) = b[bOff + k*brs + j*bcs], j < N, into out[outOff ..]: for each block of NR
+ * columns, K groups of NR values (k-major); columns past N are zero.
+ */
+export function packB(
+  N: number, K: number, b: Float32Array, bOff: number, brs: number, bcs: number, out: Float64Array, outOff = 0,
+): void {
+  const blocks = Math.ceil(N / NR);
+  for (let jb = 0; jb < blocks; jb++) {
+    const base = outOff + jb * NR * K;
+    const j0 = jb * NR;
+    if (j0 + NR <= N && bcs === 1) {
+      // row-major B: three adjacent values per k
+      for (let k = 0, p = base, q = bOff + j0; k < K; k++, p += NR, q += brs) {
+        out[p] = b[q];
+        out[p + 1] = b[q + 1];
+        out[p + 2] = b[q + 2];
+      }
+      continue;
+    }
+    for (let s = 0; s < NR; s++) {
+      const j = j0 + s;
+      let p = base + s;
+      if (j < N) {
+        if (brs === 1) for (let q = bOff + j * bcs, e = q + K; q < e; q++, p += NR) out[p] = b[q];
+        else for (let k = 0, q = bOff + j * bcs; k < K; k++, p += NR, q += brs) out[p] = b[q];
+      } else {
+        for (let k = 0; k < K; k++, p += NR) out[p] = 0;
+      }
+    }
+  }
+}
+
+const edge = new Float64Array(MR * NR);
+
+/**
+ * C(i,j) = c[cOff + i*ldc + j] (+)= Σ_k A(i,k)·B(k,j) for panels made by packA (at ap[apOff ..])
+ * and packB (at bp[bpOff ..]) with the same K.
+ */
+export function gemmPacked(
+  M: number, N: number, K: number,
+  ap: Float64Array, apOff: number, bp: Float64Array, bpOff: number,
+  c: Float32Array, cOff: number, ldc: number, accumulate: boolean,
+): void {
+  const mBlocks = Math.ceil(M / MR);
+  const nBlocks = Math.ceil(N / NR);
+  for (let jb = 0; jb < nBlocks; jb++) {
+    const j0 = jb * NR;
+    const pb0 = bpOff + jb * NR * K;
+    for (let ib = 0; ib < mBlocks; ib++) {
+      const i0 = ib * MR;
+      let c00 = 0, c01 = 0, c02 = 0;
+      let c10 = 0, c11 = 0, c12 = 0;
+      let c20 = 0, c21 = 0, c22 = 0;
+      let c30 = 0, c31 = 0, c32 = 0;
+      for (let pa = apOff + ib * MR * K, pb = pb0, e = pa + MR * K; pa < e; pa += MR, pb += NR) {
+        const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2];
+        let a = ap[pa];
+        c00 += a * b0; c01 += a * b1; c02 += a * b2;
+        a = ap[pa + 1];
+        c10 += a * b0; c11 += a * b1; c12 += a * b2;
+        a = ap[pa + 2];
+        c20 += a * b0; c21 += a * b1; c22 += a * b2;
+        a = ap[pa + 3];
+        c30 += a * b0; c31 += a * b1; c32 += a * b2;
+      }
+      if (i0 + MR <= M && j0 + NR <= N) {
+        let q = cOff + i0 * ldc + j0;
+        if (accumulate) {
+          c[q] += c00; c[q + 1] += c01; c[q + 2] += c02; q += ldc;
+          c[q] += c10; c[q + 1] += c11; c[q + 2] += c12; q += ldc;
+          c[q] += c20; c[q + 1] += c21; c[q + 2] += c22; q += ldc;
+          c[q] += c30; c[q + 1] += c31; c[q + 2] += c32;
+        } else {
+          c[q] = c00; c[q + 1] = c01; c[q + 2] = c02; q += ldc;
+          c[q] = c10; c[q + 1] = c11; c[q + 2] = c12; q += ldc;
+          c[q] = c20; c[q + 1] = c21; c[q + 2] = c22; q += ldc;
+          c[q] = c30; c[q + 1] = c31; c[q + 2] = c32;
+        }
+      } else {
+        // edge block: write only the cells inside C
+        edge[0] = c00; edge[1] = c01; edge[2] = c02;
+        edge[3] = c10; edge[4] = c11; edge[5] = c12;
+        edge[6] = c20; edge[7] = c21; edge[8] = c22;
+        edge[9] = c30; edge[10] = c31; edge[11] = c32;
+        for (let r = 0; r < MR && i0 + r < M; r++) {
+          for (let s = 0; s < NR && j0 + s < N; s++) {
+            const q = cOff + (i0 + r) * ldc + j0 + s;
+            c[q] = accumulate ? c[q] + edge[r * NR + s] : edge[r * NR + s];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Scratch for the panels of the convenience forms; grown on demand and reused, so steady-state
+// training allocates nothing here.
+let scratchA = new Float64Array(0);
+let scratchB = new Float64Array(0);
+
+/** A reusable float64 buffer of at least n values, for callers that pack their own panels. */
+export function growScratch(buf: Float64Array, n: number): Float64Array {
+  return buf.length >= n ? buf : new Float64Array(Math.max(n, Math.ceil(buf.length * 1.5)));
+}
 
 /**
  * General strided product: A(i,k) = a[aOff + i*ars + k*acs], B(k,j) = b[bOff + k*brs + j*bcs],
@@ -40,84 +169,11 @@ export function gemmStrided(
     if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
   }
-  const mBlocks = Math.ceil(M / MR);
-  const nBlocks = Math.ceil(N / NR);
-  // Ap: for each 4-row block, K groups of 4 values (k-major); rows past M are zero.
-  const Ap = scratchA(mBlocks * MR * K);
-  for (let ib = 0; ib < mBlocks; ib++) {
-    const base = ib * MR * K;
-    for (let r = 0; r < MR; r++) {
-      const i = ib * MR + r;
-      let p = base + r;
-      if (i < M) {
-        let q = aOff + i * ars;
-        for (let k = 0; k < K; k++, p += MR, q += acs) Ap[p] = a[q];
-      } else {
-        for (let k = 0; k < K; k++, p += MR) Ap[p] = 0;
-      }
-    }
-  }
-  // Bp: for each 4-column block, K groups of 4 values; columns past N are zero.
-  const Bp = scratchB(nBlocks * NR * K);
-  for (let jb = 0; jb < nBlocks; jb++) {
-    const base = jb * NR * K;
-    for (let s = 0; s < NR; s++) {
-      const j = jb * NR + s;
-      let p = base + s;
-      if (j < N) {
-        let q = bOff + j * bcs;
-        for (let k = 0; k < K; k++, p += NR, q += brs) Bp[p] = b[q];
-      } else {
-        for (let k = 0; k < K; k++, p += NR) Bp[p] = 0;
-      }
-    }
-  }
-  for (let jb = 0; jb < nBlocks; jb++) {
-    const j0 = jb * NR;
-    const pb0 = jb * NR * K;
-    for (let ib = 0; ib < mBlocks; ib++) {
-      const i0 = ib * MR;
-      let pa = ib * MR * K;
-      let pb = pb0;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let k = 0; k < K; k++) {
-        const a0 = Ap[pa], a1 = Ap[pa + 1], a2 = Ap[pa + 2], a3 = Ap[pa + 3];
-        const b0 = Bp[pb], b1 = Bp[pb + 1], b2 = Bp[pb + 2], b3 = Bp[pb + 3];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-        pa += MR;
-        pb += NR;
-      }
-      if (i0 + MR <= M && j0 + NR <= N) {
-        let q = cOff + i0 * ldc + j0;
-        if (accumulate) {
-          c[q] += c00; c[q + 1] += c01; c[q + 2] += c02; c[q + 3] += c03; q += ldc;
-          c[q] += c10; c[q + 1] += c11; c[q + 2] += c12; c[q + 3] += c13; q += ldc;
-          c[q] += c20; c[q + 1] += c21; c[q + 2] += c22; c[q + 3] += c23; q += ldc;
-          c[q] += c30; c[q + 1] += c31; c[q + 2] += c32; c[q + 3] += c33;
-        } else {
-          c[q] = c00; c[q + 1] = c01; c[q + 2] = c02; c[q + 3] = c03; q += ldc;
-          c[q] = c10; c[q + 1] = c11; c[q + 2] = c12; c[q + 3] = c13; q += ldc;
-          c[q] = c20; c[q + 1] = c21; c[q + 2] = c22; c[q + 3] = c23; q += ldc;
-          c[q] = c30; c[q + 1] = c31; c[q + 2] = c32; c[q + 3] = c33;
-        }
-      } else {
-        // edge block: write only the cells inside C
-        const blk = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
-        for (let r = 0; r < MR && i0 + r < M; r++) {
-          for (let s = 0; s < NR && j0 + s < N; s++) {
-            const q = cOff + (i0 + r) * ldc + j0 + s;
-            c[q] = accumulate ? c[q] + blk[r * NR + s] : blk[r * NR + s];
-          }
-        }
-      }
-    }
-  }
+  scratchA = growScratch(scratchA, packedSize(M, K, MR));
+  scratchB = growScratch(scratchB, packedSize(N, K, NR));
+  packA(M, K, a, aOff, ars, acs, scratchA);
+  packB(N, K, b, bOff, brs, bcs, scratchB);
+  gemmPacked(M, N, K, scratchA, 0, scratchB, 0, c, cOff, ldc, accumulate);
 }
 
 /** C[M,N] (+)= A[M,K] · B[K,N] */

@@ -54,7 +54,7 @@ interface Token {
   pos: number;
 }
 
-const TOKEN = /\s*(?:(\d+x\d+)(?![\w.])|([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(?![\w.])|([A-Za-z_]\w*)|([(),=]))/y;
+const TOKEN = /(?:(\d+x\d+)(?![\w.])|([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(?![\w.])|([A-Za-z_]\w*)|([(),=]))/y;
 
 function tokenize(spec: string): Token[] {
   const out: Token[] = [];
@@ -70,7 +70,7 @@ function tokenize(spec: string): Token[] {
     }
     const text = m[1] ?? m[2] ?? m[3] ?? m[4];
     const kind: TokenKind = m[1] ? 'pair' : m[2] ? 'number' : m[3] ? 'name' : (m[4] as TokenKind);
-    out.push({ kind, text, pos: m.index + m[0].length - text.length });
+    out.push({ kind, text, pos: i });
     i = TOKEN.lastIndex;
   }
   out.push({ kind: 'end', text: '', pos: spec.length });
@@ -136,7 +136,7 @@ function parseCalls(spec: string): LayerCall[] {
         if (v.kind === 'name' && toks[i + 1].kind === '=') {
           const val = toks[i + 2];
           if (val.kind === '(') fail(val, `unexpected "(" in the arguments of ${name.text}`, 'write a height x width pair as HxW, e.g. 3x2');
-          if (!isValue(val)) fail(val.kind === 'end' ? v : val, `missing value for ${v.text}= in ${name.text}`);
+          if (!isValue(val)) fail(v, `missing value for ${v.text}= in ${name.text}`);
           args.push({ key: v.text, keyTok: v, value: val });
           i += 3;
         } else if (isValue(v)) {
@@ -392,8 +392,10 @@ function knownLayersHint(): string {
 
 function closest(word: string, options: readonly string[]): string | undefined {
   let best: string | undefined, bestD = 3;
+  const w = word.toLowerCase();
   for (const o of options) {
-    const d = editDistance(word.toLowerCase(), o);
+    // a prefix match counts as close: ceil_mode -> ceil, conv2d -> conv
+    const d = w.length > 1 && (w.startsWith(o) || o.startsWith(w)) ? 1 : editDistance(w, o);
     if (d < bestD) [best, bestD] = [o, d];
   }
   return best;

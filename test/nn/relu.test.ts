@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ShapeError } from '../../src/engine/errors.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { ReLU } from '../../src/nn/relu.ts';
+import { checkOracleCase, distinctTensor, gradCheck, loadOracle } from './helpers.ts';
+
+describe('ReLU', () => {
+  it('hand-worked: max(x, 0), gradient 0 where x <= 0 (including exactly 0)', () => {
+    const r = new ReLU();
+    expect([...r.forward(Tensor.from([1, 4], [-2, 0, 0.5, 3])).data]).toEqual([0, 0, 0.5, 3]);
+    expect([...r.backward(Tensor.from([1, 4], [1, 1, 1, 1])).data]).toEqual([0, 0, 1, 1]);
+  });
+
+  const cases = loadOracle('relu.json');
+  it('oracle has the 2 documented cases', () => expect(cases).toHaveLength(2));
+  for (const c of cases) it(`oracle ${c.name}`, () => checkOracleCase(new ReLU(), c));
+
+  it('gradient check away from the kink', () => {
+    // distinct values 0.1 apart, shifted off zero
+    const x = distinctTensor([2, 3, 4], new Rng(1));
+    for (let i = 0; i < x.size; i++) x.data[i] += 0.05;
+    gradCheck(new ReLU(), x, { tol: { rtol: 1e-4, atol: 1e-4 } });
+  });
+
+  it('rejects backward before forward and a dout of the wrong size', () => {
+    const r = new ReLU();
+    expect(() => r.backward(Tensor.zeros([2]))).toThrow('ReLU: backward called before forward');
+    r.forward(Tensor.zeros([2, 2]));
+    expect(() => r.backward(Tensor.zeros([3]))).toThrow(ShapeError);
+  });
+});
