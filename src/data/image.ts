@@ -123,9 +123,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const sigma = mad(s) * 1.4826;
   let peak = 0;
   for (let i = 0; i < n; i++) if (s[i] > peak) peak = s[i];
-  const core: number[] = [];
-  for (let i = 0; i < n; i++) if (s[i] >= 0.5 * peak) core.push(s[i]);
-  const hi = core.length ? quantile(core, 0.6) : 0;
+  let nCore = 0;
+  for (let i = 0; i < n; i++) if (s[i] >= 0.5 * peak) nCore++;
+  const core = new Float32Array(nCore);
+  for (let i = 0, j = 0; i < n; i++) if (s[i] >= 0.5 * peak) core[j++] = s[i];
+  const hi = nCore ? quantile(core, 0.6) : 0;
   info.contrast = hi;
   if (hi < 0.04 || hi < 8 * sigma) return fail(`no digit found (the image is blank or nearly uniform: contrast ${(hi * 100).toFixed(1)}%)`);
   const lo = Math.max(4 * sigma, 0.12 * hi);
@@ -253,22 +255,49 @@ export function toWorking(img: RgbaImage, color: [number, number, number], maxSi
   return { w, h, k, r, g, b, lum };
 }
 
+/** Median of up to 16k evenly spaced values (plenty for a background level). */
 function median(a: ArrayLike<number>): number {
-  return quantile(Array.from(a), 0.5);
+  return quantile(sampled(a), 0.5);
 }
 
-/** Quantile by sorting a copy (inputs here are at most a few million values, usually far fewer). */
-function quantile(a: number[] | Float32Array, q: number): number {
-  if (a.length === 0) return 0;
-  const s = Float32Array.from(a).sort();
-  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))];
+function sampled(a: ArrayLike<number>, max = 16_384): Float32Array {
+  const step = Math.max(1, Math.floor(a.length / max));
+  const out = new Float32Array(Math.ceil(a.length / step));
+  for (let i = 0, j = 0; i < a.length; i += step, j++) out[j] = a[i];
+  return out;
 }
 
-/** Median absolute deviation from the median (sampled on big arrays). */
+/** The q-quantile by selection (Hoare's quickselect) on a copy: linear time. */
+function quantile(a: ArrayLike<number>, q: number): number {
+  const n = a.length;
+  if (n === 0) return 0;
+  const s = Float32Array.from(a);
+  const k = Math.min(n - 1, Math.max(0, Math.floor(q * (n - 1))));
+  let lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const pivot = s[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (s[i] < pivot) i++;
+      while (s[j] > pivot) j--;
+      if (i <= j) {
+        const t = s[i];
+        s[i] = s[j];
+        s[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return s[k];
+}
+
+/** Median absolute deviation from the median, on a sample. */
 function mad(a: Float32Array): number {
-  const step = Math.max(1, Math.floor(a.length / 200_000));
-  const sample: number[] = [];
-  for (let i = 0; i < a.length; i += step) sample.push(a[i]);
+  const sample = sampled(a);
   const m = quantile(sample, 0.5);
   for (let i = 0; i < sample.length; i++) sample[i] = Math.abs(sample[i] - m);
   return quantile(sample, 0.5);
@@ -375,7 +404,7 @@ function fitSurface(ch: Float32Array, w: number, h: number, mask: Uint8Array): F
   if (!coef) {
     const kept: number[] = [];
     for (let j = 0; j < v.length; j++) if (mask[j]) kept.push(v[j]);
-    return out.fill(quantile(kept.length ? kept : Array.from(v), 0.5));
+    return out.fill(quantile(kept.length ? kept : v, 0.5));
   }
   // evaluate at pixel centres mapped to the cell-centre coordinates used for the fit
   for (let py = 0; py < h; py++) {

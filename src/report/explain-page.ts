@@ -99,7 +99,7 @@ export function explainPage(ex: Explanation, opts: ExplainPageOptions = {}): str
   }
   if (!(hi > lo)) hi = lo + 1;
   blocks.input = { w: iw, h: ih, n: ih * iw, count: ic, strip: false, scale: { kind: 'grey', lo, hi }, b64: float32Base64(ex.input.values) };
-  const k = mapScale(ih, iw, 168);
+  const k = mapScale(ih, iw, 112);
   let original = '';
   if (opts.original) {
     const uri = 'bytes' in opts.original ? fileDataUri(opts.original.bytes, opts.original.mime) : pngDataUri(opts.original);
@@ -225,7 +225,7 @@ header.top .src { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .verdict span { color: var(--muted); font-size: 12px; }
 figure { margin: 0; text-align: center; }
 figcaption { font-size: 11px; color: var(--muted); }
-.original img { max-width: 168px; max-height: 168px; min-width: 56px; border: 1px solid var(--line); background: #fff; }
+.original img { max-width: 112px; max-height: 112px; min-width: 56px; border: 1px solid var(--line); background: #fff; }
 .grid { display: flex; flex-wrap: wrap; gap: 6px 8px; }
 canvas.map { display: block; border: 1px solid var(--line); cursor: crosshair; }
 canvas.zoomable { cursor: zoom-in; }

