@@ -27,8 +27,18 @@ export function reportError(err: unknown): void {
   process.exitCode = 1;
 }
 
+/** A reader that went away (`mnist-train | head`) ends the command quietly, as SIGPIPE would. */
+function exitOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 /** Runs a command's main function, turning every thrown error into output and exit code 1. */
 export async function runCommand(main: () => Promise<void>): Promise<void> {
+  exitOnBrokenPipe(process.stdout);
+  exitOnBrokenPipe(process.stderr);
   try {
     await main();
   } catch (err) {

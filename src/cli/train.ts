@@ -6,7 +6,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
-import { loadDataset } from '../data/mnist.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
 import { buildModel, mlpSpecs } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
@@ -18,6 +17,7 @@ import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
 import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
 import { fit } from '../train/train.ts';
+import { loadDatasetForCli } from './data.ts';
 import { runCommand } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
@@ -138,19 +138,10 @@ export async function train(opts: TrainOptions): Promise<void> {
   }
   checkWritable(opts.out);
 
-  const spin = ui.spin(`loading ${opts.dataset}`);
-  const dataDir = opts.dataDir ?? process.env.MNIST_DATA_DIR ?? resolve('data', opts.dataset);
-  const data = await loadDataset({
-    dataset: opts.dataset,
-    dataDir,
-    onEvent: (e: { type: string; message?: string }) => {
-      if (e.type === 'warning' && e.message) ui.warn(e.message);
-      else if (e.message) spin.text(e.message);
-    },
-  });
+  const data = await loadDatasetForCli(ui, opts.dataset, opts.dataDir);
   const trainSplit = subset(data.train, opts.limit);
   const testSplit = subset(data.test, opts.testLimit);
-  spin.done(`${data.name}: ${int(trainSplit.count)} training and ${int(testSplit.count)} test images (${data.source})`);
+  if (opts.limit || opts.testLimit) ui.line(`using ${int(trainSplit.count)} training and ${int(testSplit.count)} test images`);
 
   const params = model.parameters();
   const lr = opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 1e-3);
