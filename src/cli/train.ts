@@ -1,9 +1,8 @@
-// mnist-train: fetch the data, build a model from flags, train it with progress output, and
-// write the weights file atomically after every epoch.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// mnist-train: fetch the data, build a model from flags (or continue a saved run), train it with
+// progress output, and write the weights file with its resume state atomically after every epoch.
+import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { MnistError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
@@ -16,13 +15,21 @@ import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
 import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
-import { fit } from '../train/train.ts';
+import { DivergenceError, fit, type FitResult } from '../train/train.ts';
+import type { ResumeState } from '../train/resume.ts';
+import { formatChart } from './chart.ts';
+import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
+import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
+import { explainDivergence, restoreTraining, resumeCommand, snapshot, type LiveTraining } from './train-checkpoint.ts';
+import { UsageError, planResume, type ResumeFlags, type ResumePlan } from './train-resume.ts';
+import { evaluate } from '../train/evaluate.ts';
+import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { runCommand } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
 
-export class UsageError extends MnistError {}
+export { UsageError };
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -76,6 +83,11 @@ export interface TrainOptions {
   dataset: 'mnist' | 'fashion-mnist';
   dataDir?: string;
   out: string;
+  resume?: string;
+  log?: string;
+  logEvery?: number;
+  json?: boolean;
+  report?: string;
   quiet?: boolean;
 }
 
@@ -101,21 +113,30 @@ export function trainProgram(): Command {
     .option('--test-limit <n>', 'use only the first N test images', positiveInt)
     .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
     .option('--data-dir <dir>', 'where the IDX files are cached (default: ./data/<dataset>, or $MNIST_DATA_DIR)')
-    .option('--out <file>', 'weights file to write after every epoch', 'weights.json')
+    .option('--out <file>', 'weights file to write after every epoch (with --resume: the file resumed)', 'weights.json')
+    .option('--resume <file>', 'continue the run saved in this weights file: model, data and settings come from it; --epochs sets a new total')
+    .option('--log <file>', 'append per-epoch metrics to a .jsonl or .csv file')
+    .option('--log-every <n>', 'with --log, also record the mean loss and accuracy of every N batches', positiveInt)
+    .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
+    .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
     .showHelpAfterError('(run mnist-train --help for usage)');
 }
 
-function checkWritable(out: string): void {
+function checkWritable(out: string, flag = '--out'): void {
   const path = resolve(out);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out ${out}: is a directory, expected a file path`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag} ${out}: is a directory, expected a file path`);
   const dir = dirname(path);
-  if (!existsSync(dir)) throw new UsageError(`--out ${out}: directory ${dir} does not exist`);
+  if (!existsSync(dir)) throw new UsageError(`${flag} ${out}: directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${out}: ${dir} is not a directory`);
+  // creating a file is the only sure test (root passes access(2) checks on read-only mounts)
+  const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
   try {
-    accessSync(dir, constants.W_OK);
+    closeSync(openSync(probe, 'w'));
   } catch {
-    throw new UsageError(`--out ${out}: directory ${dir} is not writable`);
+    throw new UsageError(`${flag} ${out}: cannot create files in ${dir}`);
   }
+  rmSync(probe, { force: true });
 }
 
 /** The layer specs the flags ask for: --arch, else the --model preset. */
@@ -125,18 +146,43 @@ export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>
   return { name: 'mlp', specs: mlpSpecs(opts.hidden, inputShape.reduce((a, b) => a * b, 1), classes) };
 }
 
-export async function train(opts: TrainOptions): Promise<void> {
-  const ui = makeUi({ quiet: opts.quiet });
+/**
+ * Runs mnist-train. `given(key)` tells whether an option was typed on the command line rather
+ * than defaulted (--resume refuses typed flags that contradict the file).
+ */
+export async function train(flags: TrainOptions, given: (key: string) => boolean = () => false): Promise<void> {
+  if (flags.logEvery !== undefined && flags.log === undefined) throw new UsageError('--log-every needs --log FILE (.jsonl or .csv)');
+  if (flags.log !== undefined && !logFormat(flags.log)) throw new UsageError(`--log ${flags.log}: expected a file name ending in .jsonl or .csv`);
+  const plan = flags.resume === undefined
+    ? undefined
+    : planResume(flags as unknown as ResumeFlags, given, (o) => formatArch(modelSpecs(o as unknown as TrainOptions).specs));
+  // a resumed run trains with the file's settings, towards the new total, into the same file
+  const opts: TrainOptions = plan ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path } : flags;
+  const interrupts = catchInterrupts({
+    stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
+    exiting: (trained) => (trained ? `interrupted; ${opts.out} keeps the last complete checkpoint` : 'interrupted before training started; nothing was written'),
+  });
+  try {
+    await trainRun(opts, flags, plan, interrupts);
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
+  const ui = makeUi({ quiet: opts.quiet, json: opts.json });
   const { c } = ui;
-  const { name: modelName, specs } = modelSpecs(opts);
+  const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   manualSeed(opts.seed);
-  const model = buildModel(specs);
+  const model = plan ? plan.model : buildModel(specs);
   const summaryText = formatSummary(summarize(model, [1, 28, 28]));
   if (opts.summary) {
     process.stdout.write(`${summaryText}\n`);
     return;
   }
   checkWritable(opts.out);
+  if (opts.log !== undefined) checkWritable(opts.log, '--log');
+  if (opts.report !== undefined) checkWritable(opts.report, '--report');
 
   const data = await loadDatasetForCli(ui, opts.dataset, opts.dataDir);
   const trainSplit = subset(data.train, opts.limit);
@@ -152,7 +198,12 @@ export async function train(opts: TrainOptions): Promise<void> {
   else optimizer = new Adam(params, { lr, weightDecay });
   let scheduler: LRScheduler | undefined;
   if (opts.scheduler === 'step') scheduler = new StepLR(optimizer, { stepSize: opts.stepSize, gamma: opts.gamma });
-  else if (opts.scheduler === 'cosine') scheduler = new CosineAnnealingLR(optimizer, { tMax: opts.epochs });
+  // NOTE: a resumed cosine schedule keeps its tMax (as PyTorch's scheduler state_dict does)
+  const tMax = plan ? plan.settings.tMax : opts.epochs;
+  if (opts.scheduler === 'cosine') scheduler = new CosineAnnealingLR(optimizer, { tMax });
+  if (plan && opts.scheduler === 'cosine' && tMax !== opts.epochs) {
+    ui.warn(`the cosine schedule keeps tMax ${tMax} from ${plan.path}; past epoch ${tMax} the lr rises again`);
+  }
 
   ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
   ui.line(summaryText);
@@ -163,11 +214,21 @@ export async function train(opts: TrainOptions): Promise<void> {
   const trainBatches = new Batcher(trainSplit, norm);
   const testBatches = new Batcher(testSplit, { ...norm, batchSize: 1000 });
   const rng = new Rng(opts.seed + 1);
-  const history: EpochRecord[] = [];
+  const live: LiveTraining = { optimizer, params: model.namedParameters(), scheduler, shuffleRng: rng, batches: trainBatches.count(), epochs: opts.epochs };
+  if (plan) {
+    restoreTraining(plan, live);
+    const r = plan.resume;
+    const at = r.position ? `epoch ${r.epoch + 1}, batch ${r.position.batchesDone}/${r.batches}` : `the end of epoch ${r.epoch}`;
+    ui.line(`resuming ${plan.path} at ${at}`);
+  }
+  const history: EpochRecord[] = plan ? [...plan.file.metrics] : [];
+  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
+  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
+  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
   let bar: ReturnType<typeof ui.bar> | undefined;
   let barEpoch = 0;
 
-  const weights = (): WeightsFile => ({
+  const weights = (resume: ResumeState): WeightsFile => ({
     format: FORMAT,
     version: VERSION,
     createdAt: new Date().toISOString(),
@@ -182,6 +243,9 @@ export async function train(opts: TrainOptions): Promise<void> {
       nesterov: opts.optimizer === 'sgd' ? !!opts.nesterov : undefined,
       weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay,
       scheduler: opts.scheduler,
+      stepSize: opts.scheduler === 'step' ? opts.stepSize : undefined,
+      gamma: opts.scheduler === 'step' ? opts.gamma : undefined,
+      tMax: opts.scheduler === 'cosine' ? tMax : undefined,
       batchSize: opts.batchSize,
       epochs: opts.epochs,
       seed: opts.seed,
@@ -190,17 +254,23 @@ export async function train(opts: TrainOptions): Promise<void> {
     },
     metrics: history,
     state: stateDict(model),
+    resume,
   });
 
-  const result = await fit({
+  interrupts.arm();
+  const fitting = fit({
     model,
     optimizer,
     train: trainBatches,
     test: testBatches,
     epochs: opts.epochs,
+    startEpoch: plan?.resume.epoch,
+    resumeAt: plan?.resume.position,
     rng,
     scheduler,
     classes: data.classes.length,
+    shouldStop: () => interrupts.requested,
+    onStep: window && ((s) => window.step(s)),
     onBatch: (p) => {
       if (p.epoch !== barEpoch) {
         bar = ui.bar(p.batches, `epoch ${p.epoch}/${opts.epochs}`);
@@ -211,25 +281,76 @@ export async function train(opts: TrainOptions): Promise<void> {
     onEpochEnd: (m) => {
       bar?.stop();
       history.push(m);
-      writeFileAtomic(opts.out, serializeWeights(weights()));
+      writeFileAtomic(opts.out, serializeWeights(weights(snapshot(live, m.epoch))));
+      savedEpoch = m.epoch;
+      log?.epoch(m);
       ui.line(
         `epoch ${m.epoch}/${opts.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
           `test loss ${m.testLoss.toFixed(4)} acc ${c.bold(pct(m.testAccuracy))}  ${m.seconds.toFixed(1)}s ${int(m.samplesPerSecond)} samples/s`,
       );
     },
   });
-  const last = result.metrics.at(-1);
+  let result: FitResult;
+  try {
+    result = await fitting;
+  } catch (err) {
+    bar?.stop();
+    if (err instanceof DivergenceError) throw explainDivergence(err, { lr, out: opts.out, savedEpoch });
+    throw err;
+  } finally {
+    interrupts.disarm();
+    log?.close();
+  }
+  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
+  if (result.stopped && result.epoch < opts.epochs) {
+    bar?.stop();
+    let where: string;
+    if (result.position) {
+      writeFileAtomic(opts.out, serializeWeights(weights(snapshot(live, result.epoch, result.position))));
+      where = `interrupted at epoch ${result.epoch + 1}, batch ${result.position.batchesDone}/${result.position.batches}`;
+    } else {
+      where = `interrupted after epoch ${result.epoch}/${opts.epochs}`;
+    }
+    const command = resumeCommand(opts.out, { '--data-dir': flags.dataDir, '--log': flags.log, '--log-every': flags.logEvery });
+    process.stderr.write(`${where}; resume with: ${command}\n`);
+    if (opts.json) {
+      const position = { epoch: result.epoch + (result.position ? 1 : 0), batch: result.position?.batchesDone ?? trainBatches.count(), batches: trainBatches.count() };
+      process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...summary, position, resumeCommand: command })}\n`);
+    }
+    process.exitCode = INTERRUPTED_EXIT_CODE;
+    return;
+  }
+  const last = history.at(-1);
   if (last) {
     const line = `test accuracy ${pct(last.testAccuracy)} after ${last.epoch} epochs; weights saved to ${opts.out}`;
-    if (opts.quiet) process.stdout.write(`${line}\n`);
-    else ui.line(c.green(line));
+    if (opts.quiet) {
+      if (!opts.json) process.stdout.write(`${line}\n`);
+    } else ui.line(c.green(line));
   }
+  const chart = formatChart(history);
+  if (chart) ui.line(chart);
+  if (opts.report !== undefined) {
+    const ev = evaluate(model, testBatches, data.classes.length);
+    const html = trainingReportHtml({
+      command: 'mnist-train',
+      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(params.reduce((n, p) => n + p.value.size, 0))} parameters`,
+      facts: [['dataset', data.name], ['weights', opts.out]],
+      classes: data.classes,
+      epochs: history,
+      evaluation: ev,
+      split: testSplit,
+      splitLabel: 'test',
+    });
+    writeFileAtomic(opts.report, html);
+    ui.line(`report written to ${opts.report}`);
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last })}\n`);
 }
 
 export async function main(argv = process.argv): Promise<void> {
   const program = trainProgram();
   program.action(async (o: TrainOptions) => {
-    await runCommand(() => train(o));
+    await runCommand(() => train(o, (key) => program.getOptionValueSource(key) === 'cli'));
   });
   await program.parseAsync(argv);
 }

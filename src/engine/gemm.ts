@@ -145,8 +145,8 @@ export function gemmPacked(
 
 // Scratch for the panels of the convenience forms; grown on demand and reused, so steady-state
 // training allocates nothing here.
-let scratchA = new Float64Array(0);
-let scratchB = new Float64Array(0);
+let scratchA: Float64Array = new Float64Array(0);
+let scratchB: Float64Array = new Float64Array(0);
 
 /** A reusable float64 buffer of at least n values, for callers that pack their own panels. */
 export function growScratch(buf: Float64Array, n: number): Float64Array {

@@ -39,6 +39,11 @@ export function poolOutSize(inSize: number, k: number, s: number, p: number, d: 
  * holds no input cell at all (possible only with dilation) yields -inf and argmax -1.
  */
 export function maxPool2dForward(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void {
+  if (windowsInside(g)) {
+    if (g.kH === 2 && g.kW === 2) maxPool2x2Inside(g, x, y, argmax);
+    else maxPoolInside(g, x, y, argmax);
+    return;
+  }
   const { n, c, h: H, w: W, dH, dW, outH, outW, rows, cols } = g;
   const planes = n * c, plane = H * W;
   let q = 0;
@@ -63,6 +68,60 @@ export function maxPool2dForward(g: Pool2dGeometry, x: Float32Array, y: Float32A
         }
         y[q] = best;
         argmax[q] = bestIdx;
+      }
+    }
+  }
+}
+
+/** No padding or dilation and every window inside the input: the common case, done branch-free below. */
+function windowsInside(g: Pool2dGeometry): boolean {
+  return g.pH === 0 && g.pW === 0 && g.dH === 1 && g.dW === 1 &&
+    (g.outH - 1) * g.sH + g.kH <= g.h && (g.outW - 1) * g.sW + g.kW <= g.w;
+}
+
+// NOTE: the window scans below pick the running maximum with arithmetic on the comparison
+// (`c = +(v > m) | +(v !== v)`, then `best += c * (idx - best)`) instead of a branch: on real
+// activations the branch is unpredictable and made max-pooling 3x slower. The rule is the generic
+// loop's: a strictly greater value or a NaN takes over, in row-major window order.
+
+// x: [N, C, H, W] -> y, argmax: [N, C, outH, outW]; 2x2 windows inside the input
+function maxPool2x2Inside(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void {
+  const { n, c, h: H, w: W, sH, sW, outH, outW } = g;
+  const planes = n * c, plane = H * W;
+  let q = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0, r = pl * plane + oy * sH * W; ox < outW; ox++, q++, r += sW) {
+        let best = r, m = x[r], v = 0, cmp = 0;
+        v = x[r + 1]; cmp = +(v > m) | +(v !== v); best += cmp * (r + 1 - best); m = x[best];
+        v = x[r + W]; cmp = +(v > m) | +(v !== v); best += cmp * (r + W - best); m = x[best];
+        v = x[r + W + 1]; cmp = +(v > m) | +(v !== v); best += cmp * (r + W + 1 - best); m = x[best];
+        y[q] = m;
+        argmax[q] = best;
+      }
+    }
+  }
+}
+
+// x: [N, C, H, W] -> y, argmax: [N, C, outH, outW]; kH x kW windows inside the input
+function maxPoolInside(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void {
+  const { n, c, h: H, w: W, kH, kW, sH, sW, outH, outW } = g;
+  const planes = n * c, plane = H * W;
+  let q = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0, r = pl * plane + oy * sH * W; ox < outW; ox++, q++, r += sW) {
+        let best = r, m = x[r];
+        for (let i = 0; i < kH; i++) {
+          for (let j = i === 0 ? 1 : 0, idx = r + i * W + j; j < kW; j++, idx++) {
+            const v = x[idx];
+            const cmp = +(v > m) | +(v !== v);
+            best += cmp * (idx - best);
+            m = x[best];
+          }
+        }
+        y[q] = m;
+        argmax[q] = best;
       }
     }
   }

@@ -6,7 +6,7 @@ import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
 import { fmtPair, fmtValue, intPair, type IntOrPair } from './args.ts';
 import { defaultRng, uniformFanIn } from './init.ts';
-import { Module, param, type LayerSpec, type Parameter } from './module.ts';
+import { Module, NO_INPUT_GRAD, param, type LayerSpec, type Parameter } from './module.ts';
 
 export type Conv2dPadding = IntOrPair | 'same' | 'valid';
 
@@ -169,13 +169,13 @@ export class Conv2d extends Module {
     }
     const col = this.col.get([conv2dColSize(g, this.colsKept)]);
     const dcol = this.dcol.get([conv2dColSize(g, false)]);
-    const dx = this.dx.get(x.shape);
+    const dx = this.inputGrad ? this.dx.get(x.shape) : null;
     conv2dBackward(
       g, x.data, this.weight.value.data, dout.data,
-      this.weight.grad.data, this.bias ? this.bias.grad.data : null, dx.data,
+      this.weight.grad.data, this.bias ? this.bias.grad.data : null, dx ? dx.data : null,
       col.data, this.colsKept, dcol.data,
     );
-    return dx;
+    return dx ?? NO_INPUT_GRAD;
   }
 
   private padDescription(): string {

@@ -4,7 +4,7 @@ import { gemmNN, gemmNT, gemmTN } from '../engine/gemm.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
 import { defaultRng, uniformFanIn } from './init.ts';
-import { Module, param, type LayerSpec, type Parameter } from './module.ts';
+import { Module, NO_INPUT_GRAD, param, type LayerSpec, type Parameter } from './module.ts';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -72,6 +72,7 @@ export class Linear extends Module {
       const db = this.bias.grad.data, d = dout.data;
       for (let r = 0; r < n; r++) for (let j = 0, q = r * o; j < o; j++, q++) db[j] += d[q];
     }
+    if (!this.inputGrad) return NO_INPUT_GRAD;
     const dx = this.dx.get(x.shape);
     gemmNN(n, i, o, dout.data, this.weight.value.data, dx.data);
     return dx;

@@ -17,6 +17,12 @@ export interface LayerSpec {
 export abstract class Module {
   abstract readonly type: string;
   training = true;
+  /**
+   * Whether backward must return dL/dinput. Training sets it false on a network (nothing reads
+   * the gradient of the images), which lets the first layer with parameters skip that product;
+   * backward then returns an empty tensor.
+   */
+  inputGrad = true;
 
   /** Computes the output; the returned tensor is owned by the layer and reused by the next call. */
   abstract forward(x: Tensor): Tensor;
@@ -44,6 +50,9 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad.data.fill(0);
   }
 }
+
+/** What backward returns when inputGrad is false. */
+export const NO_INPUT_GRAD = Tensor.zeros([0]);
 
 /** Creates a parameter with a zeroed gradient of the same shape. */
 export function param(name: string, value: Tensor): Parameter {

@@ -1,7 +1,7 @@
 // A flat list of layers applied in order, like torch.nn.Sequential; parameter names are
 // PyTorch's state_dict keys ("1.weight").
 import type { Tensor } from '../engine/tensor.ts';
-import { Module, type LayerSpec, type Parameter } from './module.ts';
+import { Module, NO_INPUT_GRAD, type LayerSpec, type Parameter } from './module.ts';
 
 export interface NamedParameter extends Parameter {
   readonly key: string;
@@ -10,10 +10,14 @@ export interface NamedParameter extends Parameter {
 export class Sequential extends Module {
   readonly type = 'Sequential';
   readonly layers: Module[];
+  // first layer with parameters: where backward stops when inputGrad is false
+  private readonly firstTrainable: number;
 
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;
+    const i = layers.findIndex((l) => l.parameters().length > 0);
+    this.firstTrainable = i < 0 ? layers.length : i;
   }
 
   forward(x: Tensor): Tensor {
@@ -32,8 +36,17 @@ export class Sequential extends Module {
   }
 
   backward(dout: Tensor): Tensor {
-    for (let i = this.layers.length - 1; i >= 0; i--) dout = this.layers[i].backward(dout);
-    return dout;
+    if (this.inputGrad) {
+      for (let i = this.layers.length - 1; i >= 0; i--) dout = this.layers[i].backward(dout);
+      return dout;
+    }
+    // nothing reads dL/dinput: stop at the first layer with parameters and let it skip dx
+    const stop = this.firstTrainable;
+    for (let i = this.layers.length - 1; i >= stop; i--) {
+      this.layers[i].inputGrad = i > stop;
+      dout = this.layers[i].backward(dout);
+    }
+    return NO_INPUT_GRAD;
   }
 
   outputShape(inShape: readonly number[]): number[] {

@@ -3,14 +3,15 @@
 // Pure computation; the pages in explain-page.ts render it.
 import { ShapeError } from '../engine/errors.ts';
 import { fmtShape, type Tensor } from '../engine/tensor.ts';
-import type { LayerSpec, Module } from '../nn/module.ts';
+import type { Module } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { layerRepr } from '../nn/summary.ts';
 
 export interface LayerTrace {
   /** Position in the Sequential, so `${index}.weight` is the state_dict key. */
   index: number;
   type: string;
-  /** PyTorch-style repr, e.g. "Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1))". */
+  /** PyTorch-style repr as `--summary` prints it (nn/summary.ts), e.g. "Conv2d(1, 8, kernel_size=3, padding=1)". */
   name: string;
   /** Output shape without the batch dimension, e.g. [8, 28, 28] or [256]. */
   outputShape: number[];
@@ -64,12 +65,15 @@ export function explain(model: Sequential, x: Tensor): Explanation {
     params: l.parameters().reduce((n, p) => n + p.value.size, 0),
     values: outs[i].data,
   }));
-  const last = outs[outs.length - 1];
+  // A trailing Softmax already gives probabilities (its input holds the logits); LogSoftmax's
+  // output differs from the logits by a constant per row, so softmax of it is the same.
+  const endsInSoftmax = model.layers[model.layers.length - 1].type === 'Softmax' && outs.length > 1;
+  const last = outs[outs.length - (endsInSoftmax ? 2 : 1)];
   if (last.rank !== 2) {
     throw new ShapeError(`explain: the model must end in [1, classes] logits, but its output is ${fmtShape(last.shape)}`);
   }
   const logits = last.data.slice();
-  const probs = softmax(logits);
+  const probs = endsInSoftmax ? outs[outs.length - 1].data.slice() : softmax(logits);
   return {
     input: { shape: x.shape.slice(1), values: x.data.slice() },
     layers,
@@ -118,48 +122,4 @@ function firstLinearTemplates(model: Sequential, inShape: number[]): WeightImage
   const [, h, wd] = inShape;
   if (w.shape[1] !== h * wd) return undefined;
   return { layerIndex: i, name: layerRepr(model.layers[i].spec()), shape: [w.shape[0], 1, h, wd], values: w.data.slice() };
-}
-
-function tuple(v: unknown): string {
-  if (Array.isArray(v)) return v.length === 1 ? `(${v[0]},)` : `(${v.join(', ')})`;
-  return String(v);
-}
-
-/** An int when both entries agree (as PyTorch prints MaxPool2d's given ints), else a tuple. */
-function intOrTuple(v: unknown): string {
-  return Array.isArray(v) && v.length === 2 && v[0] === v[1] ? String(v[0]) : tuple(v);
-}
-
-function pyBool(v: unknown): string {
-  return v ? 'True' : 'False';
-}
-
-function isAll(v: unknown, n: number): boolean {
-  return Array.isArray(v) ? v.every((d) => d === n) : v === n;
-}
-
-/** The layer as PyTorch's repr would print it, from its spec. */
-export function layerRepr(s: LayerSpec): string {
-  switch (s.type) {
-    case 'Linear':
-      return `Linear(in_features=${s.inFeatures}, out_features=${s.outFeatures}, bias=${pyBool(s.bias ?? true)})`;
-    case 'Conv2d': {
-      const parts = [`${s.inChannels}`, `${s.outChannels}`, `kernel_size=${tuple(s.kernelSize)}`, `stride=${tuple(s.stride ?? [1, 1])}`];
-      if (typeof s.padding === 'string') parts.push(`padding=${s.padding}`);
-      else if (s.padding !== undefined && !isAll(s.padding, 0)) parts.push(`padding=${tuple(s.padding)}`);
-      if (s.dilation !== undefined && !isAll(s.dilation, 1)) parts.push(`dilation=${tuple(s.dilation)}`);
-      if (s.groups !== undefined && s.groups !== 1) parts.push(`groups=${s.groups}`);
-      if (s.bias === false) parts.push('bias=False');
-      return `Conv2d(${parts.join(', ')})`;
-    }
-    case 'MaxPool2d':
-      return (
-        `MaxPool2d(kernel_size=${intOrTuple(s.kernelSize)}, stride=${intOrTuple(s.stride ?? s.kernelSize)}, ` +
-        `padding=${intOrTuple(s.padding ?? 0)}, dilation=${intOrTuple(s.dilation ?? 1)}, ceil_mode=${pyBool(s.ceilMode)})`
-      );
-    case 'Flatten':
-      return `Flatten(start_dim=${s.startDim ?? 1}, end_dim=${s.endDim ?? -1})`;
-    default:
-      return `${s.type}()`;
-  }
 }

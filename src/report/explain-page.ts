@@ -1,14 +1,29 @@
 // The --explain page: one self-contained HTML file showing what every layer of the user's model
 // does to one image (CNN Explainer style). Rendered from an Explanation (activations.ts).
-import type { Explanation, WeightImages } from './activations.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import type { Sequential } from '../nn/sequential.ts';
+import { explain, type Explanation, type WeightImages } from './activations.ts';
 import { EXPLAIN_SCRIPT } from './explain-script.ts';
 import {
-  DIVERGING, SEQUENTIAL, esc, fileDataUri, float32Base64, fmtInt, fmtNum, fmtPct, fmtShapeText, htmlPage,
+  DIVERGING, SEQUENTIAL, downscale, esc, fileDataUri, float32Base64, fmtInt, fmtNum, fmtPct, fmtShapeText, htmlPage,
   pngDataUri, rgbCss, scaleFor, type Pixels, type Rgb, type Scale,
 } from './html.ts';
 
 /** The picture as the user gave it: an encoded file to embed as is, or decoded pixels. */
 export type OriginalImage = { bytes: Uint8Array; mime: string } | Pixels;
+
+/** Files up to this size are embedded as they are; larger ones as a shrunk PNG. */
+const MAX_EMBEDDED_BYTES = 512 * 1024;
+
+/**
+ * What to embed for a picture file the user gave: the file itself when it is small, else its
+ * decoded RGBA pixels shrunk to at most 512 pixels a side (a 12-megapixel photo stays readable
+ * and the page stays small).
+ */
+export function originalImage(file: { bytes: Uint8Array; format: string; width: number; height: number; data: Uint8Array }): OriginalImage {
+  if (file.bytes.length <= MAX_EMBEDDED_BYTES) return { bytes: file.bytes, mime: `image/${file.format}` };
+  return downscale({ width: file.width, height: file.height, channels: 4, data: file.data }, 512);
+}
 
 export interface ExplainPageOptions {
   /** Shown in the title, e.g. the image file name. */
@@ -75,7 +90,7 @@ function weightBlock(wi: WeightImages, count: number): { block: Block; scale: Sc
 
 /** Renders the explain page for one image. */
 export function explainPage(ex: Explanation, opts: ExplainPageOptions = {}): string {
-  const classes = opts.classes ?? ex.logits.reduce<string[]>((a, _, i) => (a.push(String(i)), a), []);
+  const classes = opts.classes ?? Array.from(ex.logits, (_, i) => String(i));
   const blocks: Record<string, Block> = {};
   const parts: string[] = [];
   const predictedName = classes[ex.predicted] ?? String(ex.predicted);
@@ -103,7 +118,7 @@ export function explainPage(ex: Explanation, opts: ExplainPageOptions = {}): str
   let original = '';
   if (opts.original) {
     const uri = 'bytes' in opts.original ? fileDataUri(opts.original.bytes, opts.original.mime) : pngDataUri(opts.original);
-    const dims = 'bytes' in opts.original ? '' : ` · ${opts.original.width}×${opts.original.height}`;
+    const dims = 'bytes' in opts.original ? '' : ` (shown at ${opts.original.width}×${opts.original.height})`;
     original = `<figure class="original"><img class="px" src="${uri}" alt="the original picture"><figcaption>original picture${esc(dims)}</figcaption></figure>`;
   }
   const inputMaps = Array.from({ length: ic }, (_, c) =>
@@ -252,3 +267,9 @@ td.mark { color: var(--accent); font-weight: 600; }
 .tip { position: fixed; z-index: 20; pointer-events: none; background: #111827; color: #fff; font: 12px ui-monospace, Menlo, Consolas, monospace; padding: 3px 7px; border-radius: 4px; white-space: nowrap; }
 .tip[hidden] { display: none; }
 `;
+
+/** Runs one image x: [1, C, H, W] through the model and renders the page; also returns the prediction. */
+export function explainHtml(model: Sequential, x: Tensor, opts: ExplainPageOptions = {}): { html: string; explanation: Explanation } {
+  const explanation = explain(model, x);
+  return { html: explainPage(explanation, opts), explanation };
+}

@@ -61,6 +61,32 @@ export function pngDataUri(p: Pixels): string {
   return `data:image/png;base64,${PNG.sync.write(png).toString('base64')}`;
 }
 
+/**
+ * Box-averages pixels so the longer side is at most maxSide (a photo shrunk for a page); returns
+ * the input unchanged when it already fits.
+ */
+export function downscale(p: Pixels, maxSide: number): Pixels {
+  const f = Math.ceil(Math.max(p.width, p.height) / maxSide);
+  if (f <= 1) return p;
+  const w = Math.ceil(p.width / f), h = Math.ceil(p.height / f), c = p.channels;
+  const out = new Uint8Array(w * h * c);
+  const sum = new Float64Array(c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      sum.fill(0);
+      let n = 0;
+      for (let yy = y * f; yy < Math.min(p.height, (y + 1) * f); yy++) {
+        for (let xx = x * f; xx < Math.min(p.width, (x + 1) * f); xx++, n++) {
+          const s = (yy * p.width + xx) * c;
+          for (let k = 0; k < c; k++) sum[k] += p.data[s + k];
+        }
+      }
+      for (let k = 0; k < c; k++) out[(y * w + x) * c + k] = Math.round(sum[k] / n);
+    }
+  }
+  return { width: w, height: h, channels: c, data: out };
+}
+
 /** An already-encoded image file (PNG, JPEG, ...) as a data: URI. */
 export function fileDataUri(bytes: Uint8Array, mime: string): string {
   if (!/^image\/[a-z0-9.+-]+$/.test(mime)) throw new RangeError(`fileDataUri: not an image MIME type: ${mime}`);
@@ -173,5 +199,6 @@ h3 { font-size: 13px; margin: 10px 0 6px; color: var(--muted); font-weight: 600;
 .row { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 canvas, img.px { image-rendering: pixelated; image-rendering: crisp-edges; }
 .legend { display: flex; align-items: center; gap: 6px; font-size: 11px; color: var(--muted); margin: 0 0 8px; }
+.legend span { white-space: nowrap; }
 .legend .bar { width: 160px; height: 10px; border: 1px solid var(--line); }
 `;

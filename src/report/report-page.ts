@@ -3,7 +3,7 @@
 // script), rendered from EpochRecords and an Evaluation.
 import type { EpochRecord } from '../train/checkpoint.ts';
 import { colorAt, esc, fmtInt, fmtNum, fmtPct, htmlPage, pngDataUri, rgbCss, type Rgb } from './html.ts';
-import type { Misclassified } from './metrics.ts';
+import { collectMisclassified, type LabelledImages, type Misclassified } from './metrics.ts';
 
 export interface ReportData {
   /** "mnist-train" or "mnist-eval": says where the numbers came from. */
@@ -38,7 +38,7 @@ interface Series {
 }
 
 /** An SVG line chart of per-epoch values; each point carries a <title> with its value. */
-function lineChart(o: { id: string; title: string; epochs: readonly number[]; series: Series[]; lo: number; hi: number; fmt: (v: number) => string }): string {
+function lineChart(o: { id: string; title: string; epochs: readonly number[]; series: Series[]; lo: number; hi: number; fmt: (v: number) => string; tip: (v: number) => string }): string {
   const W = 560, H = 270, L = 56, R = 16, T = 30, B = 40;
   const pw = W - L - R, ph = H - T - B;
   const n = o.epochs.length;
@@ -62,7 +62,7 @@ function lineChart(o: { id: string; title: string; epochs: readonly number[]; se
     if (pts.length > 1) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     s.values.forEach((v, i) => {
       out.push(
-        `<circle class="pt" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, epoch ${o.epochs[i]}: ${o.fmt(v)}`)}</title></circle>`,
+        `<circle class="pt" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}, epoch ${o.epochs[i]}: ${o.tip(v)}`)}</title></circle>`,
       );
     });
     const lx = W - R - 150 + si * 75;
@@ -89,11 +89,11 @@ function curves(epochs: readonly EpochRecord[]): string {
   const lossHi = niceCeil(Math.max(...losses, 1e-6));
   const accLo = Math.max(0, Math.floor((Math.min(...accs, 1) - 0.01) * 20) / 20);
   const loss = lineChart({
-    id: 'loss-chart', title: 'loss (cross-entropy)', epochs: ep, lo: 0, hi: lossHi, fmt: (v) => fmtNum(+v.toPrecision(3)),
+    id: 'loss-chart', title: 'loss (cross-entropy)', epochs: ep, lo: 0, hi: lossHi, fmt: (v) => fmtNum(+v.toPrecision(3)), tip: (v) => v.toFixed(4),
     series: [{ name: 'train', color: TRAIN_COLOR, values: epochs.map((e) => e.trainLoss) }, { name: 'test', color: TEST_COLOR, values: epochs.map((e) => e.testLoss) }],
   });
   const acc = lineChart({
-    id: 'accuracy-chart', title: 'accuracy', epochs: ep, lo: accLo, hi: 1, fmt: (v) => fmtPct(v, accLo >= 0.9 ? 2 : 1),
+    id: 'accuracy-chart', title: 'accuracy', epochs: ep, lo: accLo, hi: 1, fmt: (v) => fmtPct(v, accLo >= 0.9 ? 2 : 1), tip: (v) => fmtPct(v),
     series: [{ name: 'train', color: TRAIN_COLOR, values: epochs.map((e) => e.trainAccuracy) }, { name: 'test', color: TEST_COLOR, values: epochs.map((e) => e.testAccuracy) }],
   });
   const rows = epochs
@@ -166,7 +166,7 @@ export function reportPage(d: ReportData): string {
   const ev = d.evaluation;
   const facts: (readonly [string, string])[] = [
     [`${d.splitLabel ?? 'test'} accuracy`, fmtPct(ev.accuracy)],
-    ['loss', fmtNum(+ev.loss.toFixed(4))],
+    [`${d.splitLabel ?? 'test'} loss`, fmtNum(+ev.loss.toFixed(4))],
     ['images', fmtInt(ev.count)],
     ['errors', fmtInt(d.misclassifiedTotal)],
     ...(d.epochs.length ? [['epochs', String(d.epochs.length)] as const] : []),
@@ -210,3 +210,27 @@ figure.miss figcaption { font-size: 11px; }
 figure.miss .t { color: #15803d; font-weight: 600; }
 figure.miss .p { color: #b91c1c; font-weight: 600; }
 `;
+
+export interface TrainingReportInput {
+  command: string;
+  modelLabel?: string;
+  facts?: readonly (readonly [string, string])[];
+  classes: readonly string[];
+  epochs: readonly EpochRecord[];
+  /** evaluate() of the final model on `split`, in the split's order. */
+  evaluation: { loss: number; accuracy: number; count: number; confusion: Int32Array; predictions: Int32Array };
+  split: LabelledImages;
+  splitLabel?: string;
+  /** Most misclassified digits drawn (default 100). */
+  maxMisclassified?: number;
+}
+
+/** The report page from what a command already has: the epoch history, an Evaluation and the split. */
+export function trainingReportHtml(o: TrainingReportInput): string {
+  const mis = collectMisclassified(o.split, o.evaluation.predictions, o.maxMisclassified ?? 100);
+  return reportPage({
+    command: o.command, modelLabel: o.modelLabel, facts: o.facts, classes: o.classes, epochs: o.epochs,
+    evaluation: o.evaluation, splitLabel: o.splitLabel, misclassified: mis.items, misclassifiedTotal: mis.total,
+    rows: o.split.rows, cols: o.split.cols,
+  });
+}

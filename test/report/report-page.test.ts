@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { Batcher, subset } from '../../src/data/batches.ts';
+import { collectMisclassified } from '../../src/report/metrics.ts';
+import { niceCeil, reportPage, trainingReportHtml, type ReportData } from '../../src/report/report-page.ts';
+import { evaluate } from '../../src/train/evaluate.ts';
+import { count, expectSelfContained, loadCnn, loadTrace, mnistTest } from './helpers.ts';
+
+/** The fixture CNN on the first 1000 test images, as mnist-train --report would show it. */
+function fixtureReport(): { data: ReportData; predictions: Int32Array } {
+  const { model, file } = loadCnn();
+  const test = subset(mnistTest(), 1000);
+  const ev = evaluate(model, new Batcher(test, { batchSize: 250, mean: file.input.mean, std: file.input.std }), 10);
+  const mis = collectMisclassified(test, ev.predictions, 20);
+  return {
+    data: {
+      command: 'mnist-train', modelLabel: 'cnn-small', classes: file.classes, epochs: file.metrics, evaluation: ev, splitLabel: 'test',
+      misclassified: mis.items, misclassifiedTotal: mis.total, rows: 28, cols: 28,
+    },
+    predictions: ev.predictions,
+  };
+}
+
+describe('report page for the CNN fixture', () => {
+  const { data, predictions } = fixtureReport();
+  const html = reportPage(data);
+
+  it('evaluates to the predictions PyTorch made with the same weights', () => {
+    expect(Array.from(predictions)).toEqual(loadTrace().first1000Predictions);
+  });
+
+  it('draws loss and accuracy curves with a train and a test point per epoch', () => {
+    expect(count(html, /<svg class="curve"/)).toBe(2);
+    expect(count(html, /<circle class="pt"/)).toBe(2 * 2 * data.epochs.length);
+    const e = data.epochs[3];
+    expect(html).toContain(`<title>test, epoch 4: ${(e.testAccuracy * 100).toFixed(2)}%</title>`);
+    expect(html).toContain(`<td>${e.trainLoss.toFixed(4)}</td>`);
+  });
+
+  it('shows the confusion matrix cell by cell, rows summing to the class counts', () => {
+    const cells = [...html.matchAll(/<td class="cell( diag)?"[^>]*>(\d*)<\/td>/g)];
+    expect(cells.length).toBe(100);
+    expect(cells.filter((m) => m[1]).length).toBe(10);
+    const values = cells.map((m) => Number(m[2] || 0));
+    expect(values).toEqual(Array.from(data.evaluation.confusion));
+    const labels = mnistTest().labels.subarray(0, 1000);
+    for (let t = 0; t < 10; t++) {
+      const row = values.slice(t * 10, t * 10 + 10).reduce((a, b) => a + b, 0);
+      expect(row).toBe(labels.filter((l) => l === t).length);
+    }
+  });
+
+  it('lists misclassified digits with true and predicted labels', () => {
+    const figs = [...html.matchAll(/<figure class="miss" data-index="(\d+)" data-true="(\d)" data-predicted="(\d)"/g)];
+    const wrong = Array.from(predictions).flatMap((p, i) => (p !== mnistTest().labels[i] ? [i] : []));
+    expect(data.misclassifiedTotal).toBe(wrong.length);
+    expect(figs.map((m) => Number(m[1]))).toEqual(wrong.slice(0, 20));
+    for (const m of figs) {
+      expect(Number(m[2])).toBe(mnistTest().labels[Number(m[1])]);
+      expect(Number(m[3])).toBe(predictions[Number(m[1])]);
+    }
+    expect(html).toContain(`the first 20 of ${wrong.length} misclassified images`);
+  });
+
+  it('is self-contained', () => {
+    expectSelfContained(html);
+  });
+
+  it('is what trainingReportHtml builds from an Evaluation and the split', () => {
+    const { model, file } = loadCnn();
+    const test = subset(mnistTest(), 1000);
+    const ev = evaluate(model, new Batcher(test, { batchSize: 250, mean: file.input.mean, std: file.input.std }), 10);
+    const page = trainingReportHtml({
+      command: 'mnist-train', modelLabel: 'cnn-small', classes: file.classes, epochs: file.metrics, evaluation: ev, split: test, splitLabel: 'test', maxMisclassified: 20,
+    });
+    expect(page).toBe(html);
+  });
+});
+
+describe('report page edge cases', () => {
+  const base: ReportData = {
+    command: 'mnist-eval', classes: ['a', 'b'], epochs: [],
+    evaluation: { loss: 0.1, accuracy: 1, count: 2, confusion: Int32Array.from([1, 0, 0, 1]) },
+    misclassified: [], misclassifiedTotal: 0, rows: 2, cols: 2,
+  };
+
+  it('says when there is no training history and no error', () => {
+    const html = reportPage(base);
+    expect(html).toContain('no per-epoch history was recorded');
+    expect(count(html, /<svg class="curve"/)).toBe(0);
+    expect(html).toContain('none: every image was classified correctly');
+    expect(count(html, /<td class="cell/)).toBe(4);
+  });
+
+  it('escapes class names, the model label and facts', () => {
+    const html = reportPage({
+      ...base, classes: ['<i>T-shirt</i>', 'Bag&'], modelLabel: '<script>x</script>', facts: [['weights', '"w".json']],
+      misclassified: [{ index: 0, label: 0, predicted: 1, pixels: new Uint8Array(4) }], misclassifiedTotal: 1,
+    });
+    expect(html).not.toMatch(/<i>|<script>x/);
+    expect(html).toContain('&lt;i&gt;T-shirt&lt;/i&gt;');
+    expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
+    expect(html).toContain('&quot;w&quot;.json');
+    expect(count(html, /<script/)).toBe(0);
+    expectSelfContained(html);
+  });
+
+  it('rejects a confusion matrix of the wrong size', () => {
+    expect(() => reportPage({ ...base, evaluation: { ...base.evaluation, confusion: new Int32Array(9) } })).toThrow(/9 cells for 2 classes/);
+  });
+
+  it('rounds the loss axis up to a round number', () => {
+    expect([0.5384, 0.1, 2.3, 0.031, 7].map(niceCeil)).toEqual([0.8, 0.1, 2.5, 0.04, 8]);
+  });
+});
+
+describe('collectMisclassified', () => {
+  const split = { images: Uint8Array.from({ length: 5 * 4 }, (_, i) => i), labels: Uint8Array.from([0, 1, 2, 3, 4]), count: 5, rows: 2, cols: 2 };
+
+  it('keeps the wrong ones in order, with their pixels, up to the limit', () => {
+    const { items, total } = collectMisclassified(split, [0, 2, 2, 0, 1], 2);
+    expect(total).toBe(3);
+    expect(items.map((m) => [m.index, m.label, m.predicted])).toEqual([[1, 1, 2], [3, 3, 0]]);
+    expect(Array.from(items[1].pixels)).toEqual([12, 13, 14, 15]);
+  });
+
+  it('rejects predictions that do not match the images', () => {
+    expect(() => collectMisclassified(split, [0, 1])).toThrow(/2 predictions for 5 images/);
+  });
+});
