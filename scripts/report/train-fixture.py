@@ -104,7 +104,7 @@ weights = {
     'format': 'mnist-ts-weights', 'version': 1, 'createdAt': '2024-01-01T00:00:00.000Z',
     'model': {'name': 'cnn-small', 'layers': layers},
     'input': {'shape': [1, 28, 28], 'mean': MEAN, 'std': STD},
-    'classes': [str(i) for i in range(10)], 'dataset': 'MNIST',
+    'classes': [str(i) for i in range(10)], 'dataset': 'mnist',
     'training': {'generator': 'scripts/report/train-fixture.py (PyTorch ' + torch.__version__ + ')', 'optimizer': 'adam', 'lr': LR,
                  'batchSize': BATCH, 'epochs': EPOCHS, 'seed': 0, 'limit': TRAIN_LIMIT},
     'metrics': metrics, 'state': state,

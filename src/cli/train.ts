@@ -1,6 +1,7 @@
 // mnist-train: fetch the data, build a model from flags (or continue a saved run), train it with
 // progress output, and write the weights file with its resume state atomically after every epoch.
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
@@ -23,6 +24,7 @@ import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
 import { explainDivergence, restoreTraining, resumeCommand, snapshot, type LiveTraining } from './train-checkpoint.ts';
 import { UsageError, planResume, type ResumeFlags, type ResumePlan } from './train-resume.ts';
 import { evaluate } from '../train/evaluate.ts';
+import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { runCommand } from './errors.ts';
@@ -89,6 +91,8 @@ export interface TrainOptions {
   json?: boolean;
   report?: string;
   quiet?: boolean;
+  /** Threads for training and evaluation, the main thread included. */
+  threads: number;
 }
 
 export function trainProgram(): Command {
@@ -120,6 +124,7 @@ export function trainProgram(): Command {
     .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores)", positiveInt, availableParallelism())
     .showHelpAfterError('(run mnist-train --help for usage)');
 }
 
@@ -257,10 +262,16 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     resume,
   });
 
+  // --threads: each batch is split across worker threads holding replicas of the model
+  const stepper = await ParallelStepper.create({
+    specs, model, optimizer, threads: opts.threads, sampleShape: [1, data.train.rows, data.train.cols],
+    maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
+  });
   interrupts.arm();
   const fitting = fit({
     model,
     optimizer,
+    stepper,
     train: trainBatches,
     test: testBatches,
     epochs: opts.epochs,
@@ -300,6 +311,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   } finally {
     interrupts.disarm();
     log?.close();
+    await stepper.close();
   }
   const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {

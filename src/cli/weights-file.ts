@@ -39,7 +39,7 @@ export function checkWeightsPath(path: string, label = path): number {
   if (!st.isFile()) throw new CheckpointError(`${label}: not a regular file, expected a weights file`);
   if (st.size === 0) throw new CheckpointError(`${label}: the file is empty`, 'was it copied or written only partly? use a complete copy');
   if (st.size > MAX_WEIGHTS_BYTES) {
-    throw new CheckpointError(`${label}: ${(st.size / 2 ** 20).toFixed(0)} MB is past the ${MAX_WEIGHTS_BYTES / 2 ** 20} MB limit for a weights file`, HINT);
+    throw new CheckpointError(`${label}: ${st.size.toLocaleString('en-US')} bytes is past the limit of ${MAX_WEIGHTS_BYTES / 2 ** 20} MB for a weights file`, HINT);
   }
   return st.size;
 }

@@ -7,7 +7,9 @@
 //   y[n, g]     = weight[g] [Og, K] · col [K, L]          (gemmNN)
 //   dweight[g] += dy[n, g] [Og, L] · col^T [L, K]         (gemmNT)
 //   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
-import { gemmNN, gemmNT, gemmTN } from './gemm.ts';
+// 3x3 stride-1 kernels with enough channels take the Winograd path (winograd.ts) for y and dx.
+import { gemmNN, gemmNT, gemmTN, growScratch } from './gemm.ts';
+import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 
 /** Everything a kernel call needs to know about the shapes; built once per input shape. */
 export interface Conv2dGeometry {
@@ -26,9 +28,30 @@ export function convOutSize(inSize: number, k: number, s: number, padLo: number,
   return Math.floor((inSize + padLo + padHi - d * (k - 1) - 1) / s) + 1;
 }
 
+// NOTE: below 8 channels the Winograd GEMMs (K = channels) are too short to beat im2col.
+const WINOGRAD_MIN_CHANNELS = 8;
+
+function winograd3x3(g: Conv2dGeometry): boolean {
+  return g.kH === 3 && g.kW === 3 && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 &&
+    g.padTop <= 2 && g.padLeft <= 2;
+}
+
+/** The forward pass and dweight run as Winograd F(2x2, 3x3) (no im2col blocks are kept). */
+export function winogradForward(g: Conv2dGeometry): boolean {
+  return winograd3x3(g) && g.cIn / g.groups >= WINOGRAD_MIN_CHANNELS;
+}
+
+/** dx runs as Winograd F(2x2, 3x3) on dy with the flipped kernels. */
+export function winogradDx(g: Conv2dGeometry): boolean {
+  return winograd3x3(g) && g.cOut / g.groups >= WINOGRAD_MIN_CHANNELS;
+}
+
+let uPacked: Float64Array = new Float64Array(0);
+
 /** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
 export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
   if (isPointwise(g)) return 0;
+  if (winogradForward(g)) wholeBatch = false;
   const block = (g.cIn / g.groups) * g.kH * g.kW * g.outH * g.outW;
   return wholeBatch ? block * g.n * g.groups : block;
 }
@@ -114,14 +137,26 @@ export function col2im(
 
 /**
  * y = conv2d(x, weight) + bias. `col` is im2col scratch of conv2dColSize(g, keepCols) floats;
- * with keepCols every image-group block stays in it for conv2dBackward.
+ * with keepCols every image-group block stays in it for conv2dBackward. Returns whether it did
+ * (the Winograd path keeps none).
  */
 export function conv2dForward(
   g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null,
   y: Float32Array, col: Float32Array, keepCols: boolean,
-): void {
+): boolean {
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  if (winogradForward(g)) {
+    uPacked = growScratch(uPacked, winogradWeightsSize(og, cg));
+    for (let gi = 0; gi < groups; gi++) {
+      const uStride = winogradWeights(weight, gi * og * K, og, cg, false, uPacked);
+      winogradConv(
+        { n, cIn: cg, xChannels: cIn, xc0: gi * cg, h, w, cOut: og, yChannels: cOut, yc0: gi * og, outH, outW, padTop: g.padTop, padLeft: g.padLeft },
+        x, uPacked, uStride, bias, gi * og, y,
+      );
+    }
+    return false;
+  }
   const pointwise = isPointwise(g);
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
@@ -142,6 +177,7 @@ export function conv2dForward(
       }
     }
   }
+  return keepCols && !pointwise;
 }
 
 /**
@@ -157,8 +193,29 @@ export function conv2dBackward(
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
   const pointwise = isPointwise(g);
-  if (dx && !pointwise) dx.fill(0);
-  for (let img = 0; img < n; img++) {
+  const wino = dx !== null && winogradDx(g);
+  const winoW = winogradForward(g);
+  if (dx && !pointwise && !wino) dx.fill(0);
+  if (winoW) {
+    for (let gi = 0; gi < groups; gi++) {
+      winogradDweight(
+        { n, cIn: cg, xChannels: cIn, xc0: gi * cg, h, w, cOut: og, yChannels: cOut, yc0: gi * og, outH, outW, padTop: g.padTop, padLeft: g.padLeft },
+        x, dy, dweight, gi * og * K,
+      );
+    }
+  }
+  if (wino) {
+    // dx = 3x3 correlation of dy (padded by 2 - pad) with the flipped kernels, channels swapped
+    uPacked = growScratch(uPacked, winogradWeightsSize(cg, og));
+    for (let gi = 0; gi < groups; gi++) {
+      const uStride = winogradWeights(weight, gi * og * K, og, cg, true, uPacked);
+      winogradConv(
+        { n, cIn: og, xChannels: cOut, xc0: gi * og, h: outH, w: outW, cOut: cg, yChannels: cIn, yc0: gi * cg, outH: h, outW: w, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft },
+        dy, uPacked, uStride, null, 0, dx,
+      );
+    }
+  }
+  for (let img = 0; img < n && !(winoW && (wino || !dx)); img++) {
     for (let gi = 0; gi < groups; gi++) {
       const xOff = (img * cIn + gi * cg) * h * w;
       const yOff = (img * cOut + gi * og) * L;
@@ -168,11 +225,13 @@ export function conv2dBackward(
         if (dx) gemmTN(K, L, og, weight, dy, dx, false, wOff, yOff, xOff);
         continue;
       }
-      let colOff = 0;
-      if (colsKept) colOff = (img * groups + gi) * K * L;
-      else im2col(x, xOff, cg, g, col, 0);
-      gemmNT(og, K, L, dy, col, dweight, true, yOff, colOff, wOff);
-      if (dx) {
+      if (!winoW) {
+        let colOff = 0;
+        if (colsKept) colOff = (img * groups + gi) * K * L;
+        else im2col(x, xOff, cg, g, col, 0);
+        gemmNT(og, K, L, dy, col, dweight, true, yOff, colOff, wOff);
+      }
+      if (dx && !wino) {
         gemmTN(K, L, og, weight, dy, dcol, false, wOff, yOff, 0);
         col2im(dcol, 0, cg, g, dx, xOff);
       }

@@ -153,9 +153,8 @@ export class Conv2d extends Module {
     // Training keeps every im2col block for backward; inference needs one block at a time.
     const keep = this.training;
     const col = this.col.get([conv2dColSize(g, keep)]);
-    conv2dForward(g, x.data, this.weight.value.data, this.bias ? this.bias.value.data : null, y.data, col.data, keep);
+    this.colsKept = conv2dForward(g, x.data, this.weight.value.data, this.bias ? this.bias.value.data : null, y.data, col.data, keep);
     this.x = x;
-    this.colsKept = keep;
     return y;
   }
 

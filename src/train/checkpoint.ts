@@ -86,7 +86,13 @@ export function loadStateDict(model: Sequential, state: Record<string, TensorJso
 function flat(v: unknown, depth = 0): boolean {
   if (typeof v !== 'object' || v === null) return true;
   if (depth >= 2) return false;
-  return Object.values(v).every((e) => flat(e, depth + 1));
+  // a plain loop: tensors hold hundreds of thousands of numbers
+  const items = Array.isArray(v) ? v : Object.values(v);
+  for (let i = 0; i < items.length; i++) {
+    const e = items[i];
+    if (typeof e === 'object' && e !== null && !flat(e, depth + 1)) return false;
+  }
+  return true;
 }
 
 function pretty(v: unknown, indent: string): string {

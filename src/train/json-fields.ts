@@ -29,7 +29,10 @@ export function parseUntrustedJson(text: string, maxDepth = MAX_DEPTH): Record<s
 
 function checkTree(v: unknown, path: string, depth: number, maxDepth: number): void {
   if (typeof v !== 'object' || v === null) return;
-  if (depth >= maxDepth) throw new CheckpointError(`${path || 'document'}: nested deeper than ${maxDepth} levels`);
+  if (depth >= maxDepth) {
+    const where = path.length > 60 ? `${path.slice(0, 60)}…` : path || 'document';
+    throw new CheckpointError(`${where}: nested deeper than ${maxDepth} levels`);
+  }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const e = v[i];
@@ -109,9 +112,14 @@ export function int(v: unknown, path: string, lo: number, hi: number): number {
   return v;
 }
 
-export function num(v: unknown, path: string, lo: number, hi: number, what = `a number ${lo}..${hi}`): number {
+export function num(v: unknown, path: string, lo: number, hi: number, what = describeRange(lo, hi)): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(path, what, v);
   return v;
+}
+
+function describeRange(lo: number, hi: number): string {
+  if (hi === Number.MAX_VALUE) return lo === -Number.MAX_VALUE ? 'a finite number' : `a finite number >= ${lo}`;
+  return `a number ${lo}..${hi}`;
 }
 
 export function bool(v: unknown, path: string): boolean {

@@ -5,7 +5,7 @@ import { Tensor } from '../engine/tensor.ts';
 import { manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
-import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, countCorrect, type WorkerInit } from './parallel.ts';
+import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, countCorrect, inferenceChunk, type WorkerInit } from './parallel.ts';
 
 const init = workerData as WorkerInit;
 const { index, buffers, sampleShape, classes } = init;
@@ -42,14 +42,18 @@ function viewsFor(start: number, count: number) {
 
 function run(cmd: number): void {
   const start = ctl[base + CTL.start], count = ctl[base + CTL.count], batch = ctl[base + CTL.batch];
-  const v = viewsFor(start, count);
   const training = ctl[base + CTL.training] === 1;
   if (model.training !== training) model.train(training);
   if (cmd === CMD.infer) {
-    const logits = model.forward(v.x);
-    out.set(logits.data.subarray(0, count * classes), start * classes);
+    const chunk = inferenceChunk(count);
+    for (let s = start; s < start + count; s += chunk) {
+      const n = Math.min(chunk, start + count - s);
+      const logits = model.forward(viewsFor(s, n).x);
+      out.set(logits.data.subarray(0, n * classes), s * classes);
+    }
     return;
   }
+  const v = viewsFor(start, count);
   myGrads.fill(0);
   const logits = model.forward(v.x);
   const loss = lossFn.forward(logits, v.y);

@@ -1,0 +1,4 @@
+// Entry point of the mnist-predict command.
+import { main } from './predict.ts';
+
+await main();

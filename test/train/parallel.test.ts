@@ -1,0 +1,166 @@
+// ParallelStepper: 1 vs N threads agree, a seed and thread count repeat bit for bit, inference
+// across threads equals the model's, and a failing, dying or closed pool raises instead of hanging.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { parseArch } from '../../src/nn/arch.ts';
+import { manualSeed } from '../../src/nn/init.ts';
+import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
+import type { LayerSpec } from '../../src/nn/module.ts';
+import { Adam } from '../../src/optim/adam.ts';
+import { ParallelStepper, WorkerError, inferenceChunk, sliceRows } from '../../src/train/parallel.ts';
+import { localStepper, type Stepper } from '../../src/train/train.ts';
+
+const open: ParallelStepper[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+interface Case { specs: LayerSpec[]; sampleShape: number[]; classes: number }
+
+const mlp: Case = { specs: mlpSpecs([12], 36, 4), sampleShape: [1, 6, 6], classes: 4 };
+const mlpDropout: Case = { specs: parseArch('flatten linear(12) relu dropout(0.3) linear(4)', [1, 6, 6], 4), sampleShape: [1, 6, 6], classes: 4 };
+const cnn: Case = { specs: parseArch('conv(4,3,padding=1) relu maxpool(2) conv(6,3,padding=1) relu flatten linear(3)', [1, 8, 8], 3), sampleShape: [1, 8, 8], classes: 3 };
+
+function batches(c: Case, sizes: number[], seed = 5): { x: Tensor; y: Int32Array }[] {
+  const rng = new Rng(seed);
+  return sizes.map((b) => {
+    const x = Tensor.zeros([b, ...c.sampleShape]);
+    for (let i = 0; i < x.size; i++) x.data[i] = rng.uniform(-1, 2);
+    return { x, y: Int32Array.from({ length: b }, () => rng.int(c.classes)) };
+  });
+}
+
+/** Trains a fresh model (init seed 3) on the batches; returns its flat parameters and the step results. */
+async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1) {
+  manualSeed(3);
+  const model = buildModel(c.specs);
+  const optimizer = new Adam(model.parameters(), { lr: 0.01 });
+  let stepper: Stepper;
+  if (threads === 'local') stepper = localStepper(model, optimizer);
+  else {
+    const p = await ParallelStepper.create({ specs: c.specs, model, optimizer, threads, sampleShape: c.sampleShape, maxBatch: 256, seed, timeoutMs: 20_000 });
+    open.push(p);
+    stepper = p;
+  }
+  manualSeed(seed); // the main thread's dropout draws from the global RNG
+  const results = [];
+  for (const b of data) results.push(await stepper.step(b.x, b.y));
+  const flat = Float32Array.from(model.parameters().flatMap((p) => Array.from(p.value.data)));
+  return { flat, results, model };
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1e-3 + Math.abs(b[i])));
+  return worst;
+}
+
+describe('inferenceChunk', () => {
+  it('splits a slice into equal chunks of at most 64 rows when it can', () => {
+    expect([10, 64, 500, 75, 127].map(inferenceChunk)).toEqual([10, 64, 50, 25, 64]);
+  });
+});
+
+describe('sliceRows', () => {
+  it('covers the batch with contiguous, near-equal slices', () => {
+    expect([0, 1, 2].map((t) => sliceRows(64, 3, t))).toEqual([[0, 21], [21, 42], [42, 64]]);
+    expect([0, 1].map((t) => sliceRows(1, 2, t))).toEqual([[0, 0], [0, 1]]);
+  });
+});
+
+describe('ParallelStepper', () => {
+  for (const [name, c] of [['MLP', mlp], ['CNN', cnn]] as const) {
+    it(`${name}: 1 thread matches the local stepper bit for bit, 2 and 3 threads within float tolerance`, async () => {
+      const data = batches(c, [16, 16, 7, 16, 16, 16]);
+      const local = await train(c, 'local', data);
+      const one = await train(c, 1, data);
+      expect(Array.from(one.flat)).toEqual(Array.from(local.flat));
+      expect(one.results).toEqual(local.results);
+      for (const threads of [2, 3]) {
+        const par = await train(c, threads, data);
+        expect(maxRelDiff(par.flat, local.flat)).toBeLessThan(1e-4);
+        par.results.forEach((r, i) => {
+          expect(r.loss).toBeCloseTo(local.results[i].loss, 5);
+          expect(r.correct).toBe(local.results[i].correct);
+        });
+        // the parameters did move: agreement is not two untouched copies
+        expect(maxRelDiff(par.flat, (await train(c, 'local', [])).flat)).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
+  it('repeats bit for bit with the same seed and thread count, dropout included', async () => {
+    const data = batches(mlpDropout, [16, 16, 16, 16]);
+    const a = await train(mlpDropout, 2, data, 7);
+    const b = await train(mlpDropout, 2, data, 7);
+    expect(Array.from(a.flat)).toEqual(Array.from(b.flat));
+    expect(a.results).toEqual(b.results);
+    const c = await train(mlpDropout, 2, data, 8); // another seed: other dropout masks
+    expect(Array.from(c.flat)).not.toEqual(Array.from(a.flat));
+  });
+
+  it('handles batches smaller than the thread count', async () => {
+    const data = batches(mlp, [1, 2, 1]);
+    const local = await train(mlp, 'local', data);
+    const par = await train(mlp, 3, data);
+    expect(maxRelDiff(par.flat, local.flat)).toBeLessThan(1e-4);
+  });
+
+  it('evaluator: inference across threads (in chunks) equals the model in eval mode', async () => {
+    const { model } = await train(cnn, 2, batches(cnn, [16, 16]));
+    const s = open[0];
+    s.evaluator.eval();
+    for (const n of [37, 150, 300]) {
+      // 150 rows: slices of 75, chunks of 25; 300 (> maxBatch): the main thread alone
+      const [{ x }] = batches(cnn, [n], 9);
+      const par = Array.from(s.evaluator.forward(x).data);
+      model.eval();
+      const ref = Array.from(model.forward(x).data);
+      expect(par.length).toBe(n * 3);
+      par.forEach((v, i) => expect(v).toBeCloseTo(ref[i], 5));
+    }
+    expect(model.training).toBe(false);
+  });
+
+  it("reports an error thrown in a worker's rows (a bad label) instead of hanging", async () => {
+    const data = batches(mlp, [16]);
+    const { model } = await train(mlp, 2, data);
+    const s = open[0];
+    const y = data[0].y.slice();
+    y[15] = 99; // row 15 belongs to worker 1
+    await expect(s.step(data[0].x, y)).rejects.toThrow(/worker 1: ShapeError: CrossEntropyLoss: target 99/);
+    // the pool is unusable afterwards, and says why
+    await expect(s.step(data[0].x, data[0].y)).rejects.toBeInstanceOf(WorkerError);
+    expect(model.parameters().length).toBe(4);
+  });
+
+  it('a worker that dies surfaces as a WorkerError, not a hang', async () => {
+    const data = batches(mlp, [16, 16]);
+    await train(mlp, 2, data);
+    const s = open[0];
+    await (s as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await expect(s.step(data[0].x, data[0].y)).rejects.toThrow(/worker 1 exited unexpectedly/);
+  });
+
+  it('refuses to run after close() and closes twice without error', async () => {
+    const data = batches(mlp, [16]);
+    await train(mlp, 2, data);
+    const s = open[0];
+    await s.close();
+    await s.close();
+    await expect(s.step(data[0].x, data[0].y)).rejects.toThrow(/after close/);
+    expect(() => s.forward(data[0].x)).toThrow(/after close/);
+  });
+
+  it('rejects a batch larger than maxBatch and a bad thread count', async () => {
+    const data = batches(mlp, [257]);
+    await train(mlp, 2, []);
+    await expect(open[0].step(data[0].x, data[0].y)).rejects.toThrow(/larger than maxBatch 256/);
+    manualSeed(3);
+    const model = buildModel(mlp.specs);
+    await expect(
+      ParallelStepper.create({ specs: mlp.specs, model, optimizer: new Adam(model.parameters()), threads: 0, sampleShape: [1, 6, 6], maxBatch: 4 }),
+    ).rejects.toThrow(/threads must be a positive integer/);
+  });
+});
