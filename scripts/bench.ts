@@ -233,7 +233,9 @@ function runChild(a: Args, model: ModelName): Promise<ChildResult> {
   const args = ['--child', model, '--threads', String(a.threads), '--batches', String(a.batches), '--warmup', String(a.warmup)];
   if (a.dataDir) args.push('--data-dir', a.dataDir);
   return new Promise((resolve, reject) => {
-    const cp = fork(fileURLToPath(import.meta.url), args, { execArgv: [...process.execArgv, '--expose-gc'] });
+    // a young generation large enough that the timed loop runs without a scavenge, so the growth
+    // of heapUsed over it is what the loop allocated
+    const cp = fork(fileURLToPath(import.meta.url), args, { execArgv: [...process.execArgv, '--expose-gc', '--max-semi-space-size=256'] });
     let result: ChildResult | undefined;
     cp.on('message', (m) => (result = m as ChildResult));
     cp.on('error', reject);
@@ -263,7 +265,7 @@ async function main(): Promise<void> {
       runs.push(res);
       process.stderr.write(
         `run ${r + 1}/${a.runs} ${m}: train ${fmt(res.trainSamplesPerSec)}/s, infer ${fmt(res.inferSamplesPerSec)}/s, ` +
-          `GEMM ${fmt(res.gemmGflops, 2)} GFLOP/s, RSS ${fmt(res.peakRssMb)} MB\n`,
+          `GEMM ${fmt(res.gemmGflops, 2)} GFLOP/s, RSS ${fmt(res.peakRssMb)} MB, heap +${fmt(res.heapBytesPerStep)} B/step (${res.gcsDuringLoop} GCs)\n`,
       );
     }
   }

@@ -91,8 +91,8 @@ export interface TrainOptions {
   json?: boolean;
   report?: string;
   quiet?: boolean;
-  /** Threads for training and evaluation, the main thread included. */
-  threads: number;
+  /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
+  threads?: number;
 }
 
 export function trainProgram(): Command {
@@ -124,7 +124,7 @@ export function trainProgram(): Command {
     .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
-    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores)", positiveInt, availableParallelism())
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
     .showHelpAfterError('(run mnist-train --help for usage)');
 }
 
@@ -149,6 +149,14 @@ export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>
   if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
   if (opts.model === 'cnn') return { name: 'cnn', specs: cnnSpecs() };
   return { name: 'mlp', specs: mlpSpecs(opts.hidden, inputShape.reduce((a, b) => a * b, 1), classes) };
+}
+
+/**
+ * --threads, or by default the machine's cores, except for short epochs: starting a worker
+ * (tsx registers and compiles the engine in each) costs about a second, more than it saves.
+ */
+export function trainThreads(flag: number | undefined, batchesPerEpoch: number): number {
+  return flag ?? (batchesPerEpoch < 100 ? 1 : availableParallelism());
 }
 
 /**
@@ -187,6 +195,9 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   }
   checkWritable(opts.out);
   if (opts.log !== undefined) checkWritable(opts.log, '--log');
+  if (opts.dataDir !== undefined && existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) {
+    throw new UsageError(`--data-dir ${opts.dataDir}: is a file, expected a directory`);
+  }
   if (opts.report !== undefined) checkWritable(opts.report, '--report');
 
   const data = await loadDatasetForCli(ui, opts.dataset, opts.dataDir);
@@ -264,7 +275,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
 
   // --threads: each batch is split across worker threads holding replicas of the model
   const stepper = await ParallelStepper.create({
-    specs, model, optimizer, threads: opts.threads, sampleShape: [1, data.train.rows, data.train.cols],
+    specs, model, optimizer, threads: trainThreads(opts.threads, trainBatches.count()), sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
   interrupts.arm();

@@ -1,6 +1,6 @@
 // Decoding untrusted PNG/JPEG bytes to RGBA (headers checked before any pixel is decoded, so a
 // file claiming 100000×100000 is refused at once) and encoding greyscale PNGs. Pure: bytes in, bytes out.
-import { inflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { MnistError } from '../engine/errors.ts';
@@ -83,6 +83,25 @@ interface PngHeader {
   idatBytes: number;
 }
 
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 of a chunk's type and data: zlib's when this Node has it (20.15+), else a table. */
+function crc32(bytes: Uint8Array): number {
+  const native = (zlib as { crc32?: (b: Uint8Array) => number }).crc32;
+  if (native) return native(bytes) >>> 0;
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 /** Walks the chunk list without decompressing anything: IHDR first and sane, every length inside the file, IEND present. */
 export function readPngHeader(buf: Uint8Array): PngHeader {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -106,6 +125,9 @@ export function readPngHeader(buf: Uint8Array): PngHeader {
     const len = dv.getUint32(off);
     const t = type(off + 4);
     if (off + 12 + len > buf.length) throw new ImageError(`truncated PNG: the file ends inside a ${JSON.stringify(t)} chunk`);
+    if (crc32(buf.subarray(off + 4, off + 8 + len)) !== dv.getUint32(off + 8 + len)) {
+      throw new ImageError(`corrupt PNG: checksum mismatch in the ${JSON.stringify(t)} chunk (the file is damaged)`);
+    }
     if (t === 'IDAT') idatBytes += len;
     off += 12 + len;
     if (t === 'IEND') {
@@ -137,16 +159,18 @@ function decodePng(buf: Uint8Array): DecodedImage {
   const h = readPngHeader(buf);
   const ct = PNG_COLOR_TYPES[h.colorType];
   const description = `PNG ${h.depth}-bit ${ct.name}${h.interlaced ? ', interlaced' : ''}`;
-  if (h.interlaced) {
-    // pngjs bounds inflation by the image size only for non-interlaced files; bound it here so a
-    // small compressed stream cannot expand without limit (a "zip bomb").
-    const idat = concatIdat(buf, h.idatBytes);
-    try {
-      inflateSync(idat, { maxOutputLength: inflatedSize(h) + 1 });
-    } catch (err) {
-      throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
-    }
+  // Inflate once here, bounded by the size the header implies: pngjs bounds only non-interlaced
+  // files and accepts some damaged streams, so a small file could expand without limit (a "zip
+  // bomb") or decode to garbage.
+  const expected = inflatedSize(h);
+  let inflated: Uint8Array;
+  try {
+    inflated = zlib.inflateSync(concatIdat(buf, h.idatBytes), { maxOutputLength: expected + 1 });
+  } catch (err) {
+    throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
   }
+  if (inflated.length > expected) throw new ImageError('corrupt PNG: the image data is larger than the header says');
+  if (inflated.length < expected) throw new ImageError('truncated PNG: the image data ends early');
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
@@ -176,6 +200,8 @@ function pngReason(msg: string): string {
   if (/crc error/i.test(msg)) return 'checksum mismatch (the file is damaged)';
   if (/maxOutputLength|buffer.*(larger|exceed)|Cannot create a Buffer/i.test(msg)) return 'the image data is larger than the header says';
   if (/unexpected end|read requests|ran out of data|unexpected end of file/i.test(msg)) return 'the image data ends early (truncated)';
+  if (/unrecognised content|extra data/i.test(msg)) return 'unexpected data after the image (the file is damaged)';
+  if (/not in palette/i.test(msg)) return 'a pixel refers to a colour the palette does not have';
   if (/incorrect header check|invalid (block|distance|code|stored)|inflate|zlib|too far back/i.test(msg)) return 'the compressed image data is damaged';
   return msg.replace(/\s+/g, ' ').trim();
 }

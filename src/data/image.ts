@@ -86,7 +86,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   info.background = clamp01(median(work.lum));
 
   // polarity: the side of the background with more ink mass beyond the noise
-  const sigmaL = mad(rl) * 1.4826;
+  const sigmaL = mad(rl, bgMask) * 1.4826;
   const t = Math.max(4 * sigmaL, 0.02);
   let up = 0, down = 0;
   for (let i = 0; i < n; i++) {
@@ -97,7 +97,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   info.inverted = sign < 0;
 
   // luminance normally; colour distance when the ink differs from the paper mostly in hue
-  const sigmaD = mad(dist) * 1.4826;
+  const sigmaD = mad(dist, bgMask) * 1.4826;
   const td = Math.max(4 * sigmaD, 0.05);
   let sumL = 0, sumD = 0;
   for (let i = 0; i < n; i++) {
@@ -120,7 +120,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   if (Math.max(w, h) >= 256) s = blur3(s, w, h);
 
   // contrast: noise floor and ink level
-  const sigma = mad(s) * 1.4826;
+  const sigma = mad(s, bgMask) * 1.4826;
   let peak = 0;
   for (let i = 0; i < n; i++) if (s[i] > peak) peak = s[i];
   let nCore = 0;
@@ -180,25 +180,36 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/** Decides what transparent pixels are composited onto (see PreprocessInfo.alpha). */
+/**
+ * Decides what transparent pixels are composited onto (see PreprocessInfo.alpha). `opaque` is
+ * the alpha mass in pixels (0: fully transparent).
+ */
 export function chooseComposite(img: RgbaImage): { color: [number, number, number]; alpha: PreprocessInfo['alpha']; opaque: number } {
   const d = img.data;
   const n = img.width * img.height;
-  let opaque = 0, translucent = 0;
-  const hr = new Uint32Array(256), hg = new Uint32Array(256), hb = new Uint32Array(256);
-  for (let i = 0, p = 0; i < n; i++, p += 4) {
-    const a = d[p + 3];
-    if (a < 255) translucent++;
-    if (a >= 128) {
-      opaque++;
-      hr[d[p]]++;
-      hg[d[p + 1]]++;
-      hb[d[p + 2]]++;
-    }
+  let translucent = 0, mass = 0, solid = 0;
+  for (let p = 3; p < d.length; p += 4) {
+    if (d[p] < 255) translucent++;
+    if (d[p] >= 128) solid++;
+    mass += d[p];
   }
+  const opaque = mass / 255;
   if (translucent === 0) return { color: [0, 0, 0], alpha: 'none', opaque };
-  if (opaque === 0) return { color: [0, 0, 0], alpha: 'ink', opaque };
-  const med: [number, number, number] = [histMedian(hr, opaque) / 255, histMedian(hg, opaque) / 255, histMedian(hb, opaque) / 255];
+  if (mass === 0) return { color: [0, 0, 0], alpha: 'ink', opaque };
+  // alpha-weighted colour histograms of the (mostly) opaque pixels; of all visible ones if none is
+  // mostly opaque (a hairline on a small transparent canvas)
+  const minAlpha = solid > 0 ? 128 : 1;
+  const hr = new Float64Array(256), hg = new Float64Array(256), hb = new Float64Array(256);
+  let weight = 0;
+  for (let p = 0; p < d.length; p += 4) {
+    const a = d[p + 3];
+    if (a < minAlpha) continue;
+    hr[d[p]] += a;
+    hg[d[p + 1]] += a;
+    hb[d[p + 2]] += a;
+    weight += a;
+  }
+  const med: [number, number, number] = [histMedian(hr, weight) / 255, histMedian(hg, weight) / 255, histMedian(hb, weight) / 255];
   if (opaque >= 0.5 * n) return { color: med, alpha: 'paper', opaque };
   // Mostly transparent: the opaque pixels are the ink. Put it on the opposite of its brightness,
   // so black, white and coloured ink on a transparent canvas all stand out.
@@ -207,7 +218,7 @@ export function chooseComposite(img: RgbaImage): { color: [number, number, numbe
   return { color: [bg, bg, bg], alpha: 'ink', opaque };
 }
 
-function histMedian(hist: Uint32Array, count: number): number {
+function histMedian(hist: Float64Array, count: number): number {
   let acc = 0;
   for (let i = 0; i < hist.length; i++) {
     acc += hist[i];
@@ -234,14 +245,17 @@ export function toWorking(img: RgbaImage, color: [number, number, number], maxSi
   const r = new Float32Array(w * h), g = new Float32Array(w * h), b = new Float32Array(w * h), cnt = new Float32Array(w * h);
   const d = img.data;
   const [cr, cg, cb] = color;
+  const col = new Int32Array(img.width);
+  for (let x = 0; x < img.width; x++) col[x] = Math.floor(x / k);
   for (let y = 0; y < img.height; y++) {
     const row = Math.floor(y / k) * w;
     for (let x = 0, p = y * img.width * 4; x < img.width; x++, p += 4) {
-      const j = row + Math.floor(x / k);
-      const a = d[p + 3] / 255;
-      r[j] += (a * d[p]) / 255 + (1 - a) * cr;
-      g[j] += (a * d[p + 1]) / 255 + (1 - a) * cg;
-      b[j] += (a * d[p + 2]) / 255 + (1 - a) * cb;
+      const j = row + col[x];
+      const a = d[p + 3] * (1 / 255);
+      const ia = 1 - a;
+      r[j] += a * d[p] * (1 / 255) + ia * cr;
+      g[j] += a * d[p + 1] * (1 / 255) + ia * cg;
+      b[j] += a * d[p + 2] * (1 / 255) + ia * cb;
       cnt[j]++;
     }
   }
@@ -295,9 +309,19 @@ function quantile(a: ArrayLike<number>, q: number): number {
   return s[k];
 }
 
-/** Median absolute deviation from the median, on a sample. */
-function mad(a: Float32Array): number {
-  const sample = sampled(a);
+/** Median absolute deviation from the median, on a sample of the pixels where `where` is set (all if none is). */
+function mad(a: Float32Array, where?: Uint8Array): number {
+  let src: ArrayLike<number> = a;
+  if (where) {
+    let count = 0;
+    for (let i = 0; i < where.length; i++) count += where[i];
+    if (count > 0) {
+      const picked = new Float32Array(count);
+      for (let i = 0, j = 0; i < a.length; i++) if (where[i]) picked[j++] = a[i];
+      src = picked;
+    }
+  }
+  const sample = sampled(src);
   const m = quantile(sample, 0.5);
   for (let i = 0; i < sample.length; i++) sample[i] = Math.abs(sample[i] - m);
   return quantile(sample, 0.5);
@@ -305,14 +329,22 @@ function mad(a: Float32Array): number {
 
 const GRID = 48;
 
+/** Cell index of each of n pixels split into g cells. */
+function cellIndex(n: number, g: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor((i * g) / n);
+  return out;
+}
+
 /** Averages the image into at most GRID×GRID cells; returns cell values and centres (in -1..1). */
 function cells(a: Float32Array, w: number, h: number): { v: Float64Array; x: Float64Array; y: Float64Array; gw: number; gh: number } {
   const gw = Math.min(GRID, w), gh = Math.min(GRID, h);
   const v = new Float64Array(gw * gh), c = new Float64Array(gw * gh);
+  const col = cellIndex(w, gw);
   for (let y = 0; y < h; y++) {
-    const gy = Math.floor((y * gh) / h);
+    const row = Math.floor((y * gh) / h) * gw;
     for (let x = 0; x < w; x++) {
-      const j = gy * gw + Math.floor((x * gw) / w);
+      const j = row + col[x];
       v[j] += a[y * w + x];
       c[j]++;
     }
@@ -327,6 +359,23 @@ function cells(a: Float32Array, w: number, h: number): { v: Float64Array; x: Flo
     }
   }
   return { v, x: xs, y: ys, gw, gh };
+}
+
+/** A cell is background when most of its pixels are. */
+function cellMask(pixelMask: Uint8Array, w: number, h: number, gw: number, gh: number): Uint8Array {
+  const on = new Float64Array(gw * gh), all = new Float64Array(gw * gh);
+  const col = cellIndex(w, gw);
+  for (let y = 0; y < h; y++) {
+    const row = Math.floor((y * gh) / h) * gw;
+    for (let x = 0; x < w; x++) {
+      const j = row + col[x];
+      on[j] += pixelMask[y * w + x];
+      all[j]++;
+    }
+  }
+  const m = new Uint8Array(gw * gh);
+  for (let j = 0; j < m.length; j++) m[j] = on[j] * 2 > all[j] ? 1 : 0;
+  return m;
 }
 
 /** Quadratic surface terms at (x, y). */
@@ -365,40 +414,52 @@ function lstsq(v: Float64Array, xs: Float64Array, ys: Float64Array, mask: Uint8A
 }
 
 /**
- * Which grid cells are background: start from the median, then alternate fitting a quadratic
- * surface and dropping cells far from it (ink), so a lighting gradient is followed but a bold
- * digit is not.
+ * Which grid cells are background. Start from the median of the border cells (the border is
+ * mostly paper, even when a bold digit covers most of the image), then alternate fitting a
+ * quadratic surface and dropping cells far from it (ink), so a lighting gradient is followed but
+ * the digit is not.
  */
 function robustBackgroundMask(lum: Float32Array, w: number, h: number): Uint8Array {
-  const { v, x, y } = cells(lum, w, h);
+  const { v, x, y, gw, gh } = cells(lum, w, h);
   const n = v.length;
-  const mask = new Uint8Array(n);
-  let model = new Float64Array(n).fill(median(v));
+  const border: number[] = [];
+  for (let gy = 0; gy < gh; gy++) {
+    for (let gx = 0; gx < gw; gx++) if (gx === 0 || gy === 0 || gx === gw - 1 || gy === gh - 1) border.push(v[gy * gw + gx]);
+  }
+  let model = new Float64Array(n).fill(quantile(border, 0.5));
+  let thr = Math.max(2.5 * 1.4826 * quantile(border.map((b) => Math.abs(b - model[0])), 0.5), 0.015);
+  let mask = new Uint8Array(n).fill(1);
   for (let iter = 0; iter < 5; iter++) {
-    const r = new Float32Array(n);
-    for (let j = 0; j < n; j++) r[j] = v[j] - model[j];
-    const m = quantile(r, 0.5);
-    const dev = new Float32Array(n);
-    for (let j = 0; j < n; j++) dev[j] = Math.abs(r[j] - m);
-    const thr = Math.max(2.5 * 1.4826 * quantile(dev, 0.5), 0.015);
-    let kept = 0;
+    const next = new Uint8Array(n);
+    const dev: number[] = [];
     for (let j = 0; j < n; j++) {
-      mask[j] = Math.abs(r[j] - m) <= thr ? 1 : 0;
-      kept += mask[j];
+      const r = Math.abs(v[j] - model[j]);
+      if (r <= thr) {
+        next[j] = 1;
+        dev.push(r);
+      }
     }
-    if (kept < 0.25 * n) break;
+    if (dev.length < Math.min(24, n)) break;
+    mask = next;
     const coef = lstsq(v, x, y, mask);
     if (!coef) break;
-    const next = new Float64Array(n);
-    for (let j = 0; j < n; j++) next[j] = terms(x[j], y[j]).reduce((s, t, i) => s + t * coef[i], 0);
-    model = next;
+    for (let j = 0; j < n; j++) model[j] = terms(x[j], y[j]).reduce((sum, t, i) => sum + t * coef[i], 0);
+    thr = Math.max(2.5 * 1.4826 * quantile(dev, 0.5), 0.015);
   }
-  return mask;
+  // per working pixel
+  const out = new Uint8Array(w * h);
+  const col = cellIndex(w, gw);
+  for (let py = 0; py < h; py++) {
+    const row = Math.floor((py * gh) / h) * gw;
+    for (let px = 0; px < w; px++) out[py * w + px] = mask[row + col[px]];
+  }
+  return out;
 }
 
 /** The background of one channel at every working pixel: the quadratic surface through the background cells (or their median). */
-function fitSurface(ch: Float32Array, w: number, h: number, mask: Uint8Array): Float32Array {
+function fitSurface(ch: Float32Array, w: number, h: number, pixelMask: Uint8Array): Float32Array {
   const { v, x, y, gw, gh } = cells(ch, w, h);
+  const mask = cellMask(pixelMask, w, h, gw, gh);
   const out = new Float32Array(w * h);
   const coef = lstsq(v, x, y, mask);
   if (!coef) {
@@ -407,11 +468,14 @@ function fitSurface(ch: Float32Array, w: number, h: number, mask: Uint8Array): F
     return out.fill(quantile(kept.length ? kept : v, 0.5));
   }
   // evaluate at pixel centres mapped to the cell-centre coordinates used for the fit
+  const xxs = new Float64Array(w);
+  for (let px = 0; px < w; px++) xxs[px] = gw > 1 ? (2 * ((px + 0.5) * (gw / w) - 0.5)) / (gw - 1) - 1 : 0;
   for (let py = 0; py < h; py++) {
     const yy = gh > 1 ? (2 * ((py + 0.5) * (gh / h) - 0.5)) / (gh - 1) - 1 : 0;
+    const c0 = coef[0] + coef[2] * yy + coef[5] * yy * yy, c1 = coef[1] + coef[4] * yy;
     for (let px = 0; px < w; px++) {
-      const xx = gw > 1 ? (2 * ((px + 0.5) * (gw / w) - 0.5)) / (gw - 1) - 1 : 0;
-      out[py * w + px] = coef[0] + coef[1] * xx + coef[2] * yy + coef[3] * xx * xx + coef[4] * xx * yy + coef[5] * yy * yy;
+      const xx = xxs[px];
+      out[py * w + px] = c0 + c1 * xx + coef[3] * xx * xx;
     }
   }
   return out;
@@ -606,7 +670,8 @@ function distanceTo(inside: Uint8Array, w: number, h: number): Float32Array {
 
 /**
  * Grows (r > 0) or shrinks (r < 0) the strokes by |r| pixels on each side, with a one-pixel
- * soft edge so the result stays antialiased.
+ * soft edge so the result stays antialiased. Distances run between pixel centres; the ink's
+ * edge lies half a pixel beyond its outermost centres.
  */
 export function adjustStroke(v: Float32Array, w: number, h: number, r: number): Float32Array {
   const out = new Float32Array(w * h);
@@ -614,12 +679,12 @@ export function adjustStroke(v: Float32Array, w: number, h: number, r: number): 
     const ink = new Uint8Array(w * h);
     for (let i = 0; i < ink.length; i++) ink[i] = v[i] >= 0.5 ? 1 : 0;
     const d = distanceTo(ink, w, h);
-    for (let i = 0; i < out.length; i++) out[i] = Math.max(v[i], clamp01(r + 0.5 - d[i]));
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(v[i], clamp01(r + 1 - d[i]));
   } else {
     const paper = new Uint8Array(w * h);
     for (let i = 0; i < paper.length; i++) paper[i] = v[i] < 0.5 ? 1 : 0;
     const d = distanceTo(paper, w, h);
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(v[i], clamp01(d[i] + r + 0.5));
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(v[i], clamp01(d[i] + r));
   }
   return out;
 }
@@ -647,7 +712,8 @@ export function resampleArea(v: Float32Array, w: number, h: number, x0: number, 
   };
   const wx = weights(x0, w), wy = weights(y0, h);
   const tmp = new Float32Array(h * size);
-  for (let y = 0; y < h; y++) {
+  const yStart = Math.max(0, Math.floor(y0)), yEnd = Math.min(h, Math.ceil(y0 + side));
+  for (let y = yStart; y < yEnd; y++) {
     for (let o = 0; o < size; o++) {
       let acc = 0;
       for (const [s, c] of wx[o]) acc += v[y * w + s] * c;

@@ -13,7 +13,12 @@
 //   D[e]  = A dy A^T        [cOut, T]    per (o, tile), dy zero outside outH x outW
 //   dU[e] = D[e] · V[e]^T   [cOut, cIn]  16 GEMMs with K = T
 //   dg   += G^T dU G        per (o, c)
-import { MR, NR, gemmPacked, growScratch, packA, packedSize } from './gemm.ts';
+import { MR as GEMM_MR, NR as GEMM_NR, gemmPacked, growScratch, packA, packedSize } from './gemm.ts';
+
+// NOTE: local copies, because an imported binding read in a hot loop can cost a getter call per
+// read once the module is transpiled (it showed as 8% of a CNN training step).
+const MR = GEMM_MR;
+const NR = GEMM_NR;
 
 /** Shapes and offsets of one Winograd convolution call. */
 export interface WinogradGeometry {

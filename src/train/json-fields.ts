@@ -30,7 +30,8 @@ export function parseUntrustedJson(text: string, maxDepth = MAX_DEPTH): Record<s
 function checkTree(v: unknown, path: string, depth: number, maxDepth: number): void {
   if (typeof v !== 'object' || v === null) return;
   if (depth >= maxDepth) {
-    const where = path.length > 60 ? `${path.slice(0, 60)}…` : path || 'document';
+    const cut = path.lastIndexOf('[', 60);
+    const where = path.length > 60 && cut > 0 ? `${path.slice(0, cut)}…` : path || 'document';
     throw new CheckpointError(`${where}: nested deeper than ${maxDepth} levels`);
   }
   if (Array.isArray(v)) {

@@ -2,7 +2,7 @@
 // against sane ranges, and the parameter shapes the specs imply, all before any layer is built.
 import type { LayerSpec } from '../nn/module.ts';
 import { CheckpointError } from './errors.ts';
-import { bool, fail, get, int, intOrPair, join, num, obj, onlyKeys, str, type Obj } from './json-fields.ts';
+import { bool, fail, get, int, intOrPair, join, num, obj, onlyKeys, type Obj } from './json-fields.ts';
 
 /** Sizes beyond these are refused: far past any MNIST model, far below what would exhaust memory. */
 export const LIMITS = {
@@ -149,7 +149,6 @@ export function checkLayers(v: unknown, path: string, knownTypes: readonly strin
     const o = obj(item, p, 'a layer object such as {"type": "Linear", ...}');
     const type = get(o, 'type');
     if (typeof type !== 'string' || !knownTypes.includes(type)) fail(`${p}.type`, `one of ${knownTypes.join(', ')}`, type);
-    str(type, `${p}.type`, 64);
     const check = Object.hasOwn(CHECKS, type) ? CHECKS[type] : undefined;
     if (!check) {
       specs.push(genericCheck(o, p));

@@ -42,6 +42,8 @@ export interface WorkerInit {
   sampleShape: number[];
   classes: number;
   maxBatch: number;
+  /** Rows per inference chunk (see inferenceChunk). */
+  chunkRows: number;
   paramCount: number;
   seed: number;
   loss: CrossEntropyOptions;
@@ -66,6 +68,8 @@ export interface ParallelOptions {
   loss?: CrossEntropyOptions;
   /** How long to wait for a worker before declaring it hung (default 120 s). */
   timeoutMs?: number;
+  /** Rows per inference chunk (default: as many as fit a 2M-float activation budget). */
+  inferenceChunkRows?: number;
   /** Worker entry module (default: ./worker.mjs beside this file). */
   workerUrl?: URL;
 }
@@ -97,15 +101,33 @@ export function bindParameters(params: readonly Parameter[], values: Float32Arra
   }
 }
 
+/** Activation floats a thread may hold during inference; a slice with more runs in chunks. */
+const ACTIVATION_BUDGET = 2 ** 21;
+
 /**
- * Rows per inference chunk for a slice of n rows: the largest divisor of n in [16, 64], so every
- * chunk has one shape (layer buffers are sized per shape), else 64. Chunks keep activations
- * cache-sized: a whole 1000-image CNN batch would hold ~100 MB of them per thread.
+ * Rows per inference chunk for a slice of n rows, at most maxRows: n itself if it fits, else the
+ * largest divisor of n in [maxRows/4, maxRows], so every chunk has one shape (layer buffers are
+ * sized per shape), else maxRows. Chunks bound memory and keep activations cache-sized: a whole
+ * 1000-image CNN batch holds ~100 MB of them; the MLP's fit at once (and chunking would repack
+ * its weights per chunk).
  */
-export function inferenceChunk(n: number): number {
-  if (n <= 64) return n;
-  for (let c = 64; c >= 16; c--) if (n % c === 0) return c;
-  return 64;
+export function inferenceChunk(n: number, maxRows: number): number {
+  if (n <= maxRows) return n;
+  for (let c = maxRows; c >= Math.max(1, maxRows >> 2); c--) if (n % c === 0) return c;
+  return maxRows;
+}
+
+/** Floats of layer outputs one sample makes (the sum over a Sequential's layers). */
+export function activationFloats(model: Module, sampleShape: readonly number[]): number {
+  const layers = (model as { layers?: Module[] }).layers;
+  let shape = [1, ...sampleShape];
+  if (!layers) return 4 * shapeSize(model.outputShape(shape));
+  let total = 0;
+  for (const l of layers) {
+    shape = l.outputShape(shape);
+    total += shapeSize(shape);
+  }
+  return total;
 }
 
 /** Counts the rows whose argmax equals the label. */
@@ -143,6 +165,7 @@ export class ParallelStepper implements Stepper {
   private readonly classes: number;
   private readonly lossFn: CrossEntropyLoss;
   private readonly timeoutMs: number;
+  private readonly chunkRows: number;
   private seq = 0;
   private failure?: WorkerError;
   private closed = false;
@@ -175,6 +198,7 @@ export class ParallelStepper implements Stepper {
     this.classes = this.out.length / o.maxBatch;
     this.lossFn = new CrossEntropyLoss(o.loss);
     this.timeoutMs = o.timeoutMs ?? 120_000;
+    this.chunkRows = o.inferenceChunkRows ?? Math.max(1, Math.floor(ACTIVATION_BUDGET / activationFloats(o.model, o.sampleShape)));
     this.evaluator = new ParallelInference(this);
   }
 
@@ -216,7 +240,7 @@ export class ParallelStepper implements Stepper {
     for (let t = 1; t < this.threads; t++) {
       const init: WorkerInit = {
         index: t, threads: this.threads, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
-        maxBatch: this.o.maxBatch, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
+        maxBatch: this.o.maxBatch, chunkRows: this.chunkRows, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
         loss: this.o.loss ?? {}, buffers: this.buffers,
       };
       const w = new Worker(url, { workerData: init });
@@ -420,7 +444,7 @@ export class ParallelStepper implements Stepper {
       const wasTraining = model.training;
       model.eval();
       try {
-        const chunk = inferenceChunk(n0);
+        const chunk = inferenceChunk(n0, this.chunkRows);
         for (let start = 0; start < n0; start += chunk) {
           const count = Math.min(chunk, n0 - start);
           const logits = model.forward(this.chunkView(start, count));

@@ -45,7 +45,7 @@ function run(cmd: number): void {
   const training = ctl[base + CTL.training] === 1;
   if (model.training !== training) model.train(training);
   if (cmd === CMD.infer) {
-    const chunk = inferenceChunk(count);
+    const chunk = inferenceChunk(count, init.chunkRows);
     for (let s = start; s < start + count; s += chunk) {
       const n = Math.min(chunk, start + count - s);
       const logits = model.forward(viewsFor(s, n).x);

@@ -8,7 +8,7 @@ import { manualSeed } from '../../src/nn/init.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { ParallelStepper, WorkerError, inferenceChunk, sliceRows } from '../../src/train/parallel.ts';
+import { ParallelStepper, WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel.ts';
 import { localStepper, type Stepper } from '../../src/train/train.ts';
 
 const open: ParallelStepper[] = [];
@@ -32,14 +32,14 @@ function batches(c: Case, sizes: number[], seed = 5): { x: Tensor; y: Int32Array
 }
 
 /** Trains a fresh model (init seed 3) on the batches; returns its flat parameters and the step results. */
-async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1) {
+async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1, inferenceChunkRows?: number) {
   manualSeed(3);
   const model = buildModel(c.specs);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
   let stepper: Stepper;
   if (threads === 'local') stepper = localStepper(model, optimizer);
   else {
-    const p = await ParallelStepper.create({ specs: c.specs, model, optimizer, threads, sampleShape: c.sampleShape, maxBatch: 256, seed, timeoutMs: 20_000 });
+    const p = await ParallelStepper.create({ specs: c.specs, model, optimizer, threads, sampleShape: c.sampleShape, maxBatch: 256, seed, timeoutMs: 20_000, inferenceChunkRows });
     open.push(p);
     stepper = p;
   }
@@ -56,9 +56,15 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-describe('inferenceChunk', () => {
-  it('splits a slice into equal chunks of at most 64 rows when it can', () => {
-    expect([10, 64, 500, 75, 127].map(inferenceChunk)).toEqual([10, 64, 50, 25, 64]);
+describe('inferenceChunk / activationFloats', () => {
+  it('splits a slice into equal chunks of at most maxRows when it can', () => {
+    expect([10, 64, 500, 75, 127].map((n) => inferenceChunk(n, 64))).toEqual([10, 64, 50, 25, 64]);
+    expect(inferenceChunk(500, 3000)).toBe(500);
+  });
+
+  it('sums the layer outputs of one sample', () => {
+    // conv 4x8x8 (256), relu (256), pool 4x4x4 (64), conv 6x4x4 (96), relu (96), flatten (96), linear (3)
+    expect(activationFloats(buildModel(cnn.specs), cnn.sampleShape)).toBe(256 + 256 + 64 + 96 + 96 + 96 + 3);
   });
 });
 
@@ -108,11 +114,12 @@ describe('ParallelStepper', () => {
   });
 
   it('evaluator: inference across threads (in chunks) equals the model in eval mode', async () => {
-    const { model } = await train(cnn, 2, batches(cnn, [16, 16]));
+    const { model } = await train(cnn, 2, batches(cnn, [16, 16]), 1, 16);
     const s = open[0];
     s.evaluator.eval();
     for (const n of [37, 150, 300]) {
-      // 150 rows: slices of 75, chunks of 25; 300 (> maxBatch): the main thread alone
+      // 37 rows: slices of 18 (chunks of 9) and 19 (16 + 3); 150: slices of 75, chunks
+      // of 15; 300 (> maxBatch): the main thread alone
       const [{ x }] = batches(cnn, [n], 9);
       const par = Array.from(s.evaluator.forward(x).data);
       model.eval();

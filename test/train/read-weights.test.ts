@@ -196,7 +196,7 @@ describe('readWeights: hostile keys and nesting', () => {
   it('refuses nesting past 32 levels, even 100,000 deep, without a stack overflow', () => {
     const deep = (n: number) => `{"format":"mnist-ts-weights","training":{"a":${'['.repeat(n)}${']'.repeat(n)}}}`;
     expect(() => parseUntrustedJson(deep(20))).not.toThrow();
-    expect(failure(deep(40)).message).toMatch(/^training\.a(\[0\])+: nested deeper than 32 levels$/);
+    expect(failure(deep(40)).message).toMatch(/^training\.a(\[0\])+…?: nested deeper than 32 levels$/);
     expect(failure(deep(100_000)).message).toMatch(/nested deeper than 32 levels$/);
   });
 

@@ -1,0 +1,203 @@
+import { deflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { ImageError, decodeImage, encodeGreyPng, readJpegHeader, readPngHeader, sniffFormat } from '../../src/data/image-io.ts';
+import { PNG_SIGNATURE, chunk, encodePng, ihdr } from './image-fixtures.ts';
+
+// A 13×9 test pattern (odd sizes exercise partial bytes and Adam7 edge passes).
+const W = 13, H = 9;
+const grey = (x: number, y: number) => (x * 19 + y * 27) % 256;
+const rgb = (x: number, y: number): [number, number, number] => [(x * 20) % 256, (y * 28) % 256, (x * y * 7) % 256];
+const alpha = (x: number, y: number) => (x + y) % 3 === 0 ? 0 : 128 + ((x * 13 + y) % 128);
+
+function samples(channels: number, f: (x: number, y: number) => number[]): number[] {
+  const out: number[] = [];
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out.push(...f(x, y).slice(0, channels));
+  return out;
+}
+
+function pixel(img: { width: number; data: Uint8Array }, x: number, y: number): number[] {
+  const p = (y * img.width + x) * 4;
+  return Array.from(img.data.subarray(p, p + 4));
+}
+
+function expectAll(img: { width: number; height: number; data: Uint8Array }, f: (x: number, y: number) => number[]): void {
+  expect([img.width, img.height]).toEqual([W, H]);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) expect(pixel(img, x, y), `pixel (${x}, ${y})`).toEqual(f(x, y));
+}
+
+describe('decodeImage: PNG colour types and bit depths', () => {
+  for (const interlace of [false, true]) {
+    const tag = interlace ? ' (Adam7 interlaced)' : '';
+
+    it(`8-bit grey${tag}`, () => {
+      const img = decodeImage(encodePng({ width: W, height: H, colorType: 0, bitDepth: 8, samples: samples(1, (x, y) => [grey(x, y)]), interlace }));
+      expectAll(img, (x, y) => [grey(x, y), grey(x, y), grey(x, y), 255]);
+      expect(img.description).toBe(`PNG 8-bit grey${interlace ? ', interlaced' : ''}`);
+    });
+
+    for (const bits of [1, 2, 4] as const) {
+      it(`${bits}-bit grey is scaled to 0..255${tag}`, () => {
+        const max = (1 << bits) - 1;
+        const v = (x: number, y: number) => (x + 2 * y) % (max + 1);
+        const img = decodeImage(encodePng({ width: W, height: H, colorType: 0, bitDepth: bits, samples: samples(1, (x, y) => [v(x, y)]), interlace }));
+        expectAll(img, (x, y) => {
+          const g = Math.round((v(x, y) * 255) / max);
+          return [g, g, g, 255];
+        });
+      });
+    }
+
+    it(`16-bit grey keeps the high byte${tag}`, () => {
+      const img = decodeImage(encodePng({ width: W, height: H, colorType: 0, bitDepth: 16, samples: samples(1, (x, y) => [grey(x, y) * 257]), interlace }));
+      expectAll(img, (x, y) => [grey(x, y), grey(x, y), grey(x, y), 255]);
+    });
+
+    it(`grey + alpha, 8 and 16 bit${tag}`, () => {
+      for (const bits of [8, 16] as const) {
+        const s = bits === 16 ? 257 : 1;
+        const img = decodeImage(encodePng({ width: W, height: H, colorType: 4, bitDepth: bits, samples: samples(2, (x, y) => [grey(x, y) * s, alpha(x, y) * s]), interlace }));
+        expectAll(img, (x, y) => [grey(x, y), grey(x, y), grey(x, y), alpha(x, y)]);
+      }
+    });
+
+    it(`RGB and RGBA, 8 and 16 bit${tag}`, () => {
+      for (const bits of [8, 16] as const) {
+        const s = bits === 16 ? 257 : 1;
+        const img3 = decodeImage(encodePng({ width: W, height: H, colorType: 2, bitDepth: bits, samples: samples(3, (x, y) => rgb(x, y).map((c) => c * s)), interlace }));
+        expectAll(img3, (x, y) => [...rgb(x, y), 255]);
+        const img4 = decodeImage(encodePng({ width: W, height: H, colorType: 6, bitDepth: bits, samples: samples(4, (x, y) => [...rgb(x, y), alpha(x, y)].map((c) => c * s)), interlace }));
+        expectAll(img4, (x, y) => [...rgb(x, y), alpha(x, y)]);
+      }
+    });
+
+    it(`palette with transparency, 1/2/4/8 bit${tag}`, () => {
+      for (const bits of [1, 2, 4, 8] as const) {
+        const n = 1 << Math.min(bits, 4);
+        const palette: [number, number, number][] = Array.from({ length: n }, (_, i) => [i * 15, 255 - i * 10, (i * 40) % 256]);
+        const trns = palette.map((_, i) => (i === 0 ? 0 : 255 - i));
+        const idx = (x: number, y: number) => (x * 3 + y) % n;
+        const img = decodeImage(encodePng({ width: W, height: H, colorType: 3, bitDepth: bits, samples: samples(1, (x, y) => [idx(x, y)]), palette, trns, interlace }));
+        expectAll(img, (x, y) => [...palette[idx(x, y)], trns[idx(x, y)]]);
+      }
+    });
+  }
+
+  it('tRNS on grey and RGB makes that colour transparent', () => {
+    const g = decodeImage(encodePng({ width: W, height: H, colorType: 0, bitDepth: 8, samples: samples(1, (x, y) => [grey(x, y)]), trns: [grey(0, 0)] }));
+    expect(pixel(g, 0, 0)[3]).toBe(0);
+    expect(pixel(g, 1, 0)[3]).toBe(255);
+    const c = decodeImage(encodePng({ width: W, height: H, colorType: 2, bitDepth: 8, samples: samples(3, (x, y) => rgb(x, y)), trns: rgb(2, 3) }));
+    expect(pixel(c, 2, 3)[3]).toBe(0);
+    expect(pixel(c, 3, 3)[3]).toBe(255);
+  });
+
+  it('reads what pngjs writes', () => {
+    const png = new PNG({ width: W, height: H });
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) png.data.set([...rgb(x, y), alpha(x, y)], (y * W + x) * 4);
+    expectAll(decodeImage(PNG.sync.write(png)), (x, y) => [...rgb(x, y), alpha(x, y)]);
+  });
+});
+
+describe('decodeImage: JPEG', () => {
+  it('decodes a baseline JPEG to RGBA within compression error', () => {
+    const w = 32, h = 24;
+    const data = Buffer.alloc(w * h * 4);
+    for (let i = 0; i < w * h; i++) data.set([200, 100, 50, 255], i * 4);
+    const img = decodeImage(jpeg.encode({ width: w, height: h, data }, 95).data);
+    expect([img.width, img.height, img.format]).toEqual([w, h, 'jpeg']);
+    const p = pixel(img, 10, 10);
+    expect(Math.abs(p[0] - 200) + Math.abs(p[1] - 100) + Math.abs(p[2] - 50)).toBeLessThan(12);
+    expect(p[3]).toBe(255);
+  });
+});
+
+describe('decodeImage: untrusted input', () => {
+  const good = encodePng({ width: W, height: H, colorType: 0, bitDepth: 8, samples: samples(1, (x, y) => [grey(x, y)]) });
+
+  function fails(bytes: Uint8Array, pattern: RegExp): void {
+    let err: unknown;
+    try {
+      decodeImage(bytes);
+    } catch (e) {
+      err = e;
+    }
+    expect(err, 'expected an ImageError').toBeInstanceOf(ImageError);
+    expect((err as Error).message).toMatch(pattern);
+    expect((err as Error).message).not.toContain('\n');
+  }
+
+  it('refuses files that are not images, naming known other formats', () => {
+    fails(new Uint8Array(0), /empty file/);
+    fails(Buffer.from('{"format": "mnist-ts-weights"}'), /not a PNG or JPEG image/);
+    fails(Buffer.from('GIF89a\x01\x00\x01\x00'), /GIF images are not supported/);
+    fails(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), /SVG images are not supported/);
+    expect(sniffFormat(good)).toBe('png');
+  });
+
+  it('reports a PNG truncated anywhere as truncated or corrupt, never decoding garbage', () => {
+    for (let cut = 1; cut < good.length; cut += 3) fails(good.subarray(0, cut), /truncated PNG|not a PNG|corrupt PNG/);
+    fails(good.subarray(0, 40), /truncated PNG/);
+    fails(good.subarray(0, good.length - 12), /truncated PNG: no IEND/);
+  });
+
+  it('reports a damaged PNG (checksum, compressed data)', () => {
+    const bad = Buffer.from(good);
+    bad[bad.indexOf('IDAT') + 6] ^= 0xff;
+    fails(bad, /corrupt PNG: checksum mismatch in the "IDAT" chunk/);
+    // valid CRC over a damaged zlib stream
+    const junk = Buffer.concat([PNG_SIGNATURE, ihdr(W, H, 8, 0), chunk('IDAT', Buffer.from('this is not zlib data')), chunk('IEND', new Uint8Array(0))]);
+    fails(junk, /corrupt PNG: the compressed image data is damaged/);
+    // a valid zlib stream with fewer bytes than the rows need
+    const short = Buffer.concat([PNG_SIGNATURE, ihdr(W, H, 8, 0), chunk('IDAT', deflateSync(Buffer.alloc(W + 1))), chunk('IEND', new Uint8Array(0))]);
+    fails(short, /truncated PNG: the image data ends early/);
+  });
+
+  it('refuses a header claiming 100000×100000 before decoding anything', () => {
+    const huge = Buffer.concat([PNG_SIGNATURE, ihdr(100_000, 100_000, 8, 6), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', new Uint8Array(0))]);
+    const t0 = performance.now();
+    fails(huge, /100000×100000 pixels \(10000 megapixels\); the limit is 50 megapixels/);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(readPngHeader(good)).toMatchObject({ width: W, height: H, depth: 8, colorType: 0, interlaced: false });
+  });
+
+  it('refuses impossible IHDR fields', () => {
+    fails(Buffer.concat([PNG_SIGNATURE, ihdr(0, 5, 8, 0), chunk('IEND', new Uint8Array(0))]), /size of 0×5/);
+    fails(Buffer.concat([PNG_SIGNATURE, ihdr(5, 5, 3, 2), chunk('IEND', new Uint8Array(0))]), /bit depth 3 is not allowed for RGB/);
+    fails(Buffer.concat([PNG_SIGNATURE, ihdr(5, 5, 8, 5), chunk('IEND', new Uint8Array(0))]), /unknown colour type 5/);
+  });
+
+  it('stops a small interlaced PNG that inflates far past its header size (zip bomb)', () => {
+    const bomb = Buffer.concat([PNG_SIGNATURE, ihdr(16, 16, 8, 0, 1), chunk('IDAT', deflateSync(Buffer.alloc(5_000_000))), chunk('IEND', new Uint8Array(0))]);
+    expect(bomb.length).toBeLessThan(10_000);
+    fails(bomb, /corrupt PNG: the image data is larger than the header says/);
+  });
+
+  it('checks JPEG frame size before decoding, and refuses truncated JPEGs', () => {
+    const w = 16, h = 16;
+    const j = jpeg.encode({ width: w, height: h, data: Buffer.alloc(w * h * 4, 90) }, 80).data;
+    expect(readJpegHeader(j)).toMatchObject({ width: 16, height: 16, components: 3, progressive: false });
+    // patch the SOF0 dimensions to 60000×60000
+    const big = Buffer.from(j);
+    const sof = big.indexOf(Buffer.from([0xff, 0xc0]));
+    big.writeUInt16BE(60000, sof + 5);
+    big.writeUInt16BE(60000, sof + 7);
+    const t0 = performance.now();
+    fails(big, /JPEG header claims 60000×60000 pixels/);
+    expect(performance.now() - t0).toBeLessThan(50);
+    fails(j.subarray(0, j.length - 40), /truncated JPEG|corrupt JPEG/);
+    fails(j.subarray(0, 30), /truncated JPEG|corrupt JPEG/);
+    for (let cut = 3; cut < j.length - 2; cut += 17) fails(j.subarray(0, cut), /truncated JPEG|corrupt JPEG/);
+  });
+});
+
+describe('encodeGreyPng', () => {
+  it('round-trips 8-bit grey pixels', () => {
+    const px = Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 256);
+    const img = decodeImage(encodeGreyPng(px, 28, 28));
+    expect(img.description).toBe('PNG 8-bit grey');
+    for (let i = 0; i < px.length; i++) expect(img.data[i * 4]).toBe(px[i]);
+  });
+});
+
