@@ -248,9 +248,9 @@ function describeInput(r: Prediction): string {
   if (r.image) parts.push(`${r.image.description}, ${r.image.width}×${r.image.height}`);
   const i = r.input;
   if (i) {
-    if (i.alpha === 'ink') parts.push('transparent background');
-    if (i.signal === 'colour') parts.push('ink told apart by colour');
-    else parts.push(i.inverted ? 'dark ink on a light background (inverted)' : 'light ink on a dark background');
+    const paper = i.alpha === 'ink' ? 'a transparent background' : i.inverted ? 'a light background' : 'a dark background';
+    if (i.signal === 'colour') parts.push(`ink told apart from ${paper} by its colour`);
+    else parts.push(`${i.inverted ? 'dark' : 'light'} ink on ${paper}${i.inverted ? ' (inverted)' : ''}`);
     if (i.box) parts.push(`digit ${i.box.width}×${i.box.height} at (${i.box.x}, ${i.box.y})`);
     if (i.stroke !== undefined && i.strokeAdjusted !== undefined && Math.abs(i.stroke - i.strokeAdjusted) > 0.05) {
       parts.push(`strokes ${i.stroke < i.strokeAdjusted ? 'thickened' : 'thinned'} to ${i.strokeAdjusted.toFixed(1)} px`);

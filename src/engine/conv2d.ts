@@ -4,11 +4,11 @@
 // x: [N, C, H, W]   weight: [O, C/G, kH, kW]   bias: [O]   y: [N, O, outH, outW]
 // For image n and group g, with Cg = C/G, Og = O/G, K = Cg*kH*kW, L = outH*outW:
 //   col[K, L]   = im2col(x[n, g*Cg : (g+1)*Cg])          row (c, i, j), column (oy, ox)
-//   y[n, g]     = weight[g] [Og, K] · col [K, L]          (gemmNN)
+//   y[n, g]     = weight[g] [Og, K] · col [K, L] + bias     (gemmPacked, weights packed once)
 //   dweight[g] += dy[n, g] [Og, L] · col^T [L, K]         (gemmNT)
 //   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
-// 3x3 stride-1 kernels with enough channels take the Winograd path (winograd.ts) for y and dx.
-import { gemmNN, gemmNT, gemmTN, growScratch } from './gemm.ts';
+// 3x3 stride-1 kernels with enough channels take the Winograd path (winograd.ts) instead.
+import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSize } from './gemm.ts';
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 
 /** Everything a kernel call needs to know about the shapes; built once per input shape. */
@@ -47,6 +47,8 @@ export function winogradDx(g: Conv2dGeometry): boolean {
 }
 
 let uPacked: Float64Array = new Float64Array(0);
+let wPanels: Float64Array = new Float64Array(0);
+let colPanels: Float64Array = new Float64Array(0);
 
 /** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
 export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
@@ -158,23 +160,23 @@ export function conv2dForward(
     return false;
   }
   const pointwise = isPointwise(g);
+  // the weights are packed once per call, each image's columns once; the bias seeds the GEMM
+  const wStride = packedSize(og, K, MR);
+  wPanels = growScratch(wPanels, groups * wStride);
+  for (let gi = 0; gi < groups; gi++) packA(og, K, weight, gi * og * K, K, 1, wPanels, gi * wStride);
+  colPanels = growScratch(colPanels, packedSize(L, K, NR));
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
       const xOff = (img * cIn + gi * cg) * h * w;
       const yOff = (img * cOut + gi * og) * L;
       if (pointwise) {
-        gemmNN(og, L, K, weight, x, y, false, gi * og * K, xOff, yOff);
+        packB(L, K, x, xOff, L, 1, colPanels);
       } else {
         const colOff = keepCols ? (img * groups + gi) * K * L : 0;
         im2col(x, xOff, cg, g, col, colOff);
-        gemmNN(og, L, K, weight, col, y, false, gi * og * K, colOff, yOff);
+        packB(L, K, col, colOff, L, 1, colPanels);
       }
-    }
-    if (bias) {
-      for (let o = 0, q = img * cOut * L; o < cOut; o++) {
-        const b = bias[o];
-        for (let l = 0; l < L; l++, q++) y[q] += b;
-      }
+      gemmPacked(og, L, K, wPanels, gi * wStride, colPanels, 0, y, yOff, L, false, bias, gi * og);
     }
   }
   return keepCols && !pointwise;

@@ -83,13 +83,14 @@ export function packB(
 const edge = new Float64Array(MR * NR);
 
 /**
- * C(i,j) = c[cOff + i*ldc + j] (+)= Σ_k A(i,k)·B(k,j) for panels made by packA (at ap[apOff ..])
- * and packB (at bp[bpOff ..]) with the same K.
+ * C(i,j) = c[cOff + i*ldc + j] (+)= Σ_k A(i,k)·B(k,j) [+ rowBias[biasOff + i]] for panels made
+ * by packA (at ap[apOff ..]) and packB (at bp[bpOff ..]) with the same K.
  */
 export function gemmPacked(
   M: number, N: number, K: number,
   ap: Float64Array, apOff: number, bp: Float64Array, bpOff: number,
   c: Float32Array, cOff: number, ldc: number, accumulate: boolean,
+  rowBias: Float32Array | null = null, biasOff = 0,
 ): void {
   const mBlocks = Math.ceil(M / MR);
   const nBlocks = Math.ceil(N / NR);
@@ -98,10 +99,19 @@ export function gemmPacked(
     const pb0 = bpOff + jb * NR * K;
     for (let ib = 0; ib < mBlocks; ib++) {
       const i0 = ib * MR;
-      let c00 = 0, c01 = 0, c02 = 0;
-      let c10 = 0, c11 = 0, c12 = 0;
-      let c20 = 0, c21 = 0, c22 = 0;
-      let c30 = 0, c31 = 0, c32 = 0;
+      // the bias (a convolution's, per output channel) seeds the accumulators
+      let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+      if (rowBias) {
+        const q = biasOff + i0;
+        r0 = rowBias[q];
+        if (i0 + 1 < M) r1 = rowBias[q + 1];
+        if (i0 + 2 < M) r2 = rowBias[q + 2];
+        if (i0 + 3 < M) r3 = rowBias[q + 3];
+      }
+      let c00 = r0, c01 = r0, c02 = r0;
+      let c10 = r1, c11 = r1, c12 = r1;
+      let c20 = r2, c21 = r2, c22 = r2;
+      let c30 = r3, c31 = r3, c32 = r3;
       for (let pa = apOff + ib * MR * K, pb = pb0, e = pa + MR * K; pa < e; pa += MR, pb += NR) {
         const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2];
         let a = ap[pa];

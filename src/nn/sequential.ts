@@ -37,7 +37,10 @@ export class Sequential extends Module {
 
   backward(dout: Tensor): Tensor {
     if (this.inputGrad) {
-      for (let i = this.layers.length - 1; i >= 0; i--) dout = this.layers[i].backward(dout);
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        this.layers[i].inputGrad = true;
+        dout = this.layers[i].backward(dout);
+      }
       return dout;
     }
     // nothing reads dL/dinput: stop at the first layer with parameters and let it skip dx

@@ -95,11 +95,13 @@ describe('mnist-eval (spawned)', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('refuses a --dataset whose classes or images do not fit the model', () => {
+  it('asks for --dataset when the weights file names a dataset it does not know', () => {
     const w = JSON.parse(readFileSync(weights, 'utf8'));
-    w.input.shape = [1, 32, 32];
-    const bad = join(tmp, 'shape.json');
+    w.dataset = 'emnist';
+    const bad = join(tmp, 'emnist.json');
     writeFileSync(bad, JSON.stringify(w));
-    expectOneLineError(runBin('mnist-eval', [bad]), /takes input \[1,32,32\], but mnist images are \[1, 28, 28\]/);
+    const r = runBin('mnist-eval', [bad]);
+    expectOneLineError(r, /names dataset "emnist", which mnist-eval does not know/);
+    expect(r.stderr).toMatch(/^hint: pass --dataset mnist\|fashion-mnist$/m);
   });
 });

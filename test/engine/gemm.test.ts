@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gemmNN, gemmNT, gemmTN } from '../../src/engine/gemm.ts';
+import { MR, NR, gemmNN, gemmNT, gemmPacked, gemmTN, packA, packB, packedSize } from '../../src/engine/gemm.ts';
 import { Rng } from '../../src/engine/rng.ts';
 
 // Reference: float64 triple loop over explicit index functions.
@@ -59,4 +59,31 @@ describe('gemm', () => {
     gemmNN(2, 2, 2, Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), c);
     expect(Array.from(c)).toEqual([19, 22, 43, 50]);
   });
+});
+
+describe('packA / packB / gemmPacked', () => {
+  const rng = new Rng(11);
+  for (const [M, N, K] of [[6, 7, 5], [4, 3, 9], [1, 2, 1], [13, 11, 17]]) {
+    it(`panels from strided operands, a row bias, accumulate and offsets at ${M}x${N}x${K}`, () => {
+      // A read transposed from a [K, M] buffer at offset 3; B row-major [K, N] at offset 1
+      const a = rand(3 + K * M, rng), b = rand(1 + K * N, rng), bias = rand(2 + M, rng);
+      const ap = new Float64Array(5 + packedSize(M, K, MR)).fill(NaN);
+      const bp = new Float64Array(packedSize(N, K, NR) + 2).fill(NaN);
+      packA(M, K, a, 3, 1, M, ap, 5);
+      packB(N, K, b, 1, N, 1, bp, 0);
+      const ldc = N + 2;
+      const c = new Float32Array(1 + M * ldc).fill(0.25);
+      gemmPacked(M, N, K, ap, 5, bp, 0, c, 1, ldc, true, bias, 2);
+      const ref = naive(M, N, K, (i, k) => a[3 + k * M + i], (k, j) => b[1 + k * N + j]);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          const want = 0.25 + bias[2 + i] + ref[i * N + j];
+          expect(Math.abs(c[1 + i * ldc + j] - want)).toBeLessThan(1e-5 * (1 + Math.abs(want)));
+        }
+        // the padding columns of each row of C are untouched
+        expect(c[1 + i * ldc + N]).toBe(0.25);
+      }
+      expect(c[0]).toBe(0.25);
+    });
+  }
 });
