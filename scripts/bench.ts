@@ -22,7 +22,7 @@ import type { LayerSpec } from '../src/nn/module.ts';
 import { Adam } from '../src/optim/adam.ts';
 import { evaluate } from '../src/train/evaluate.ts';
 import { ParallelStepper } from '../src/train/parallel.ts';
-import { localStepper, type Stepper } from '../src/train/train.ts';
+import type { Stepper } from '../src/train/train.ts';
 
 type ModelName = 'mlp' | 'cnn';
 
@@ -166,10 +166,9 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
   manualSeed(1);
   const net = buildModel(specs);
   const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-  const parallel = a.threads > 1
-    ? await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 })
-    : undefined;
-  const stepper: Stepper = parallel ?? localStepper(net, optimizer);
+  // as mnist-train runs it (with --threads 1 too: no workers, the same arithmetic as localStepper)
+  const parallel = await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
+  const stepper: Stepper = parallel;
   try {
     const rng = new Rng(2);
     const it = (function* () {
@@ -202,7 +201,7 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
     obs.disconnect();
 
     // inference: the 10,000 test images at batch 1000 (one warm-up pass)
-    const evalModel = parallel ? parallel.evaluator : net;
+    const evalModel = parallel.evaluator;
     evaluate(evalModel, test);
     const ev = evaluate(evalModel, test);
 
@@ -225,7 +224,7 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
       batches: a.batches,
     };
   } finally {
-    await parallel?.close();
+    await parallel.close();
   }
 }
 

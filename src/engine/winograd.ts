@@ -40,6 +40,7 @@ let uScratch = new Float32Array(0);
 let vScratch: Float64Array = new Float64Array(0);
 let mScratch = new Float32Array(0);
 let dScratch: Float64Array = new Float64Array(0);
+let padScratch: Float64Array = new Float64Array(0);
 
 /**
  * Transforms 3x3 kernels into 16 packed A panels (one per e) of [rows, K] in `out`:
@@ -200,34 +201,33 @@ function inputTransform(g: WinogradGeometry, x: Float32Array, img0: number, imgs
   const { cIn, xChannels, xc0, h: H, w: W, outH, outW, padTop, padLeft } = g;
   const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, perImage = tilesH * tilesW;
   const plane = H * W;
+  // Each input plane is first copied into a zero-bordered scratch plane covering every tile's
+  // 4x4 patch, so the tile loop below has no bounds checks (half the tiles of a 14x14 plane touch
+  // the padding). The border stays zero: every plane writes the same interior cells.
+  const PH = 2 * tilesH + 2, PW = 2 * tilesW + 2;
+  padScratch = growScratch(padScratch, PH * PW);
+  const P = padScratch;
+  P.fill(0, 0, PH * PW);
+  const rows = Math.min(H, PH - padTop), cols = Math.min(W, PW - padLeft);
   const s1 = vStride, s2 = 2 * vStride, s3 = 3 * vStride, s4 = 4 * vStride, s5 = 5 * vStride, s6 = 6 * vStride, s7 = 7 * vStride;
   const s8 = 8 * vStride, s9 = 9 * vStride, s10 = 10 * vStride, s11 = 11 * vStride, s12 = 12 * vStride, s13 = 13 * vStride;
   const s14 = 14 * vStride, s15 = 15 * vStride;
   for (let im = 0; im < imgs; im++) {
     for (let c = 0; c < cIn; c++) {
       const xBase = ((img0 + im) * xChannels + xc0 + c) * plane;
+      for (let yy = 0; yy < rows; yy++) {
+        for (let xx = 0, p = (yy + padTop) * PW + padLeft, q = xBase + yy * W; xx < cols; xx++) P[p + xx] = x[q + xx];
+      }
       for (let ty = 0; ty < tilesH; ty++) {
-        const iy = 2 * ty - padTop;
-        const rowsInside = iy >= 0 && iy + 4 <= H;
         for (let tx = 0; tx < tilesW; tx++) {
-          const ix = 2 * tx - padLeft;
-          let d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33;
-          if (rowsInside && ix >= 0 && ix + 4 <= W) {
-            let q = xBase + iy * W + ix;
-            d00 = x[q]; d01 = x[q + 1]; d02 = x[q + 2]; d03 = x[q + 3]; q += W;
-            d10 = x[q]; d11 = x[q + 1]; d12 = x[q + 2]; d13 = x[q + 3]; q += W;
-            d20 = x[q]; d21 = x[q + 1]; d22 = x[q + 2]; d23 = x[q + 3]; q += W;
-            d30 = x[q]; d31 = x[q + 1]; d32 = x[q + 2]; d33 = x[q + 3];
-          } else {
-            d00 = tap(x, xBase, H, W, iy, ix); d01 = tap(x, xBase, H, W, iy, ix + 1);
-            d02 = tap(x, xBase, H, W, iy, ix + 2); d03 = tap(x, xBase, H, W, iy, ix + 3);
-            d10 = tap(x, xBase, H, W, iy + 1, ix); d11 = tap(x, xBase, H, W, iy + 1, ix + 1);
-            d12 = tap(x, xBase, H, W, iy + 1, ix + 2); d13 = tap(x, xBase, H, W, iy + 1, ix + 3);
-            d20 = tap(x, xBase, H, W, iy + 2, ix); d21 = tap(x, xBase, H, W, iy + 2, ix + 1);
-            d22 = tap(x, xBase, H, W, iy + 2, ix + 2); d23 = tap(x, xBase, H, W, iy + 2, ix + 3);
-            d30 = tap(x, xBase, H, W, iy + 3, ix); d31 = tap(x, xBase, H, W, iy + 3, ix + 1);
-            d32 = tap(x, xBase, H, W, iy + 3, ix + 2); d33 = tap(x, xBase, H, W, iy + 3, ix + 3);
-          }
+          let q = 2 * ty * PW + 2 * tx;
+          const d00 = P[q], d01 = P[q + 1], d02 = P[q + 2], d03 = P[q + 3];
+          q += PW;
+          const d10 = P[q], d11 = P[q + 1], d12 = P[q + 2], d13 = P[q + 3];
+          q += PW;
+          const d20 = P[q], d21 = P[q + 1], d22 = P[q + 2], d23 = P[q + 3];
+          q += PW;
+          const d30 = P[q], d31 = P[q + 1], d32 = P[q + 2], d33 = P[q + 3];
           // B^T d: rows [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
           const r00 = d00 - d20, r01 = d01 - d21, r02 = d02 - d22, r03 = d03 - d23;
           const r10 = d10 + d20, r11 = d11 + d21, r12 = d12 + d22, r13 = d13 + d23;
@@ -246,11 +246,6 @@ function inputTransform(g: WinogradGeometry, x: Float32Array, img0: number, imgs
       }
     }
   }
-}
-
-// x at (yy, xx) of the plane at xBase, zero outside (padding)
-function tap(x: Float32Array, xBase: number, H: number, W: number, yy: number, xx: number): number {
-  return yy >= 0 && yy < H && xx >= 0 && xx < W ? x[xBase + yy * W + xx] : 0;
 }
 
 // M[e] = [cOut, T] at e*cOut*T; y = A^T m A with A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].

@@ -162,6 +162,8 @@ interface Case {
   /** Encoded file bytes for test digit g. */
   make: (g: Uint8Array, i: number) => Uint8Array;
   minMeanCorr: number;
+  /** How many test digits (fewer for the big canvases, to keep the suite quick). */
+  count?: number;
 }
 
 const WHITE = [255, 255, 255], BLACK = [0, 0, 0];
@@ -217,6 +219,7 @@ const CASES: Case[] = [
       return encodePng({ width: 640, height: 420, colorType: 2, bitDepth: 8, samples: paint(cov, BLACK, WHITE), interlace: true });
     },
     minMeanCorr: 0.9,
+    count: 15,
   },
   {
     name: 'JPEG photo: grey paper with a lighting gradient, noise, dark ink',
@@ -235,14 +238,16 @@ const CASES: Case[] = [
       return jpeg.encode({ width: w, height: h, data }, 80).data;
     },
     minMeanCorr: 0.88,
+    count: 15,
   },
 ];
 
 describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', () => {
   for (const c of CASES) {
     it(`${c.name}: close to the original 28×28, same prediction`, () => {
+      const n = c.count ?? N;
       let sum = 0, worst = 1, agree = 0;
-      for (let i = 0; i < N; i++) {
+      for (let i = 0; i < n; i++) {
         const g = digit(test, i);
         const r = preprocessImage(decodeImage(c.make(g, i)));
         expect(r.pixels, `digit ${i}: ${r.reason}`).toBeDefined();
@@ -251,9 +256,9 @@ describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', (
         worst = Math.min(worst, corr);
         if (predictPixels(r.pixels!) === predictPixels(g)) agree++;
       }
-      expect(sum / N).toBeGreaterThan(c.minMeanCorr);
+      expect(sum / n).toBeGreaterThan(c.minMeanCorr);
       expect(worst).toBeGreaterThan(0.55);
-      expect(agree).toBeGreaterThanOrEqual(N - 2);
+      expect(agree).toBeGreaterThanOrEqual(n - 2);
     });
   }
 
