@@ -30,7 +30,9 @@ export interface Bar {
 
 export function makeUi(opts: { quiet?: boolean; json?: boolean } = {}): Ui {
   const stream = opts.json ? process.stderr : process.stdout;
-  const tty = !!stream.isTTY && !process.env.CI;
+  // A terminal that reports no width (a pseudo-terminal with no size) cannot redraw a spinner or
+  // a bar: treat it like a log.
+  const tty = !!stream.isTTY && (stream.columns ?? 0) > 0 && !process.env.CI;
   const colour = tty && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
   const c = new Chalk({ level: colour ? 1 : 0 });
   const quiet = !!opts.quiet;
@@ -52,7 +54,7 @@ export function makeUi(opts: { quiet?: boolean; json?: boolean } = {}): Ui {
       if (!tty || quiet) {
         return { text() {}, done: (t) => ui.line(t), stop() {} };
       }
-      const o: Ora = ora({ text, stream, color: 'cyan' }).start();
+      const o: Ora = ora({ text, stream, color: 'cyan', discardStdin: false }).start();
       active = o;
       return {
         text: (t) => void (o.text = t),

@@ -133,7 +133,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   for (let i = 0, j = 0; i < n; i++) if (s[i] >= 0.5 * peak) core[j++] = s[i];
   const hi = nCore ? quantile(core, 0.6) : 0;
   info.contrast = hi;
-  if (hi < 0.005) return fail('no digit found: the image is one flat colour');
+  if (hi < 0.005) return fail('no digit found: the image is blank (one colour or a smooth gradient)');
   if (hi < 0.04 || hi < 8 * sigma) return fail(`no digit found: the image is nearly uniform (contrast ${(hi * 100).toFixed(1)}%)`);
   const lo = Math.max(4 * sigma, 0.12 * hi);
   const v = new Float32Array(n);

@@ -56,7 +56,7 @@ describe('mnist-predict (spawned)', () => {
     const r = runBin('mnist-predict', ['--weights', weights, f('blank.png')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/blank\.png: no digit found: the image is one flat colour/);
+    expect(r.stdout).toMatch(/blank\.png: no digit found: the image is blank/);
     expect(r.stdout).not.toMatch(/[█▏]/);
   });
 

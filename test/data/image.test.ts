@@ -7,7 +7,6 @@ import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
 import {
   adjustStroke, centreByMass, chooseComposite, normalizePixels, preprocessImage, resampleArea, strokeWidth,
 } from '../../src/data/image.ts';
-import { loadDataset } from '../../src/data/mnist.ts';
 import type { Split } from '../../src/data/sources.ts';
 import { argmaxRows } from '../../src/nn/loss.ts';
 import { manualSeed } from '../../src/nn/init.ts';
@@ -15,7 +14,7 @@ import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { localStepper } from '../../src/train/train.ts';
-import { canvas, correlation, digit, encodePng, mnistTest } from './image-fixtures.ts';
+import { canvas, correlation, digit, encodePng, mnistData, mnistTest } from './image-fixtures.ts';
 
 const MEAN = 0.1307, STD = 0.3081;
 
@@ -148,7 +147,7 @@ function predictPixels(px: Uint8Array): number {
 beforeAll(async () => {
   test = await mnistTest();
   // a small MLP trained here on 10k images for one epoch (a few seconds): about 90% accurate
-  const data = await loadDataset({ dataset: 'mnist', offline: true, dataDir: '/nonexistent-mnist-dir' });
+  const data = await mnistData();
   manualSeed(7);
   const net = buildModel(mlpSpecs([64]));
   const step = localStepper(net, new Adam(net.parameters(), { lr: 2e-3 }));
