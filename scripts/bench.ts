@@ -9,12 +9,13 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Batcher } from '../src/data/batches.ts';
 import { loadDataset } from '../src/data/mnist.ts';
 import { gemmNN, gemmNT, gemmTN } from '../src/engine/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
+import type { Tensor } from '../src/engine/tensor.ts';
 import { cnnSpecs } from '../src/nn/arch.ts';
 import { manualSeed } from '../src/nn/init.ts';
 import { buildModel, mlpSpecs } from '../src/nn/models.ts';
@@ -22,7 +23,6 @@ import type { LayerSpec } from '../src/nn/module.ts';
 import { Adam } from '../src/optim/adam.ts';
 import { evaluate } from '../src/train/evaluate.ts';
 import { ParallelStepper } from '../src/train/parallel.ts';
-import type { Stepper } from '../src/train/train.ts';
 
 type ModelName = 'mlp' | 'cnn';
 
@@ -148,8 +148,10 @@ interface ChildResult {
   /** The same per thread: / (threads × GEMM rate). */
   gemmFractionPerThread: number;
   peakRssMb: number;
+  /** Median growth of the JS heap over one training step (main thread). */
   heapBytesPerStep: number;
-  gcsDuringLoop: number;
+  /** Growth of the heap that survives a full GC, per step (a leak would show here). */
+  heapKeptPerStep: number;
   batches: number;
 }
 
@@ -167,27 +169,18 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
   const net = buildModel(specs);
   const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
   // as mnist-train runs it (with --threads 1 too: no workers, the same arithmetic as localStepper)
-  const parallel = await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
-  const stepper: Stepper = parallel;
+  const stepper = await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
   try {
     const rng = new Rng(2);
     const it = (function* () {
       for (;;) yield* train.epoch(rng);
     })();
-    const next = () => it.next().value as { x: import('../src/engine/tensor.ts').Tensor; y: Int32Array };
+    const next = () => it.next().value as { x: Tensor; y: Int32Array };
     net.train();
     for (let i = 0; i < a.warmup; i++) {
       const b = next();
       await stepper.step(b.x, b.y);
     }
-    // heap check: with no GC inside the loop, the growth of heapUsed is what the loop allocated
-    let gcs = 0;
-    const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
-    obs.observe({ entryTypes: ['gc'] });
-    (globalThis as { gc?: () => void }).gc?.();
-    await new Promise((r) => setTimeout(r, 100)); // the forced GC's entry arrives asynchronously
-    gcs = 0;
-    const heap0 = process.memoryUsage().heapUsed;
     let samples = 0;
     const t0 = performance.now();
     for (let i = 0; i < a.batches; i++) {
@@ -196,12 +189,27 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
       samples += b.y.length;
     }
     const seconds = (performance.now() - t0) / 1000;
-    const heap1 = process.memoryUsage().heapUsed;
-    await new Promise((r) => setTimeout(r, 100));
-    obs.disconnect();
+
+    // heap check (untimed): what one step allocates (the median growth of the heap over a step;
+    // a step with a GC in it shrinks the heap and falls out of the median) and what the steps keep
+    // (the growth over all of them between two forced GCs)
+    const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+    const used = () => getHeapStatistics().used_heap_size;
+    const checkSteps = 100;
+    gc();
+    const kept0 = used();
+    const deltas: number[] = [];
+    for (let i = 0; i < checkSteps; i++) {
+      const b = next();
+      const h0 = used();
+      await stepper.step(b.x, b.y);
+      deltas.push(used() - h0);
+    }
+    gc();
+    const keptPerStep = (used() - kept0) / checkSteps;
 
     // inference: the 10,000 test images at batch 1000 (one warm-up pass)
-    const evalModel = parallel.evaluator;
+    const evalModel = stepper.evaluator;
     evaluate(evalModel, test);
     const ev = evaluate(evalModel, test);
 
@@ -219,12 +227,12 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
       gemmFraction: trainGflops / gemmGflops,
       gemmFractionPerThread: trainGflops / (gemmGflops * a.threads),
       peakRssMb: process.resourceUsage().maxRSS / 1024,
-      heapBytesPerStep: gcs === 0 ? (heap1 - heap0) / a.batches : NaN,
-      gcsDuringLoop: gcs,
+      heapBytesPerStep: median(deltas),
+      heapKeptPerStep: keptPerStep,
       batches: a.batches,
     };
   } finally {
-    await parallel.close();
+    await stepper.close();
   }
 }
 
@@ -232,9 +240,7 @@ function runChild(a: Args, model: ModelName): Promise<ChildResult> {
   const args = ['--child', model, '--threads', String(a.threads), '--batches', String(a.batches), '--warmup', String(a.warmup)];
   if (a.dataDir) args.push('--data-dir', a.dataDir);
   return new Promise((resolve, reject) => {
-    // a young generation large enough that the timed loop runs without a scavenge, so the growth
-    // of heapUsed over it is what the loop allocated
-    const cp = fork(fileURLToPath(import.meta.url), args, { execArgv: [...process.execArgv, '--expose-gc', '--max-semi-space-size=256'] });
+    const cp = fork(fileURLToPath(import.meta.url), args, { execArgv: [...process.execArgv, '--expose-gc'] });
     let result: ChildResult | undefined;
     cp.on('message', (m) => (result = m as ChildResult));
     cp.on('error', reject);
@@ -264,11 +270,11 @@ async function main(): Promise<void> {
       runs.push(res);
       process.stderr.write(
         `run ${r + 1}/${a.runs} ${m}: train ${fmt(res.trainSamplesPerSec)}/s, infer ${fmt(res.inferSamplesPerSec)}/s, ` +
-          `GEMM ${fmt(res.gemmGflops, 2)} GFLOP/s, RSS ${fmt(res.peakRssMb)} MB, heap +${fmt(res.heapBytesPerStep)} B/step (${res.gcsDuringLoop} GCs)\n`,
+          `GEMM ${fmt(res.gemmGflops, 2)} GFLOP/s, RSS ${fmt(res.peakRssMb)} MB, heap +${fmt(res.heapBytesPerStep)} B/step allocated, ${fmt(res.heapKeptPerStep)} kept\n`,
       );
     }
   }
-  const keys = ['trainSamplesPerSec', 'inferSamplesPerSec', 'gemmGflops', 'trainGflops', 'gemmFraction', 'gemmFractionPerThread', 'peakRssMb', 'heapBytesPerStep', 'testAccuracy'] as const;
+  const keys = ['trainSamplesPerSec', 'inferSamplesPerSec', 'gemmGflops', 'trainGflops', 'gemmFraction', 'gemmFractionPerThread', 'peakRssMb', 'heapBytesPerStep', 'heapKeptPerStep', 'testAccuracy'] as const;
   const summary = a.models.map((m) => {
     const mine = runs.filter((r) => r.model === m);
     const med = Object.fromEntries(keys.map((k) => [k, median(mine.map((r) => r[k]))])) as Record<(typeof keys)[number], number>;
@@ -285,7 +291,8 @@ async function main(): Promise<void> {
     ['… as a fraction of the GEMM rate', ...summary.map((s) => `${fmt(100 * s.gemmFraction)}%`)],
     [`… per thread (÷ ${a.threads})`, ...summary.map((s) => `${fmt(100 * s.gemmFractionPerThread)}%`)],
     ['peak RSS (MB)', ...summary.map((s) => fmt(s.peakRssMb))],
-    ['heap growth per step in the loop (bytes)', ...summary.map((s) => fmt(s.heapBytesPerStep))],
+    ['JS heap allocated per step (bytes)', ...summary.map((s) => fmt(s.heapBytesPerStep))],
+    ['JS heap kept per step (bytes)', ...summary.map((s) => fmt(s.heapKeptPerStep))],
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ');

@@ -7,9 +7,11 @@
 //   y[n, g]     = weight[g] [Og, K] · col [K, L] + bias     (gemmPacked, weights packed once)
 //   dweight[g] += dy[n, g] [Og, L] · col^T [L, K]         (gemmNT)
 //   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
-// 3x3 stride-1 kernels with enough channels take the Winograd path (winograd.ts) instead.
+// 3x3 stride-1 kernels take the Winograd path (winograd.ts) when they have enough channels, and a
+// direct kernel (conv-direct.ts) for y when they have one input channel per group.
 import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSize } from './gemm.ts';
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
+import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 
 /** Everything a kernel call needs to know about the shapes; built once per input shape. */
 export interface Conv2dGeometry {
@@ -53,7 +55,7 @@ let colPanels: Float64Array = new Float64Array(0);
 /** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
 export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
   if (isPointwise(g)) return 0;
-  if (winogradForward(g)) wholeBatch = false;
+  if (winogradForward(g) || directConvApplies(g)) wholeBatch = false;
   const block = (g.cIn / g.groups) * g.kH * g.kW * g.outH * g.outW;
   return wholeBatch ? block * g.n * g.groups : block;
 }
@@ -157,6 +159,10 @@ export function conv2dForward(
         x, uPacked, uStride, bias, gi * og, y,
       );
     }
+    return false;
+  }
+  if (directConvApplies(g)) {
+    conv3x3Direct(g, x, weight, bias, y);
     return false;
   }
   const pointwise = isPointwise(g);

@@ -74,9 +74,14 @@ export interface ParallelOptions {
   workerUrl?: URL;
 }
 
+/** The first row of thread t's slice of a batch of `batch` rows. */
+export function sliceStart(batch: number, threads: number, t: number): number {
+  return Math.floor((t * batch) / threads);
+}
+
 /** Rows [start, end) of a batch of `batch` rows that thread t of `threads` computes. */
 export function sliceRows(batch: number, threads: number, t: number): [number, number] {
-  return [Math.floor((t * batch) / threads), Math.floor(((t + 1) * batch) / threads)];
+  return [sliceStart(batch, threads, t), sliceStart(batch, threads, t + 1)];
 }
 
 /**
@@ -107,9 +112,9 @@ const ACTIVATION_BUDGET = 2 ** 21;
 /**
  * Rows per inference chunk for a slice of n rows, at most maxRows: n itself if it fits, else the
  * largest divisor of n in [maxRows/4, maxRows], so every chunk has one shape (layer buffers are
- * sized per shape), else maxRows. Chunks bound memory and keep activations cache-sized: a whole
- * 1000-image CNN batch holds ~100 MB of them; the MLP's fit at once (and chunking would repack
- * its weights per chunk).
+ * sized per shape), else maxRows. Chunks bound memory: a whole 1000-image CNN batch holds
+ * ~100 MB of activations per thread, the MLP's fit at once (chunking it would only repack its
+ * weights per chunk).
  */
 export function inferenceChunk(n: number, maxRows: number): number {
   if (n <= maxRows) return n;
@@ -287,7 +292,7 @@ export class ParallelStepper implements Stepper {
   private viewsFor(batch: number) {
     let v = this.views.get(batch);
     if (!v) {
-      const [, n0] = sliceRows(batch, this.threads, 0);
+      const n0 = sliceStart(batch, this.threads, 1);
       v = {
         x: new Tensor([n0, ...this.o.sampleShape], this.x.subarray(0, n0 * this.sampleSize)),
         y: this.y.subarray(0, n0),
@@ -313,7 +318,7 @@ export class ParallelStepper implements Stepper {
     const seq = ++this.seq;
     const ctl = this.ctl;
     for (let t = 1; t < this.threads; t++) {
-      const [start, end] = sliceRows(batch, this.threads, t);
+      const start = sliceStart(batch, this.threads, t), end = sliceStart(batch, this.threads, t + 1);
       if (end === start) continue;
       const b = t * CTL_STRIDE;
       ctl[b + CTL.cmd] = cmd;
@@ -336,8 +341,7 @@ export class ParallelStepper implements Stepper {
   }
 
   private isActive(batch: number, t: number): boolean {
-    const [start, end] = sliceRows(batch, this.threads, t);
-    return end > start;
+    return sliceStart(batch, this.threads, t + 1) > sliceStart(batch, this.threads, t);
   }
 
   /** Waits on the event loop (so a crash or exit event can end the wait) for every active worker. */
@@ -417,9 +421,9 @@ export class ParallelStepper implements Stepper {
     if (error) throw error;
     const r = this.results;
     for (let t = 1; t < this.threads; t++) {
-      if (!this.isActive(batch, t)) continue;
-      const [start, end] = sliceRows(batch, this.threads, t);
-      loss += (r[t * RESULT_STRIDE] * (end - start)) / batch;
+      const rows = sliceStart(batch, this.threads, t + 1) - sliceStart(batch, this.threads, t);
+      if (rows === 0) continue;
+      loss += (r[t * RESULT_STRIDE] * rows) / batch;
       correct += r[t * RESULT_STRIDE + 1];
     }
     if (!Number.isFinite(loss)) return { loss, correct: 0 };
@@ -437,7 +441,7 @@ export class ParallelStepper implements Stepper {
   forward(x: Tensor): Tensor {
     const batch = x.shape[0];
     const seq = this.dispatch(CMD.infer, x, null, false);
-    const n0 = sliceRows(batch, this.threads, 0)[1];
+    const n0 = sliceStart(batch, this.threads, 1);
     let error: unknown;
     try {
       const model = this.o.model;

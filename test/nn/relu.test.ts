@@ -12,6 +12,16 @@ describe('ReLU', () => {
     expect([...r.backward(Tensor.from([1, 4], [1, 1, 1, 1])).data]).toEqual([0, 0, 1, 1]);
   });
 
+  it('bit-level kernel: sizes not divisible by 4, -0, ±inf and NaN', () => {
+    const r = new ReLU();
+    const x = Tensor.from([7], [-1.5, -0, 0, Infinity, -Infinity, 2.5, NaN]);
+    const y = [...r.forward(x).data];
+    expect(y.slice(0, 6)).toEqual([0, 0, 0, Infinity, 0, 2.5]);
+    expect(Object.is(y[1], 0)).toBe(true); // -0 becomes +0
+    expect(y[6]).toBeNaN(); // NaN propagates, as in PyTorch
+    expect([...r.backward(Tensor.from([7], [1, 2, 3, 4, 5, 6, 7])).data]).toEqual([0, 0, 0, 4, 0, 6, 7]);
+  });
+
   const cases = loadOracle('relu.json');
   it('oracle has the 2 documented cases', () => expect(cases).toHaveLength(2));
   for (const c of cases) it(`oracle ${c.name}`, () => checkOracleCase(new ReLU(), c));
