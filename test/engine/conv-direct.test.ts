@@ -2,9 +2,10 @@
 // against the definition as float64 loops.
 import { describe, expect, it } from 'vitest';
 import { conv3x3Direct, directConvApplies } from '../../src/engine/conv-direct.ts';
-import { conv2dBackward, conv2dColSize, conv2dForward, convOutSize, type Conv2dGeometry } from '../../src/engine/conv2d.ts';
+import { conv2dBackward, conv2dColSize, conv2dForward, type Conv2dGeometry } from '../../src/engine/conv2d.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { expectClose } from '../nn/helpers.ts';
+import { geometry3x3, rand } from './conv-reference.ts';
 
 function naiveForward(g: Conv2dGeometry, x: Float32Array, w: Float32Array, b: Float32Array | null): Float64Array {
   const { n, cIn, h, w: W, cOut, groups, padTop, padLeft, outH, outW } = g;
@@ -25,26 +26,17 @@ function naiveForward(g: Conv2dGeometry, x: Float32Array, w: Float32Array, b: Fl
   return y;
 }
 
-function rand(n: number, rng: Rng): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-}
 
-function geometry(n: number, cIn: number, cOut: number, groups: number, h: number, w: number, padTop: number, padLeft: number, padBottom = padTop, padRight = padLeft): Conv2dGeometry {
-  return {
-    n, cIn, h, w, cOut, groups, kH: 3, kW: 3, sH: 1, sW: 1, dH: 1, dW: 1, padTop, padLeft,
-    outH: convOutSize(h, 3, 1, padTop, padBottom, 1), outW: convOutSize(w, 3, 1, padLeft, padRight, 1),
-  };
-}
 
 const tol = { rtol: 1e-5, atol: 1e-5 };
 
 describe('direct 3x3 convolution (one input channel per group)', () => {
   const cases: [string, Conv2dGeometry][] = [
-    ['the W-CNN conv1 shape (1->16, 28x28, pad 1)', geometry(2, 1, 16, 1, 28, 28, 1, 1)],
-    ['no padding, odd sizes', geometry(1, 1, 3, 1, 7, 5, 0, 0)],
-    ['padding 2', geometry(2, 1, 2, 1, 4, 6, 2, 2)],
-    ['asymmetric bottom/right padding', geometry(1, 1, 4, 1, 5, 5, 0, 1, 1, 2)],
-    ['three groups of one channel (depthwise, 2 outputs each)', geometry(2, 3, 6, 3, 6, 7, 1, 1)],
+    ['the W-CNN conv1 shape (1->16, 28x28, pad 1)', geometry3x3(2, 1, 16, 1, 28, 28, 1, 1)],
+    ['no padding, odd sizes', geometry3x3(1, 1, 3, 1, 7, 5, 0, 0)],
+    ['padding 2', geometry3x3(2, 1, 2, 1, 4, 6, 2, 2)],
+    ['asymmetric bottom/right padding', geometry3x3(1, 1, 4, 1, 5, 5, 0, 1, 1, 2)],
+    ['three groups of one channel (depthwise, 2 outputs each)', geometry3x3(2, 3, 6, 3, 6, 7, 1, 1)],
   ];
   const rng = new Rng(31);
   for (const [name, g] of cases) {
@@ -77,7 +69,7 @@ describe('direct 3x3 convolution (one input channel per group)', () => {
   }
 
   it('does not apply to strided, dilated, larger or multi-channel kernels', () => {
-    const g = geometry(1, 1, 4, 1, 8, 8, 1, 1);
+    const g = geometry3x3(1, 1, 4, 1, 8, 8, 1, 1);
     expect(directConvApplies({ ...g, cIn: 2 })).toBe(false);
     expect(directConvApplies({ ...g, sW: 2, outW: 4 })).toBe(false);
     expect(directConvApplies({ ...g, dH: 2, outH: 6 })).toBe(false);

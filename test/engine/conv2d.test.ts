@@ -4,39 +4,9 @@ import {
 } from '../../src/engine/conv2d.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { expectClose } from '../nn/helpers.ts';
+import { naiveConv2d, rand } from './conv-reference.ts';
 
-// Reference: the definition as direct float64 loops over (n, o, y, x, c, i, j).
-function naive(g: Conv2dGeometry, x: Float32Array, w: Float32Array, b: Float32Array | null, dy: Float32Array) {
-  const { n, cIn, h, w: W, cOut, groups, kH, kW, sH, sW, dH, dW, padTop, padLeft, outH, outW } = g;
-  const cg = cIn / groups, og = cOut / groups;
-  const y = new Float64Array(n * cOut * outH * outW);
-  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(cOut);
-  for (let img = 0; img < n; img++) for (let o = 0; o < cOut; o++) {
-    const grp = Math.floor(o / og);
-    for (let oy = 0; oy < outH; oy++) for (let ox = 0; ox < outW; ox++) {
-      const q = ((img * cOut + o) * outH + oy) * outW + ox;
-      let s = b ? b[o] : 0;
-      db[o] += dy[q];
-      for (let c = 0; c < cg; c++) for (let i = 0; i < kH; i++) for (let j = 0; j < kW; j++) {
-        const iy = oy * sH + i * dH - padTop, ix = ox * sW + j * dW - padLeft;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= W) continue;
-        const xi = ((img * cIn + grp * cg + c) * h + iy) * W + ix;
-        const wi = ((o * cg + c) * kH + i) * kW + j;
-        s += w[wi] * x[xi];
-        dw[wi] += dy[q] * x[xi];
-        dx[xi] += dy[q] * w[wi];
-      }
-      y[q] = s;
-    }
-  }
-  return { y, dx, dw, db };
-}
 
-function rand(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
 
 function randomGeometry(rng: Rng): Conv2dGeometry {
   const groups = 1 + rng.int(3);
@@ -69,7 +39,7 @@ describe('conv2d kernels against direct loops', () => {
       const w = rand(g.cOut * (g.cIn / g.groups) * g.kH * g.kW, rng);
       const b = t % 2 ? rand(g.cOut, rng) : null;
       const dy = rand(g.n * g.cOut * g.outH * g.outW, rng);
-      const ref = naive(g, x, w, b, dy);
+      const ref = naiveConv2d(g, x, w, b, dy);
       for (const keep of [true, false]) {
         const y = new Float32Array(ref.y.length).fill(NaN); // forward must overwrite
         const col = new Float32Array(conv2dColSize(g, keep)).fill(NaN);

@@ -1,65 +1,29 @@
 // The Winograd F(2x2, 3x3) path of conv2dForward / conv2dBackward (3x3, stride 1, >= 8 channels)
 // against the definition as direct float64 loops, and the transforms on a hand-worked case.
 import { describe, expect, it } from 'vitest';
-import { conv2dBackward, conv2dColSize, conv2dForward, convOutSize, winogradDx, winogradForward, type Conv2dGeometry } from '../../src/engine/conv2d.ts';
+import { conv2dBackward, conv2dColSize, conv2dForward, winogradDx, winogradForward, type Conv2dGeometry } from '../../src/engine/conv2d.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { winogradConv, winogradWeights, winogradWeightsSize } from '../../src/engine/winograd.ts';
 import { expectClose } from '../nn/helpers.ts';
+import { geometry3x3, naiveConv2d, rand } from './conv-reference.ts';
 
-// Reference: direct float64 loops over (n, o, y, x, c, i, j).
-function naive(g: Conv2dGeometry, x: Float32Array, w: Float32Array, b: Float32Array | null, dy: Float32Array) {
-  const { n, cIn, h, w: W, cOut, groups, kH, kW, padTop, padLeft, outH, outW } = g;
-  const cg = cIn / groups, og = cOut / groups;
-  const y = new Float64Array(n * cOut * outH * outW);
-  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(cOut);
-  for (let img = 0; img < n; img++) for (let o = 0; o < cOut; o++) {
-    const grp = Math.floor(o / og);
-    for (let oy = 0; oy < outH; oy++) for (let ox = 0; ox < outW; ox++) {
-      const q = ((img * cOut + o) * outH + oy) * outW + ox;
-      let s = b ? b[o] : 0;
-      db[o] += dy[q];
-      for (let c = 0; c < cg; c++) for (let i = 0; i < kH; i++) for (let j = 0; j < kW; j++) {
-        const iy = oy + i - padTop, ix = ox + j - padLeft;
-        if (iy < 0 || iy >= h || ix < 0 || ix >= W) continue;
-        const xi = ((img * cIn + grp * cg + c) * h + iy) * W + ix;
-        const wi = ((o * cg + c) * kH + i) * kW + j;
-        s += w[wi] * x[xi];
-        dw[wi] += dy[q] * x[xi];
-        dx[xi] += dy[q] * w[wi];
-      }
-      y[q] = s;
-    }
-  }
-  return { y, dx, dw, db };
-}
 
-function rand(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
 
-function geometry(n: number, cIn: number, cOut: number, groups: number, h: number, w: number, padTop: number, padLeft: number, padBottom = padTop, padRight = padLeft): Conv2dGeometry {
-  return {
-    n, cIn, h, w, cOut, groups, kH: 3, kW: 3, sH: 1, sW: 1, dH: 1, dW: 1, padTop, padLeft,
-    outH: convOutSize(h, 3, 1, padTop, padBottom, 1), outW: convOutSize(w, 3, 1, padLeft, padRight, 1),
-  };
-}
 
 const tol = { rtol: 2e-5, atol: 2e-5 };
 
 describe('Winograd F(2x2, 3x3) convolution', () => {
   const cases: [string, Conv2dGeometry][] = [
-    ['the W-CNN conv2 shape (16->32, 14x14, pad 1)', geometry(2, 16, 32, 1, 14, 14, 1, 1)],
-    ['odd output size (pad 1, 9x7)', geometry(3, 8, 8, 1, 9, 7, 1, 1)],
-    ['no padding', geometry(2, 8, 12, 1, 8, 9, 0, 0)],
-    ['padding 2 (output larger than input)', geometry(1, 9, 8, 1, 5, 6, 2, 2)],
-    ['asymmetric bottom/right padding', geometry(2, 8, 8, 1, 6, 7, 0, 1, 1, 2)],
-    ['two groups of 8 channels', geometry(2, 16, 16, 2, 7, 8, 1, 1)],
-    ['12 images of 14x14: several tile chunks', geometry(12, 8, 8, 1, 14, 14, 1, 1)],
-    ['a 1x1 output', geometry(1, 8, 8, 1, 3, 3, 0, 0)],
-    ['4 output channels: dx through im2col, y and dweight through Winograd', geometry(2, 8, 4, 1, 6, 5, 1, 1)],
-    ['4 input channels: y and dweight through im2col, dx through Winograd', geometry(2, 4, 8, 1, 5, 6, 1, 1)],
+    ['the W-CNN conv2 shape (16->32, 14x14, pad 1)', geometry3x3(2, 16, 32, 1, 14, 14, 1, 1)],
+    ['odd output size (pad 1, 9x7)', geometry3x3(3, 8, 8, 1, 9, 7, 1, 1)],
+    ['no padding', geometry3x3(2, 8, 12, 1, 8, 9, 0, 0)],
+    ['padding 2 (output larger than input)', geometry3x3(1, 9, 8, 1, 5, 6, 2, 2)],
+    ['asymmetric bottom/right padding', geometry3x3(2, 8, 8, 1, 6, 7, 0, 1, 1, 2)],
+    ['two groups of 8 channels', geometry3x3(2, 16, 16, 2, 7, 8, 1, 1)],
+    ['12 images of 14x14: several tile chunks', geometry3x3(12, 8, 8, 1, 14, 14, 1, 1)],
+    ['a 1x1 output', geometry3x3(1, 8, 8, 1, 3, 3, 0, 0)],
+    ['4 output channels: dx through im2col, y and dweight through Winograd', geometry3x3(2, 8, 4, 1, 6, 5, 1, 1)],
+    ['4 input channels: y and dweight through im2col, dx through Winograd', geometry3x3(2, 4, 8, 1, 5, 6, 1, 1)],
   ];
   const rng = new Rng(77);
   for (const [name, g] of cases) {
@@ -70,7 +34,7 @@ describe('Winograd F(2x2, 3x3) convolution', () => {
       const w = rand(g.cOut * (g.cIn / g.groups) * 9, rng);
       const b = rand(g.cOut, rng);
       const dy = rand(g.n * g.cOut * g.outH * g.outW, rng);
-      const ref = naive(g, x, w, b, dy);
+      const ref = naiveConv2d(g, x, w, b, dy);
       const y = new Float32Array(ref.y.length).fill(NaN); // every output is written
       const col = new Float32Array(conv2dColSize(g, true));
       // the Winograd path keeps no im2col blocks, whatever the caller asks
@@ -89,7 +53,7 @@ describe('Winograd F(2x2, 3x3) convolution', () => {
   }
 
   it('is used only for 3x3 stride-1 undilated kernels with >= 8 channels', () => {
-    const g = geometry(1, 16, 32, 1, 14, 14, 1, 1);
+    const g = geometry3x3(1, 16, 32, 1, 14, 14, 1, 1);
     expect(winogradForward({ ...g, cIn: 4 })).toBe(false); // conv1-like: im2col
     expect(winogradDx({ ...g, cIn: 4 })).toBe(true); // dx reduces over the 32 output channels
     expect(winogradForward({ ...g, sH: 2, outH: 7 })).toBe(false);
