@@ -110,3 +110,16 @@ export function runWithResume(make: (ps: Parameter[]) => Optimizer, total: numbe
   }
   return params.map((p) => p.value.data.slice());
 }
+
+/** The torch.optim cases of test/fixtures/optim.json (made by scripts/oracle/gen_optim.py). */
+export const optimFixture = loadJson<{ cases: OptimCase[] }>('test/fixtures/optim.json');
+
+/** Hand-worked values are exact reals; this allows float32 rounding of the result. */
+export const exact = { rtol: 2e-7, atol: 1e-7 };
+
+/** One parameter with the given values and gradient. */
+export function oneParam(values: number[], grads: number[]): Parameter {
+  const p = param('w', Tensor.from([values.length], values));
+  p.grad.data.set(grads);
+  return p;
+}

@@ -2,20 +2,10 @@
 // scripts/oracle/gen_optim.py) and the shared network oracle; plus state save/restore.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/engine/errors.ts';
-import { Tensor } from '../../src/engine/tensor.ts';
-import { param } from '../../src/nn/module.ts';
 import { SGD, type SGDOptions } from '../../src/optim/sgd.ts';
-import { expectClose, loadJson, makeParams, runCase, runWithResume, setGrads, type OptimCase, type T, type Tol } from './helpers.ts';
+import { exact, expectClose, loadJson, makeParams, oneParam, optimFixture, runCase, runWithResume, setGrads, type T, type Tol } from './helpers.ts';
 
-const fixture = loadJson<{ cases: OptimCase[] }>('test/fixtures/optim.json');
-// hand-worked values are exact reals; allow float32 rounding of the result
-const exact = { rtol: 2e-7, atol: 1e-7 };
-
-function oneParam(values: number[], grads: number[]) {
-  const p = param('w', Tensor.from([values.length], values));
-  p.grad.data.set(grads);
-  return p;
-}
+const fixture = optimFixture;
 
 describe('SGD hand-worked', () => {
   it('plain step: p -= lr * g', () => {
