@@ -341,19 +341,25 @@ function cellIndex(n: number, g: number): Int32Array {
   return out;
 }
 
-/** Averages the image into at most GRID×GRID cells; returns cell values and centres (in -1..1). */
-function cells(a: Float32Array, w: number, h: number): { v: Float64Array; x: Float64Array; y: Float64Array; gw: number; gh: number } {
-  const gw = Math.min(GRID, w), gh = Math.min(GRID, h);
-  const v = new Float64Array(gw * gh), c = new Float64Array(gw * gh);
+/** Per-cell sums and pixel counts of a w×h image cut into a gw×gh grid. */
+function cellSums(a: ArrayLike<number>, w: number, h: number, gw: number, gh: number): { sum: Float64Array; count: Float64Array } {
+  const sum = new Float64Array(gw * gh), count = new Float64Array(gw * gh);
   const col = cellIndex(w, gw);
   for (let y = 0; y < h; y++) {
     const row = Math.floor((y * gh) / h) * gw;
     for (let x = 0; x < w; x++) {
       const j = row + col[x];
-      v[j] += a[y * w + x];
-      c[j]++;
+      sum[j] += a[y * w + x];
+      count[j]++;
     }
   }
+  return { sum, count };
+}
+
+/** Averages the image into at most GRID×GRID cells; returns cell values and centres (in -1..1). */
+function cells(a: Float32Array, w: number, h: number): { v: Float64Array; x: Float64Array; y: Float64Array; gw: number; gh: number } {
+  const gw = Math.min(GRID, w), gh = Math.min(GRID, h);
+  const { sum: v, count: c } = cellSums(a, w, h, gw, gh);
   const xs = new Float64Array(gw * gh), ys = new Float64Array(gw * gh);
   for (let gy = 0; gy < gh; gy++) {
     for (let gx = 0; gx < gw; gx++) {
@@ -368,16 +374,7 @@ function cells(a: Float32Array, w: number, h: number): { v: Float64Array; x: Flo
 
 /** A cell is background when most of its pixels are. */
 function cellMask(pixelMask: Uint8Array, w: number, h: number, gw: number, gh: number): Uint8Array {
-  const on = new Float64Array(gw * gh), all = new Float64Array(gw * gh);
-  const col = cellIndex(w, gw);
-  for (let y = 0; y < h; y++) {
-    const row = Math.floor((y * gh) / h) * gw;
-    for (let x = 0; x < w; x++) {
-      const j = row + col[x];
-      on[j] += pixelMask[y * w + x];
-      all[j]++;
-    }
-  }
+  const { sum: on, count: all } = cellSums(pixelMask, w, h, gw, gh);
   const m = new Uint8Array(gw * gh);
   for (let j = 0; j < m.length; j++) m[j] = on[j] * 2 > all[j] ? 1 : 0;
   return m;

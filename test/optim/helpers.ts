@@ -8,14 +8,9 @@ import { Adam, AdamW } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 
-export interface T {
-  shape: number[];
-  data: number[];
-}
-export interface Tol {
-  rtol: number;
-  atol: number;
-}
+import type { T, Tol } from '../nn/helpers.ts';
+
+export type { T, Tol };
 export interface OptimCase {
   name: string;
   optimizer: 'SGD' | 'Adam' | 'AdamW';
