@@ -1,8 +1,7 @@
 // Downloads one file over HTTP(S): streamed to a temp file beside the target, md5-verified, then
 // renamed into place, so a partial or corrupt download never sits under the real name.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { basename, dirname, join } from 'node:path';
@@ -32,12 +31,18 @@ export async function download(url: string, dest: string, opts: DownloadOptions)
   let timedOut = false;
   let received = 0;
   let total: number | undefined;
+  let out: FileHandle | undefined;
+  let piped = false;
   try {
+    // Opened before the request, so the body is piped the moment it arrives and a failure's
+    // cleanup below always finds the file (a lazily opened stream could create it afterwards).
+    out = await open(tmp, 'w');
     const res = await get(url, timeoutMs, () => (timedOut = true));
     const length = Number(res.headers['content-length']);
     total = Number.isFinite(length) ? length : undefined;
     const hash = createHash('md5');
     onProgress?.({ file, url, received, total });
+    piped = true; // from here the write stream owns the handle and closes it
     await pipeline(
       res,
       async function* (source: AsyncIterable<Buffer>) {
@@ -49,13 +54,14 @@ export async function download(url: string, dest: string, opts: DownloadOptions)
           yield chunk;
         }
       },
-      createWriteStream(tmp),
+      out.createWriteStream(),
     );
     if (total !== undefined && received !== total) throw new Error('body ended early');
     const found = hash.digest('hex');
     if (found !== md5) throw new Error(`checksum mismatch: expected md5 ${md5}, found ${found}`);
     await rename(tmp, dest);
   } catch (e) {
+    if (!piped) await out?.close();
     await rm(tmp, { force: true });
     let reason = (e as Error).message;
     if (timedOut) reason = `timed out (no data for ${timeoutMs / 1000} s)`;
