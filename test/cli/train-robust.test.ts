@@ -86,13 +86,15 @@ describe('resume is bit-identical to an uninterrupted run', () => {
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);
-    const m = /^interrupted at epoch 2, batch (\d+)\/188; resume with: mnist-train --resume (\S+)$/m.exec(r.stderr);
+    // a loaded machine may run a whole epoch in those 150 ms: any epoch after the first will do
+    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: mnist-train --resume (\S+)$/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
-    expect(m![2]).toBe(at('c-int.json'));
+    expect(m![3]).toBe(at('c-int.json'));
     expect(r.stderr).toMatch(/stopping after this batch/);
     const saved = readWeightsFile(at('c-int.json')).file;
-    expect(saved.resume).toMatchObject({ epoch: 1, epochs: 3, batches: 188, position: { batchesDone: Number(m![1]) } });
-    expect(saved.metrics).toHaveLength(1);
+    const finished = Number(m![1]) - 1;
+    expect(saved.resume).toMatchObject({ epoch: finished, epochs: 3, batches: 188, position: { batchesDone: Number(m![2]) } });
+    expect(saved.metrics).toHaveLength(finished);
 
     const rest = runBin('mnist-train', ['--resume', at('c-int.json'), '--quiet']);
     expect(rest.code).toBe(0);

@@ -158,7 +158,7 @@ describe('decodeImage: untrusted input', () => {
     const huge = Buffer.concat([PNG_SIGNATURE, ihdr(100_000, 100_000, 8, 6), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', new Uint8Array(0))]);
     const t0 = performance.now();
     fails(huge, /100000×100000 pixels \(10000 megapixels\); the limit is 50 megapixels/);
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(500); // decoding 10 gigapixels would take minutes
     expect(readPngHeader(good)).toMatchObject({ width: W, height: H, depth: 8, colorType: 0, interlaced: false });
   });
 
@@ -185,7 +185,7 @@ describe('decodeImage: untrusted input', () => {
     big.writeUInt16BE(60000, sof + 7);
     const t0 = performance.now();
     fails(big, /JPEG header claims 60000×60000 pixels/);
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(500); // decoding 10 gigapixels would take minutes
     fails(j.subarray(0, j.length - 40), /truncated JPEG|corrupt JPEG/);
     fails(j.subarray(0, 30), /truncated JPEG|corrupt JPEG/);
     for (let cut = 3; cut < j.length - 2; cut += 17) fails(j.subarray(0, cut), /truncated JPEG|corrupt JPEG/);
