@@ -1,5 +1,6 @@
-// The one place errors become output: expected errors print one line (plus a hint) on stderr
-// with exit code 1; anything else is a bug and prints its stack.
+// The one place errors become output: expected errors print one line on stderr (the hint on the
+// same line) with exit code 1; anything else is a bug and prints its stack.
+import type { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 
 let cleanup: (() => void) | undefined;
@@ -16,8 +17,7 @@ export function reportError(err: unknown): void {
     // the terminal is in whatever state it is; the message matters more
   }
   if (err instanceof MnistError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    process.stderr.write(`error: ${oneLine(err.message)}${err.hint ? `; hint: ${oneLine(err.hint)}` : ''}\n`);
   } else if (isNodeFsError(err)) {
     process.stderr.write(`error: ${describeFsError(err)}\n`);
   } else {
@@ -25,6 +25,18 @@ export function reportError(err: unknown): void {
     process.stderr.write('error: an unexpected error occurred; this is a bug in mnist-ts, please report it with the lines above\n');
   }
   process.exitCode = 1;
+}
+
+/** Joins a message's lines, so every error is one line in a terminal, a CI log and a script. */
+function oneLine(s: string): string {
+  return s.trim().replace(/\s*\n\s*/g, ' ');
+}
+
+/** Commander's usage errors on one line too, with the pointer to --help at its end. */
+export function oneLineUsageErrors(cmd: Command): Command {
+  return cmd.configureOutput({
+    outputError: (str, write) => write(`${oneLine(str)} (run ${cmd.name()} --help for usage)\n`),
+  });
 }
 
 /** A reader that went away (`mnist-train | head`) ends the command quietly, as SIGPIPE would. */

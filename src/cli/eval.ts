@@ -11,7 +11,7 @@ import type { WeightsFile } from '../train/checkpoint.ts';
 import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
-import { runCommand } from './errors.ts';
+import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { checkOutputPath } from './report-files.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
@@ -39,7 +39,7 @@ function positiveInt(v: string): number {
 }
 
 export function evalProgram(): Command {
-  return new Command('mnist-eval')
+  return oneLineUsageErrors(new Command('mnist-eval'))
     .description('Evaluate a trained model on the MNIST (or Fashion-MNIST) test set: accuracy, confusion matrix, per-class metrics.')
     .argument('[weights]', 'weights file written by mnist-train', 'weights.json')
     .addOption(new Option('--split <name>', 'which split to evaluate').choices(['train', 'test']).default('test'))
@@ -50,8 +50,7 @@ export function evalProgram(): Command {
     .option('--pairs <n>', 'how many of the most confused pairs to list', positiveInt, 5)
     .option('--errors <dir>', 'write every misclassified image there as a PNG, plus a contact sheet')
     .option('--report <file>', 'write an HTML report: training curves from the weights file, confusion matrix, misclassified digits')
-    .option('--json', 'print the results as one JSON document on stdout')
-    .showHelpAfterError('(run mnist-eval --help for usage)');
+    .option('--json', 'print the results as one JSON document on stdout');
 }
 
 export interface EvalReport {

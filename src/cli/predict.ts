@@ -9,7 +9,7 @@ import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '.
 import { SIZE, normalizePixels, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { runCommand } from './errors.ts';
+import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { checkOutputPath, writeExplainPage } from './report-files.ts';
 import { makeUi, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
@@ -35,7 +35,7 @@ function positiveInt(v: string): number {
 }
 
 export function predictProgram(): Command {
-  return new Command('mnist-predict')
+  return oneLineUsageErrors(new Command('mnist-predict'))
     .description('Recognise the handwritten or printed digit in PNG/JPEG pictures with a trained model.')
     .argument('<images...>', 'PNG or JPEG files, one digit each')
     .option('--weights <file>', 'weights file written by mnist-train', 'weights.json')
@@ -43,8 +43,7 @@ export function predictProgram(): Command {
     .option('--show', 'draw the 28×28 image the model saw')
     .option('--save-input <dir>', 'save the 28×28 image the model saw as a PNG in this directory')
     .option('--json', 'print the results as one JSON document on stdout')
-    .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)')
-    .showHelpAfterError('(run mnist-predict --help for usage)');
+    .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)');
 }
 
 export interface Prediction {

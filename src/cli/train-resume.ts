@@ -29,6 +29,8 @@ export interface RunSettings {
   limit?: number;
   testLimit?: number;
   dataset: 'mnist' | 'fashion-mnist';
+  /** Threads the run trained with (files before this field: unknown); the sums' order depends on it. */
+  threads?: number;
 }
 
 export interface ResumePlan {
@@ -67,6 +69,7 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
     seed: int(get(t, 'seed'), p('seed'), 0, Number.MAX_SAFE_INTEGER),
     limit: optional('limit', 1, 2 ** 31),
     testLimit: optional('testLimit', 1, 2 ** 31),
+    threads: optional('threads', 1, 1024),
     dataset: oneOf(file.dataset, 'dataset', ['mnist', 'fashion-mnist'] as const),
   };
 }

@@ -27,7 +27,7 @@ import { evaluate } from '../train/evaluate.ts';
 import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
-import { runCommand } from './errors.ts';
+import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
 
@@ -96,7 +96,7 @@ export interface TrainOptions {
 }
 
 export function trainProgram(): Command {
-  return new Command('mnist-train')
+  return oneLineUsageErrors(new Command('mnist-train'))
     .description('Train a digit classifier on MNIST (or Fashion-MNIST) and save its weights as JSON.')
     .addOption(new Option('--model <name>', 'model preset').choices(['mlp', 'cnn']).default('mlp'))
     .option('--arch <spec>', 'any sequential model, e.g. "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" (overrides --model)')
@@ -124,8 +124,7 @@ export function trainProgram(): Command {
     .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
-    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
-    .showHelpAfterError('(run mnist-train --help for usage)');
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt);
 }
 
 function checkWritable(out: string, flag = '--out'): void {
@@ -170,7 +169,10 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
     ? undefined
     : planResume(flags as unknown as ResumeFlags, given, (o) => formatArch(modelSpecs(o as unknown as TrainOptions).specs));
   // a resumed run trains with the file's settings, towards the new total, into the same file
-  const opts: TrainOptions = plan ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path } : flags;
+  // --threads stays free, but by default a resumed run splits its batches as the run it continues did
+  const opts: TrainOptions = plan
+    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads) }
+    : flags;
   const interrupts = catchInterrupts({
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
     exiting: (trained) => (trained ? `interrupted; ${opts.out} keeps the last complete checkpoint` : 'interrupted before training started; nothing was written'),
@@ -244,6 +246,10 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   let bar: ReturnType<typeof ui.bar> | undefined;
   let barEpoch = 0;
 
+  const threads = trainThreads(opts.threads, trainBatches.count());
+  if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
+    ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
+  }
   const weights = (resume: ResumeState): WeightsFile => ({
     format: FORMAT,
     version: VERSION,
@@ -267,6 +273,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
       seed: opts.seed,
       limit: opts.limit,
       testLimit: opts.testLimit,
+      threads,
     },
     metrics: history,
     state: stateDict(model),
@@ -275,7 +282,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
 
   // --threads: each batch is split across worker threads holding replicas of the model
   const stepper = await ParallelStepper.create({
-    specs, model, optimizer, threads: trainThreads(opts.threads, trainBatches.count()), sampleShape: [1, data.train.rows, data.train.cols],
+    specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
   interrupts.arm();
@@ -345,7 +352,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   }
   const last = history.at(-1);
   if (last) {
-    const line = `test accuracy ${pct(last.testAccuracy)} after ${last.epoch} epochs; weights saved to ${opts.out}`;
+    const line = `test accuracy ${pct(last.testAccuracy)} after ${last.epoch} epoch${last.epoch === 1 ? '' : 's'}; weights saved to ${opts.out}`;
     if (opts.quiet) {
       if (!opts.json) process.stdout.write(`${line}\n`);
     } else ui.line(c.green(line));

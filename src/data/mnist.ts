@@ -1,7 +1,7 @@
 // loadDataset: finds the four IDX files of MNIST / Fashion-MNIST (data dir, offline copy, mirrors),
 // verifies them against pinned checksums and parses them into train/test splits.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { download, type Progress } from './download.ts';
 import { DataError } from './errors.ts';
@@ -42,6 +42,11 @@ export async function loadDataset(opts: LoadOptions): Promise<DatasetSplits> {
   const dataDir = resolve(opts.dataDir ?? join('data', info.name));
   const offlineDir = opts.offlineDir === null ? undefined : (opts.offlineDir ?? info.offlineDir());
   const emit = opts.onEvent ?? (() => {});
+  // a file given as the data dir is a mistake to report, not a directory to skip past
+  const dirStat = await stat(dataDir).catch(() => undefined);
+  if (dirStat && !dirStat.isDirectory()) {
+    throw new DataError(`data dir ${show(dataDir)}: is a file, not a directory`, 'pass --data-dir DIR (or set MNIST_DATA_DIR) to the directory that holds the IDX files');
+  }
 
   async function find(spec: FileSpec): Promise<Found> {
     const tried: string[] = [];

@@ -29,7 +29,7 @@ export function cnnSpecs(): LayerSpec[] {
   return parseArch(CNN_ARCH);
 }
 
-/** A malformed --arch string; the message quotes the spec with a caret under the bad token. */
+/** A malformed --arch string; the message gives the bad token and its column. */
 export class ArchError extends ConfigError {
   constructor(
     readonly problem: string,
@@ -39,7 +39,8 @@ export class ArchError extends ConfigError {
     readonly length: number,
     hint?: string,
   ) {
-    super(`--arch: ${problem} at column ${column}\n  ${spec}\n  ${' '.repeat(column - 1)}${'^'.repeat(Math.max(1, length))}`, hint);
+    // one line, so it reads the same in a terminal, a CI log and a script's stderr
+    super(`--arch: ${problem} at column ${column} (${JSON.stringify(spec.slice(column - 1, column - 1 + Math.max(1, length)))})`, hint);
   }
 }
 
@@ -89,7 +90,7 @@ interface Arg {
 interface LayerCall {
   name: Token;
   args: Arg[];
-  /** The whole call "conv(8,3)", for carets. */
+  /** The whole call "conv(8,3)", for error positions. */
   pos: number;
   length: number;
 }

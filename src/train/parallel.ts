@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { ConfigError, MnistError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
+import { defaultRng } from '../nn/init.ts';
 import { CrossEntropyLoss, argmaxRows, type CrossEntropyOptions } from '../nn/loss.ts';
 import { Module, type LayerSpec, type Parameter } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -15,7 +16,7 @@ export class WorkerError extends MnistError {}
 
 // Control block: one 64-byte line of int32 per thread (index 0 unused: the main thread).
 export const CTL_STRIDE = 16;
-export const CTL = { seq: 0, cmd: 1, start: 2, count: 3, batch: 4, done: 5, error: 6, errorLength: 7, training: 8 } as const;
+export const CTL = { seq: 0, cmd: 1, start: 2, count: 3, batch: 4, done: 5, error: 6, errorLength: 7, training: 8, maskSeed: 9 } as const;
 export const CMD = { step: 1, infer: 2, exit: 3 } as const;
 /** Float64 results per thread: [mean loss of its slice, correct count]. */
 export const RESULT_STRIDE = 8;
@@ -63,7 +64,7 @@ export interface ParallelOptions {
   sampleShape: number[];
   /** The largest batch step() or forward() will be given (training batch, evaluation batch). */
   maxBatch: number;
-  /** Seeds each worker's global RNG (dropout masks): deterministic per (seed, threads). */
+  /** Seeds each worker's global RNG before its first step. */
   seed?: number;
   loss?: CrossEntropyOptions;
   /** How long to wait for a worker before declaring it hung (default 120 s). */
@@ -171,6 +172,7 @@ export class ParallelStepper implements Stepper {
   private readonly lossFn: CrossEntropyLoss;
   private readonly timeoutMs: number;
   private readonly chunkRows: number;
+  private readonly hasDropout: boolean;
   private seq = 0;
   private failure?: WorkerError;
   private closed = false;
@@ -205,6 +207,7 @@ export class ParallelStepper implements Stepper {
     this.timeoutMs = o.timeoutMs ?? 120_000;
     this.chunkRows = o.inferenceChunkRows ?? Math.max(1, Math.floor(ACTIVATION_BUDGET / activationFloats(o.model, o.sampleShape)));
     this.evaluator = new ParallelInference(this);
+    this.hasDropout = o.specs.some((l) => l.type === 'Dropout');
   }
 
   /** Moves the model's parameters into shared memory and starts threads - 1 workers. */
@@ -315,6 +318,9 @@ export class ParallelStepper implements Stepper {
     }
     if (x.data !== this.x) this.x.set(x.data);
     if (y) this.y.set(y);
+    // Workers' dropout masks are seeded per step from the main thread's global RNG, whose state
+    // a checkpoint saves, so a resumed run draws the same masks as an uninterrupted one.
+    const maskSeed = training && this.hasDropout ? defaultRng().nextU32() | 0 : 0;
     const seq = ++this.seq;
     const ctl = this.ctl;
     for (let t = 1; t < this.threads; t++) {
@@ -326,6 +332,7 @@ export class ParallelStepper implements Stepper {
       ctl[b + CTL.count] = end - start;
       ctl[b + CTL.batch] = batch;
       ctl[b + CTL.training] = training ? 1 : 0;
+      ctl[b + CTL.maskSeed] = maskSeed;
       Atomics.store(ctl, b + CTL.seq, seq);
       Atomics.notify(ctl, b + CTL.seq);
     }

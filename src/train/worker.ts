@@ -54,6 +54,8 @@ function run(cmd: number): void {
     return;
   }
   const v = viewsFor(start, count);
+  const maskSeed = ctl[base + CTL.maskSeed];
+  if (maskSeed !== 0) manualSeed(((maskSeed >>> 0) ^ Math.imul(index, 0x9e3779b9)) >>> 0);
   myGrads.fill(0);
   const logits = model.forward(v.x);
   const loss = lossFn.forward(logits, v.y);

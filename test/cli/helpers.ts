@@ -20,9 +20,9 @@ export function runBin(name: string, args: string[], opts: { env?: Record<string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Asserts the shape of an expected failure: exit 1, exactly one error line (plus an optional hint), no stack. */
+/** Asserts the shape of an expected failure: exit 1, exactly one line on stderr (any hint on it), no stack. */
 export function expectOneLineError(r: Run, pattern: RegExp): void {
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint:') && !l.startsWith('(run '));
+  const lines = r.stderr.trim().split('\n');
   if (r.code !== 1 || lines.length !== 1 || !pattern.test(lines[0]) || /\n\s+at /.test(r.stderr)) {
     throw new Error(`expected exit 1 and one error line matching ${pattern}, got exit ${r.code}:\n${r.stderr}`);
   }

@@ -108,6 +108,14 @@ describe('loadDataset from the data dir', () => {
     expect((await loadError({ pin: false })).message).toMatch(/train-images-idx3-ubyte and .*train-labels-idx1-ubyte are swapped/);
   });
 
+  it('refuses a data dir that is a file instead of looking elsewhere', async () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const err = await loadDataset({ dataset: 'mnist', dataDir: file, offline: true, offlineDir: null }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as DataError).message).toBe(`data dir ${file}: is a file, not a directory`);
+  });
+
   it('rejects wrong image dimensions', async () => {
     write({ ...raw, testImages: images(2, 32, 32) });
     expect((await loadError({ pin: false })).message).toBe(`${join(dir, 't10k-images-idx3-ubyte')}: expected 28 x 28 images, found 32 x 32`);
