@@ -1,5 +1,5 @@
 // A corpus of malformed and hostile weights files run against every command that reads one
-// (mnist-eval, mnist-predict when present, mnist-train --resume): each must end with one error
+// (mnist-eval, mnist-predict, mnist-train --resume): each must end with one error
 // line naming the problem, exit code 1, no stack trace, within 10 s and 512 MB.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { encodeGreyPng } from '../../src/data/image-io.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
@@ -129,9 +130,15 @@ function measure(bin: string, args: string[]): Promise<Measured> {
   }));
 }
 
-const commands: [string, (p: string) => [string, string[]]][] = [['mnist-train --resume', (p) => ['mnist-train', ['--resume', p]]]];
-if (existsSync(join(ROOT, 'src/cli/eval-main.ts'))) commands.push(['mnist-eval', (p) => ['mnist-eval', [p, '--limit', '10']]]);
-// mnist-predict: add [`mnist-predict`, (p) => ['mnist-predict', ['--weights', p, IMAGE]]] once its CLI settles
+// a plain 28×28 digit-like picture, so mnist-predict's only problem is the weights file
+const IMAGE = join(tmp, 'digit.png');
+writeFileSync(IMAGE, encodeGreyPng(Uint8Array.from({ length: 784 }, (_, i) => (Math.abs((i % 28) - 14) < 3 && i > 112 && i < 672 ? 255 : 0)), 28, 28));
+
+const commands: [string, (p: string) => [string, string[]]][] = [
+  ['mnist-train --resume', (p) => ['mnist-train', ['--resume', p]]],
+  ['mnist-eval', (p) => ['mnist-eval', [p, '--limit', '10']]],
+  ['mnist-predict', (p) => ['mnist-predict', ['--weights', p, IMAGE]]],
+];
 
 describe.each(commands)('%s on a corpus of malformed weights files', (_, argsFor) => {
   it.concurrent.each(CORPUS.map(([name, , pattern]) => [name, pattern] as const))('%s: one line, exit 1, < 10 s, < 512 MB', async (name, pattern) => {
