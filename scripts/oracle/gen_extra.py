@@ -1,7 +1,8 @@
 """Extra PyTorch oracle cases for configurations ../shared/oracle/ does not cover ('same'
-padding with even kernels, pooling with dilation and ceil_mode, softmax over other dims).
+padding with even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear
+on mostly constant inputs).
 
-Writes test/fixtures/{conv2d,maxpool2d,softmax}_extra.json in the schema of
+Writes test/fixtures/{conv2d,maxpool2d,softmax,linear}_extra.json in the schema of
 ../shared/oracle/README.md. Run from the repo root: /usr/bin/python3 scripts/oracle/gen_extra.py
 Deterministic (fixed seed); tests read the committed JSON and never need Python.
 """
@@ -97,6 +98,32 @@ def softmax_case(name, op, shape, dim, scale=3.0, values=None):
     }
 
 
+def linear_case(name, n, fin, fout, background, keep, bias=True, first_on=False):
+    """Linear on a mostly constant input (an MNIST-like background, or ReLU's zeros), the inputs
+    the engine's sparse products take: `keep` of the entries differ from `background`."""
+    x = torch.full((n, fin), background)
+    on = torch.rand(n, fin, generator=gen) < keep
+    on[-1] = False  # one row that is all background
+    on[0, 0] = first_on  # the first entry decides the first guess of the background value
+    x = torch.where(on, exact((n, fin)), x).requires_grad_()
+    w = exact((fout, fin), 0.3, 2.0**-14).requires_grad_()
+    b = exact((fout,), 0.3, 2.0**-14).requires_grad_() if bias else None
+    y = F.linear(x, w, b)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    params = {"weight": given(w)}
+    grads = {"input": t(x.grad), "weight": t(w.grad)}
+    if bias:
+        params["bias"] = given(b)
+        grads["bias"] = t(b.grad)
+    return {
+        "name": name, "op": "linear", "config": {"in_features": fin, "out_features": fout, "bias": bias},
+        "input": given(x), "params": params, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": grads, "tolerance": TOL,
+    }
+
+
 def write(op, cases):
     doc = {"schema_version": 1, "op": op, "generator": "scripts/oracle/gen_extra.py",
            "torch_version": torch.__version__, "dtype": "float32",
@@ -149,3 +176,10 @@ write("softmax", [
                  values=[[1000, -1000], [0, -999.5], [-1000, -1000], [5, -3000], [500, 2]]),
 ])
 print("wrote", OUT)
+
+write("linear", [
+    # MNIST's background after normalisation, (0 - 0.1307) / 0.3081, rounded to 2^-12
+    linear_case("linear_mnist_background_784to20", 4, 784, 20, round(-0.42421 * 4096) / 4096, 0.2),
+    linear_case("linear_relu_zeros_64to24_nobias", 5, 64, 24, 0.0, 0.3, bias=False, first_on=True),
+    linear_case("linear_dense_40to16", 3, 40, 16, 0.0, 1.0),
+])

@@ -1,6 +1,7 @@
 // Fully connected layer y = x · Wᵀ + b, like torch.nn.Linear (weight [out, in]).
 import { ConfigError, ShapeError } from '../engine/errors.ts';
 import { gemmNN, gemmNT, gemmTN } from '../engine/gemm.ts';
+import { SplitRows, splitGemmNT, splitGemmTN, splitRows } from '../engine/sparse.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
 import { defaultRng, uniformFanIn } from './init.ts';
@@ -11,11 +12,29 @@ export interface LinearOptions {
   rng?: Rng;
 }
 
+/**
+ * An input with at most this fraction of entries off its main value takes the sparse products
+ * (engine/sparse.ts): on MNIST's first layer (about 19%) they run 3-4x faster than the dense GEMM,
+ * and at about 50% (Fashion-MNIST) they still break even.
+ */
+export const SPARSE_MAX_DENSITY = 0.4;
+/** Narrower layers skip the sparsity test: it would cost more than it could save. */
+const SPARSE_MIN_OUT = 16;
+
 export class Linear extends Module {
   readonly type = 'Linear';
   readonly weight: Parameter;
   readonly bias?: Parameter;
   private x?: Tensor; // forward input, read by backward
+  private split = new SplitRows(); // the input as v + sparse, when forward took that path
+  private sparse = false;
+  /** Lets a test force the dense products (the sparse ones must agree with them). */
+  sparseInputs = true;
+
+  /** Whether the last forward took the sparse products. */
+  get tookSparsePath(): boolean {
+    return this.sparse;
+  }
   private out = new Workspace();
   private dx = new Workspace();
 
@@ -52,7 +71,9 @@ export class Linear extends Module {
     const shape = this.outputShape(x.shape);
     const n = x.size / this.inFeatures;
     const y = this.out.get(shape);
-    gemmNT(n, this.outFeatures, this.inFeatures, x.data, this.weight.value.data, y.data);
+    this.sparse = this.sparseInputs && this.outFeatures >= SPARSE_MIN_OUT && splitRows(x.data, n, this.inFeatures, SPARSE_MAX_DENSITY, this.split);
+    if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
+    else gemmNT(n, this.outFeatures, this.inFeatures, x.data, this.weight.value.data, y.data);
     if (this.bias) {
       const b = this.bias.value.data, yd = y.data, o = this.outFeatures;
       for (let i = 0; i < n; i++) for (let j = 0, q = i * o; j < o; j++, q++) yd[q] += b[j];
@@ -67,7 +88,8 @@ export class Linear extends Module {
     if (!x) throw new ShapeError('Linear: backward called before forward');
     const n = x.size / this.inFeatures, o = this.outFeatures, i = this.inFeatures;
     if (dout.size !== n * o) throw new ShapeError(`Linear: dout must be [${n}, ${o}], but got ${fmtShape(dout.shape)}`);
-    gemmTN(o, i, n, dout.data, x.data, this.weight.grad.data, true);
+    if (this.sparse) splitGemmTN(dout.data, o, this.split, this.weight.grad.data);
+    else gemmTN(o, i, n, dout.data, x.data, this.weight.grad.data, true);
     if (this.bias) {
       const db = this.bias.grad.data, d = dout.data;
       for (let r = 0; r < n; r++) for (let j = 0, q = r * o; j < o; j++, q++) db[j] += d[q];

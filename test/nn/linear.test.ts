@@ -4,7 +4,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import { buildLayer } from '../../src/nn/models.ts';
-import { checkOracleCase, gradCheck, loadOracle, randomTensor } from './helpers.ts';
+import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor } from './helpers.ts';
 
 describe('Linear', () => {
   it('hand-worked: y = x·Wᵀ + b, dW = doutᵀ·x, db = Σ dout, dx = dout·W', () => {
@@ -27,6 +27,48 @@ describe('Linear', () => {
       checkOracleCase(new Linear(cfg.in_features as number, cfg.out_features as number, { bias: cfg.bias as boolean, rng: new Rng(1) }), c);
     });
   }
+
+  // mostly constant inputs take the sparse products (engine/sparse.ts); the last case is dense
+  const extra = loadFixture('linear_extra.json');
+  it('extra oracle has 3 cases', () => expect(extra).toHaveLength(3));
+  extra.forEach((c, i) => {
+    it(`oracle ${c.name}`, () => {
+      const cfg = c.config;
+      const l = new Linear(cfg.in_features as number, cfg.out_features as number, { bias: cfg.bias as boolean, rng: new Rng(1) });
+      checkOracleCase(l, c);
+      expect(l.tookSparsePath).toBe(i < 2);
+    });
+  });
+
+  it('the sparse products agree with the dense ones on a batch of MNIST-like rows', () => {
+    const rng = new Rng(9);
+    const x = Tensor.zeros([6, 100]);
+    for (let q = 0; q < x.size; q++) x.data[q] = rng.next() < 0.25 ? rng.uniform(-1, 3) : -0.4242;
+    const dout = randomTensor([6, 33], rng);
+    const run = (sparse: boolean) => {
+      const l = new Linear(100, 33, { rng: new Rng(2) });
+      l.sparseInputs = sparse;
+      const y = l.forward(x).clone();
+      expect(l.tookSparsePath).toBe(sparse);
+      l.weight.grad.data.fill(0.5); // gradients accumulate on top of what is there
+      const dx = l.backward(dout).clone();
+      return { y: [...y.data], dx: [...dx.data], dw: [...l.weight.grad.data], db: [...l.bias!.grad.data] };
+    };
+    const s = run(true), d = run(false);
+    for (const k of ['y', 'dx', 'dw', 'db'] as const) {
+      s[k].forEach((v, q) => expect(Math.abs(v - d[k][q]), `${k}[${q}]`).toBeLessThan(1e-5 * (1 + Math.abs(d[k][q]))));
+    }
+  });
+
+  it('gradient check on a mostly constant input (the sparse path)', () => {
+    const rng = new Rng(5);
+    const x = Tensor.zeros([3, 40]);
+    for (let q = 0; q < x.size; q++) x.data[q] = q % 5 === 1 ? rng.uniform(-1, 1) : 0.25;
+    const l = new Linear(40, 16, { rng });
+    gradCheck(l, x);
+    l.forward(x);
+    expect(l.tookSparsePath).toBe(true);
+  });
 
   for (const bias of [true, false]) {
     it(`gradient check (bias ${bias})`, () => {
