@@ -49,9 +49,17 @@ def given(x):
 def conv_case(name, n, cin, cout, hw, k, stride=1, padding=0, dilation=1, groups=1, bias=True):
     x = exact((n, cin) + hw).requires_grad_()
     kk = (k, k) if isinstance(k, int) else tuple(k)
-    w = exact((cout, cin // groups) + kk, 0.3, 2.0**-14).requires_grad_()
-    b = exact((cout,), 0.3, 2.0**-14).requires_grad_() if bias else None
-    y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    config = {"in_channels": cin, "out_channels": cout, "kernel_size": k, "stride": stride,
+              "padding": padding, "dilation": dilation, "groups": groups, "bias": bias}
+    return weighted_case(name, "conv2d", config, x, (cout, cin // groups) + kk, bias,
+                         lambda w, b: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups))
+
+
+def weighted_case(name, op, config, x, wshape, bias, f):
+    """A case for a layer with weight (and bias): y = f(w, b), loss = Σ y·g for an exact g."""
+    w = exact(wshape, 0.3, 2.0**-14).requires_grad_()
+    b = exact((wshape[0],), 0.3, 2.0**-14).requires_grad_() if bias else None
+    y = f(w, b)
     g = exact(tuple(y.shape))
     loss = (y * g).sum()
     loss.backward()
@@ -61,9 +69,7 @@ def conv_case(name, n, cin, cout, hw, k, stride=1, padding=0, dilation=1, groups
         params["bias"] = given(b)
         grads["bias"] = t(b.grad)
     return {
-        "name": name, "op": "conv2d",
-        "config": {"in_channels": cin, "out_channels": cout, "kernel_size": k, "stride": stride,
-                   "padding": padding, "dilation": dilation, "groups": groups, "bias": bias},
+        "name": name, "op": op, "config": config,
         "input": given(x), "params": params, "output": t(y), "grad_output": given(g),
         "loss": float("%.7g" % loss.item()), "grads": grads, "tolerance": TOL,
     }
@@ -106,22 +112,8 @@ def linear_case(name, n, fin, fout, background, keep, bias=True, first_on=False)
     on[-1] = False  # one row that is all background
     on[0, 0] = first_on  # the first entry decides the first guess of the background value
     x = torch.where(on, exact((n, fin)), x).requires_grad_()
-    w = exact((fout, fin), 0.3, 2.0**-14).requires_grad_()
-    b = exact((fout,), 0.3, 2.0**-14).requires_grad_() if bias else None
-    y = F.linear(x, w, b)
-    g = exact(tuple(y.shape))
-    loss = (y * g).sum()
-    loss.backward()
-    params = {"weight": given(w)}
-    grads = {"input": t(x.grad), "weight": t(w.grad)}
-    if bias:
-        params["bias"] = given(b)
-        grads["bias"] = t(b.grad)
-    return {
-        "name": name, "op": "linear", "config": {"in_features": fin, "out_features": fout, "bias": bias},
-        "input": given(x), "params": params, "output": t(y), "grad_output": given(g),
-        "loss": float("%.7g" % loss.item()), "grads": grads, "tolerance": TOL,
-    }
+    config = {"in_features": fin, "out_features": fout, "bias": bias}
+    return weighted_case(name, "linear", config, x, (fout, fin), bias, lambda w, b: F.linear(x, w, b))
 
 
 def write(op, cases):
