@@ -1,5 +1,5 @@
 # Generates test/fixtures/optim.json and test/fixtures/schedule.json: torch.optim (SGD, Adam,
-# AdamW) and lr_scheduler (StepLR, CosineAnnealingLR) results on exact inputs, for the vitest suite.
+# AdamW) and lr_scheduler (StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts) results on exact inputs, for the vitest suite.
 # Run from the repo root:  /usr/bin/python3 scripts/oracle/gen_optim.py   (needs torch; CI does not)
 import json
 import math
@@ -109,7 +109,15 @@ SCHED_CASES = [
     ("cosine_10", "CosineAnnealingLR", {"T_max": 10}, 0.1),
     ("cosine_4_etamin", "CosineAnnealingLR", {"T_max": 4, "eta_min": 0.001}, 0.01),
     ("cosine_1", "CosineAnnealingLR", {"T_max": 1, "eta_min": 0.0}, 0.5),
+    ("restarts_4", "CosineAnnealingWarmRestarts", {"T_0": 4}, 0.1),
+    ("restarts_2_mult2_etamin", "CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 2, "eta_min": 0.001}, 0.01),
+    ("restarts_1", "CosineAnnealingWarmRestarts", {"T_0": 1}, 0.5),
 ]
+DEFAULTS = {
+    "StepLR": {"step_size": None, "gamma": 0.1},
+    "CosineAnnealingLR": {"T_max": None, "eta_min": 0.0},
+    "CosineAnnealingWarmRestarts": {"T_0": None, "T_mult": 1, "eta_min": 0.0},
+}
 EPOCHS = 15
 
 
@@ -122,7 +130,7 @@ def run_sched(name, kind, cfg, base_lr):
         opt.step()
         sched.step()
         lrs.append(opt.param_groups[0]["lr"])
-    full = {"step_size": None, "gamma": 0.1} if kind == "StepLR" else {"T_max": None, "eta_min": 0.0}
+    full = dict(DEFAULTS[kind])
     full.update(cfg)
     return {"name": name, "scheduler": kind, "config": full, "base_lr": base_lr,
             "lrs": lrs, "note": "lrs[e] is the lr in force during epoch e (after e calls to step())",

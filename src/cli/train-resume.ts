@@ -19,7 +19,7 @@ export interface RunSettings {
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
-  scheduler: 'none' | 'step' | 'cosine';
+  scheduler: 'none' | 'step' | 'cosine' | 'cosine-restarts';
   stepSize: number;
   gamma: number;
   /** Cosine schedule length; kept from the file on resume (as PyTorch's state_dict keeps T_max). */
@@ -53,7 +53,7 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
   const t = file.training;
   const p = (k: string) => `training.${k}`;
   const optimizer = oneOf(get(t, 'optimizer'), p('optimizer'), ['adam', 'adamw', 'sgd'] as const);
-  const scheduler = oneOf(get(t, 'scheduler') ?? 'none', p('scheduler'), ['none', 'step', 'cosine'] as const);
+  const scheduler = oneOf(get(t, 'scheduler') ?? 'none', p('scheduler'), ['none', 'step', 'cosine', 'cosine-restarts'] as const);
   const optional = (k: string, lo: number, hi: number) => (get(t, k) == null ? undefined : int(get(t, k), p(k), lo, hi));
   return {
     optimizer,
@@ -116,6 +116,11 @@ export function planResume(o: ResumeFlags, given: (key: string) => boolean, arch
   }
   if ((resume.scheduler !== undefined) !== (settings.scheduler !== 'none')) {
     throw new CheckpointError(`${path}: resume.scheduler: ${resume.scheduler ? 'present' : 'missing'} for training.scheduler ${settings.scheduler}`);
+  }
+  // step and cosine count epochs, cosine-restarts counts batches
+  const steps = settings.scheduler === 'cosine-restarts' ? resume.epoch * resume.batches + (resume.position?.batchesDone ?? 0) : resume.epoch;
+  if (resume.scheduler && resume.scheduler.lastEpoch !== steps) {
+    throw new CheckpointError(`${path}: resume.scheduler.lastEpoch: expected ${steps} for training.scheduler ${settings.scheduler}, found ${resume.scheduler.lastEpoch}`);
   }
 
   const keep = 'a resumed run keeps the settings it was started with: drop the flag, or start a new run without --resume';

@@ -11,7 +11,7 @@ import { buildModel, mlpSpecs } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
-import { CosineAnnealingLR, StepLR, type LRScheduler } from '../optim/schedule.ts';
+import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRScheduler } from '../optim/schedule.ts';
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
@@ -69,7 +69,7 @@ export interface TrainOptions {
   arch?: string;
   hidden: number[];
   summary?: boolean;
-  scheduler: 'none' | 'step' | 'cosine';
+  scheduler: 'none' | 'step' | 'cosine' | 'cosine-restarts';
   stepSize: number;
   gamma: number;
   weightDecay: number;
@@ -109,7 +109,7 @@ export function trainProgram(): Command {
     .option('--momentum <m>', 'SGD momentum', fraction, 0.9)
     .option('--nesterov', 'Nesterov momentum (SGD)')
     .option('--weight-decay <w>', 'L2 penalty (decoupled for adamw; default 0, or 0.01 for adamw)', nonNegativeNumber)
-    .addOption(new Option('--scheduler <name>', 'learning-rate schedule per epoch (step: lr × gamma every step-size epochs)').choices(['none', 'step', 'cosine']).default('step'))
+    .addOption(new Option('--scheduler <name>', 'learning-rate schedule: cosine-restarts anneals from --lr to 0 within every epoch; step multiplies by gamma every step-size epochs; cosine anneals to 0 over --epochs').choices(['cosine-restarts', 'step', 'cosine', 'none']).default('cosine-restarts'))
     .option('--step-size <n>', 'epochs between lr drops (--scheduler step)', positiveInt, 1)
     .option('--gamma <g>', 'lr factor at each drop (--scheduler step)', positiveNumber, 0.7)
     .option('--seed <n>', 'random seed for initialisation and shuffling', nonNegativeInt, 1)
@@ -214,23 +214,29 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   if (opts.optimizer === 'sgd') optimizer = new SGD(params, { lr, momentum: opts.momentum, nesterov: opts.nesterov, weightDecay });
   else if (opts.optimizer === 'adamw') optimizer = new AdamW(params, { lr, weightDecay });
   else optimizer = new Adam(params, { lr, weightDecay });
+
+  ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
+  ui.line(summaryText);
+  const sched = opts.scheduler === 'none' ? '' : `, ${opts.scheduler} schedule`;
+  ui.line(`${opts.optimizer} lr ${lr}${sched}, batch ${opts.batchSize}, ${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, seed ${opts.seed} → ${opts.out}`);
+
+  const norm = { batchSize: opts.batchSize, mean: data.mean, std: data.std };
+  const trainBatches = new Batcher(trainSplit, norm);
+  const testBatches = new Batcher(testSplit, { ...norm, batchSize: 1000 });
+  // step and cosine move once per epoch (StepLR, CosineAnnealingLR); cosine-restarts once per
+  // batch, down half a cosine within every epoch (CosineAnnealingWarmRestarts, T_0 = one epoch),
+  // so each epoch ends, and is evaluated and saved, at a small lr. It depends on the step count
+  // alone, so 2 epochs + a resume to 4 equal 4 straight. A resumed cosine keeps its tMax, as
+  // PyTorch's state_dict does.
+  const batchesPerEpoch = trainBatches.count();
   let scheduler: LRScheduler | undefined;
   if (opts.scheduler === 'step') scheduler = new StepLR(optimizer, { stepSize: opts.stepSize, gamma: opts.gamma });
-  // NOTE: a resumed cosine schedule keeps its tMax (as PyTorch's scheduler state_dict does)
+  if (opts.scheduler === 'cosine-restarts') scheduler = new CosineAnnealingWarmRestarts(optimizer, { t0: batchesPerEpoch });
   const tMax = plan ? plan.settings.tMax : opts.epochs;
   if (opts.scheduler === 'cosine') scheduler = new CosineAnnealingLR(optimizer, { tMax });
   if (plan && opts.scheduler === 'cosine' && tMax !== opts.epochs) {
     ui.warn(`the cosine schedule keeps tMax ${tMax} from ${plan.path}; past epoch ${tMax} the lr rises again`);
   }
-
-  ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
-  ui.line(summaryText);
-  const sched = opts.scheduler === 'none' ? '' : `, ${opts.scheduler} schedule`;
-  ui.line(`${opts.optimizer} lr ${lr}${sched}, batch ${opts.batchSize}, ${opts.epochs} epochs, seed ${opts.seed} → ${opts.out}`);
-
-  const norm = { batchSize: opts.batchSize, mean: data.mean, std: data.std };
-  const trainBatches = new Batcher(trainSplit, norm);
-  const testBatches = new Batcher(testSplit, { ...norm, batchSize: 1000 });
   const rng = new Rng(opts.seed + 1);
   const live: LiveTraining = { optimizer, params: model.namedParameters(), scheduler, shuffleRng: rng, batches: trainBatches.count(), epochs: opts.epochs };
   if (plan) {
@@ -296,7 +302,8 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     startEpoch: plan?.resume.epoch,
     resumeAt: plan?.resume.position,
     rng,
-    scheduler,
+    scheduler: opts.scheduler === 'cosine-restarts' ? undefined : scheduler,
+    batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
     shouldStop: () => interrupts.requested,
     onStep: window && ((s) => window.step(s)),

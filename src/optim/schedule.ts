@@ -105,3 +105,43 @@ export class CosineAnnealingLR extends LRScheduler {
     return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
   }
 }
+
+export interface CosineAnnealingWarmRestartsOptions {
+  /** Steps in the first cycle. */
+  t0: number;
+  /** Each cycle is tMult times longer than the one before (an integer >= 1). */
+  tMult?: number;
+  etaMin?: number;
+}
+
+/**
+ * SGDR, like torch.optim.lr_scheduler.CosineAnnealingWarmRestarts: half a cosine from base to
+ * etaMin over each cycle, then back to base. A function of the step count alone, so it does not
+ * depend on how long the run will be, and a resumed run continues it exactly.
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  readonly t0: number;
+  readonly tMult: number;
+  readonly etaMin: number;
+
+  constructor(optimizer: Optimizer, opts: CosineAnnealingWarmRestartsOptions) {
+    super(optimizer);
+    this.t0 = opts.t0;
+    this.tMult = opts.tMult ?? 1;
+    this.etaMin = opts.etaMin ?? 0;
+    const name = 'CosineAnnealingWarmRestarts';
+    if (!Number.isInteger(this.t0) || this.t0 < 1) throw new ConfigError(`${name}: t0 must be a positive integer, got ${this.t0}`);
+    if (!Number.isInteger(this.tMult) || this.tMult < 1) throw new ConfigError(`${name}: tMult must be an integer >= 1, got ${this.tMult}`);
+    if (!(this.etaMin >= 0)) throw new ConfigError(`${name}: etaMin must be >= 0, got ${this.etaMin}`);
+  }
+
+  lrAt(step: number): number {
+    // find the cycle holding `step` by walking the cycles: exact integers, no logarithms
+    let tCur = step, tI = this.t0;
+    while (tCur >= tI) {
+      tCur -= tI;
+      tI *= this.tMult;
+    }
+    return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2;
+  }
+}

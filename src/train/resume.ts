@@ -150,8 +150,12 @@ export function validateResume(v: unknown, path: string, params: readonly ParamS
     const sp = `${path}.scheduler`;
     const so = obj(sv, sp);
     onlyKeys(so, sp, ['lastEpoch']);
-    const lastEpoch = int(get(so, 'lastEpoch'), `${sp}.lastEpoch`, 0, MAX_EPOCHS);
-    if (lastEpoch !== epoch) fail(`${sp}.lastEpoch`, `${epoch} (one step per completed epoch)`, lastEpoch);
+    const lastEpoch = int(get(so, 'lastEpoch'), `${sp}.lastEpoch`, 0, Number.MAX_SAFE_INTEGER);
+    const perBatch = epoch * batches + (r.position?.batchesDone ?? 0);
+    if (lastEpoch !== epoch && lastEpoch !== perBatch) {
+      const perEpoch = `${epoch} (one step per completed epoch)`;
+      fail(`${sp}.lastEpoch`, perBatch === epoch ? perEpoch : `${perEpoch} or ${perBatch} (one per batch trained)`, lastEpoch);
+    }
     r.scheduler = { lastEpoch };
   }
 

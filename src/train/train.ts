@@ -64,9 +64,11 @@ export interface Stepper {
   readonly evaluator?: Module;
 }
 
-/** Epoch-level learning-rate schedule (StepLR, CosineAnnealingLR). */
+/** A learning-rate schedule (StepLR, CosineAnnealingLR): step() moves it one interval on. */
 export interface EpochScheduler {
   step(): void;
+  /** The lr after n steps (a closed form: an epoch's record shows the lr it started at). */
+  lrAt?(n: number): number;
 }
 
 export interface FitOptions {
@@ -84,7 +86,10 @@ export interface FitOptions {
   resumeAt?: EpochPosition;
   /** Shuffles each epoch; its state at an epoch's start fixes that epoch's order. */
   rng: Rng;
+  /** Stepped after each epoch. */
   scheduler?: EpochScheduler;
+  /** Stepped after each optimisation step (a schedule over the run's batches). */
+  batchScheduler?: EpochScheduler;
   /** Replaces the single-thread step (e.g. with a multi-worker one). */
   stepper?: Stepper;
   classes?: number;
@@ -157,15 +162,19 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     const t0 = performance.now() - (resumeAt?.seconds ?? 0) * 1000;
     resumeAt = undefined;
     let lastYield = performance.now();
+    // the lr the epoch started at (a resumed epoch included): what its record shows
+    const epochLr = o.batchScheduler?.lrAt?.(epoch * batches) ?? o.optimizer.lr;
     for (const { x, y } of o.train.epoch(o.rng)) {
       b++;
       if (b <= skip) continue;
       const r = await stepper.step(x, y);
       if (!Number.isFinite(r.loss)) throw new DivergenceError(current, b, r.loss);
+      const stepLr = o.optimizer.lr; // the lr this step used, before a batch schedule moves it
+      o.batchScheduler?.step();
       lossSum += r.loss * y.length;
       correct += r.correct;
       samples += y.length;
-      o.onStep?.({ epoch: current, batch: b, batches, loss: r.loss, correct: r.correct, size: y.length, lr: o.optimizer.lr });
+      o.onStep?.({ epoch: current, batch: b, batches, loss: r.loss, correct: r.correct, size: y.length, lr: stepLr });
       const now = performance.now();
       // let timers (progress bar) and signal handlers run, without paying for it every batch
       if (now - lastYield > 50) {
@@ -181,7 +190,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     const seconds = (performance.now() - t0) / 1000;
     o.onBatch?.({ epoch: current, batch: b, batches, samples, loss: lossSum / samples, accuracy: correct / samples, seconds });
     if (!finiteParams(o.model)) throw new DivergenceError(current, b, NaN, 'the weights');
-    const lr = o.optimizer.lr;
+    const lr = epochLr;
     o.scheduler?.step();
     const ev = evaluate(o.stepper?.evaluator ?? o.model, o.test, o.classes);
     if (!Number.isFinite(ev.loss) && ev.count > 0) throw new DivergenceError(current, b, ev.loss, 'the test loss');

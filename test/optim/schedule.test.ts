@@ -1,16 +1,16 @@
-// StepLR / CosineAnnealingLR against torch.optim.lr_scheduler (test/fixtures/schedule.json, made
+// StepLR / CosineAnnealingLR / CosineAnnealingWarmRestarts against torch.optim.lr_scheduler (test/fixtures/schedule.json, made
 // by scripts/oracle/gen_optim.py), hand-worked values, and state save/restore.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/engine/errors.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { param } from '../../src/nn/module.ts';
-import { CosineAnnealingLR, StepLR, type LRScheduler } from '../../src/optim/schedule.ts';
+import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRScheduler } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { expectClose, loadJson, type Tol } from './helpers.ts';
 
 interface SchedCase {
   name: string;
-  scheduler: 'StepLR' | 'CosineAnnealingLR';
+  scheduler: 'StepLR' | 'CosineAnnealingLR' | 'CosineAnnealingWarmRestarts';
   config: Record<string, number>;
   base_lr: number;
   lrs: number[];
@@ -23,6 +23,7 @@ const sgd = (lr: number) => new SGD([param('w', Tensor.zeros([1]))], { lr });
 function make(kind: string, cfg: Record<string, number>, lr: number): LRScheduler {
   const opt = sgd(lr);
   if (kind === 'StepLR') return new StepLR(opt, { stepSize: cfg.step_size, gamma: cfg.gamma });
+  if (kind === 'CosineAnnealingWarmRestarts') return new CosineAnnealingWarmRestarts(opt, { t0: cfg.T_0, tMult: cfg.T_mult, etaMin: cfg.eta_min });
   return new CosineAnnealingLR(opt, { tMax: cfg.T_max, etaMin: cfg.eta_min });
 }
 
@@ -91,5 +92,28 @@ describe('scheduler state', () => {
 
   it('rejects a bad lastEpoch', () => {
     expect(() => new StepLR(sgd(1), { stepSize: 1 }).loadState({ lastEpoch: -1 })).toThrow(/StepLR\.loadState: lastEpoch must be a non-negative integer, got -1/);
+  });
+});
+
+describe('CosineAnnealingWarmRestarts', () => {
+  it('hand-worked: t0 2, tMult 2 runs cycles of 2, 4, 8 steps, each from base down the cosine', () => {
+    const lrs = trace(new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, tMult: 2 }), 7);
+    // cycle 1: steps 0,1 at 1, 1/2; cycle 2: steps 2..5 at 1, (1+cos(pi/4))/2, 1/2, (1+cos(3pi/4))/2; cycle 3 starts at 6
+    const c = (x: number) => (1 + Math.cos(x)) / 2;
+    expectClose(lrs, [1, 0.5, 1, c(Math.PI / 4), 0.5, c((3 * Math.PI) / 4), 1, c(Math.PI / 8)], { rtol: 1e-15, atol: 1e-16 }, 'lrs');
+  });
+
+  it('depends only on the step count: a restored schedule continues exactly', () => {
+    const a = new CosineAnnealingWarmRestarts(sgd(0.1), { t0: 5 });
+    for (let i = 0; i < 13; i++) a.step();
+    const b = new CosineAnnealingWarmRestarts(sgd(0.1), { t0: 5 });
+    b.loadState(a.state());
+    expect(trace(b, 6)).toEqual(trace(a, 6));
+  });
+
+  it('rejects a bad t0, tMult or etaMin', () => {
+    expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 0 })).toThrow(/CosineAnnealingWarmRestarts: t0 must be a positive integer, got 0/);
+    expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, tMult: 1.5 })).toThrow(/tMult must be an integer >= 1, got 1.5/);
+    expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, etaMin: -1 })).toThrow(ConfigError);
   });
 });

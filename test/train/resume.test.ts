@@ -155,6 +155,7 @@ describe('captureResume / validateResume', () => {
     ['more right than seen', (r) => (r.position = { batchesDone: 1, lossSum: 1, correct: 5, samples: 2, seconds: 0 }), /^resume\.position\.correct: expected an int 0\.\.2, found 5$/],
     ['an unknown field', (r) => (r.extra = 1), /^resume\.extra: unknown field/],
     ['a scheduler out of step with the epochs', (r) => (r.scheduler = { lastEpoch: 3 }), /^resume\.scheduler\.lastEpoch: expected 0 \(one step per completed epoch\), found 3$/],
+    ['a scheduler out of step with the batches', (r) => ((r.position = { batchesDone: 2, lossSum: 1, correct: 1, samples: 2, seconds: 0 }), (r.scheduler = { lastEpoch: 5 })), /^resume\.scheduler\.lastEpoch: expected 0 \(one step per completed epoch\) or 2 \(one per batch trained\), found 5$/],
   ])('refuses %s, naming the field', (_, mutate, pattern) => {
     const { resume, shapes } = sample();
     expect(() => validateResume(resume, 'resume', shapes)).not.toThrow();

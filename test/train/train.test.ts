@@ -5,6 +5,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { Batcher } from '../../src/data/batches.ts';
 import { manualSeed } from '../../src/nn/init.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
+import { CosineAnnealingWarmRestarts, StepLR } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import type { EpochRecord } from '../../src/train/checkpoint.ts';
 import { DivergenceError, fit, localStepper, type StepInfo, type Stepper } from '../../src/train/train.ts';
@@ -75,4 +76,22 @@ describe('fit', () => {
     const mean = steps.slice(0, 4).reduce((a, x) => a + x.loss, 0) / 4;
     expect(r.metrics[0].trainLoss).toBeCloseTo(mean, 12);
   });
+
+  it('steps a batch scheduler after every step and an epoch scheduler after every epoch', async () => {
+    const s = setup();
+    const perBatch = new CosineAnnealingWarmRestarts(s.optimizer, { t0: 4 });
+    const steps: StepInfo[] = [];
+    const r = await fit({ ...s, epochs: 2, batchScheduler: perBatch, onStep: (x) => void steps.push(x) });
+    // each epoch of 4 batches runs down one cosine: 0.1, (1 + cos(pi/4))/2 · 0.1, 0.05, ...
+    const cycle = [0, 1, 2, 3].map((t) => (0.1 * (1 + Math.cos((Math.PI * t) / 4))) / 2);
+    steps.forEach((x, i) => expect(x.lr).toBeCloseTo(cycle[i % 4], 15));
+    expect(perBatch.lastEpoch).toBe(8);
+    expect(r.metrics.map((m) => m.lr)).toEqual([0.1, 0.1]); // an epoch records the lr it started at
+
+    const t = setup();
+    const perEpoch = new StepLR(t.optimizer, { stepSize: 1, gamma: 0.5 });
+    const r2 = await fit({ ...t, epochs: 3, scheduler: perEpoch });
+    expect(r2.metrics.map((m) => m.lr)).toEqual([0.1, 0.05, 0.025]);
+  });
 });
+
