@@ -52,6 +52,15 @@ export abstract class LRScheduler {
   }
 }
 
+/** Refuses a schedule setting that is not a positive integer, naming the schedule and the setting. */
+function checkPositiveInt(schedule: string, name: string, v: number, hint?: string): void {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${schedule}: ${name} must be a positive integer, got ${v}`, hint);
+}
+
+function checkEtaMin(schedule: string, v: number): void {
+  if (!(v >= 0)) throw new ConfigError(`${schedule}: etaMin must be >= 0, got ${v}`);
+}
+
 export interface StepLROptions {
   stepSize: number;
   gamma?: number;
@@ -66,9 +75,7 @@ export class StepLR extends LRScheduler {
     super(optimizer);
     this.stepSize = opts.stepSize;
     this.gamma = opts.gamma ?? 0.1;
-    if (!Number.isInteger(this.stepSize) || this.stepSize < 1) {
-      throw new ConfigError(`StepLR: stepSize must be a positive integer, got ${this.stepSize}`);
-    }
+    checkPositiveInt('StepLR', 'stepSize', this.stepSize);
     if (!(this.gamma > 0)) throw new ConfigError(`StepLR: gamma must be > 0, got ${this.gamma}`);
   }
 
@@ -95,10 +102,8 @@ export class CosineAnnealingLR extends LRScheduler {
     super(optimizer);
     this.tMax = opts.tMax;
     this.etaMin = opts.etaMin ?? 0;
-    if (!Number.isInteger(this.tMax) || this.tMax < 1) {
-      throw new ConfigError(`CosineAnnealingLR: tMax must be a positive integer, got ${this.tMax}`, 'use the number of epochs');
-    }
-    if (!(this.etaMin >= 0)) throw new ConfigError(`CosineAnnealingLR: etaMin must be >= 0, got ${this.etaMin}`);
+    checkPositiveInt('CosineAnnealingLR', 'tMax', this.tMax, 'use the number of epochs');
+    checkEtaMin('CosineAnnealingLR', this.etaMin);
   }
 
   lrAt(epoch: number): number {
@@ -129,10 +134,9 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     this.t0 = opts.t0;
     this.tMult = opts.tMult ?? 1;
     this.etaMin = opts.etaMin ?? 0;
-    const name = 'CosineAnnealingWarmRestarts';
-    if (!Number.isInteger(this.t0) || this.t0 < 1) throw new ConfigError(`${name}: t0 must be a positive integer, got ${this.t0}`);
-    if (!Number.isInteger(this.tMult) || this.tMult < 1) throw new ConfigError(`${name}: tMult must be an integer >= 1, got ${this.tMult}`);
-    if (!(this.etaMin >= 0)) throw new ConfigError(`${name}: etaMin must be >= 0, got ${this.etaMin}`);
+    checkPositiveInt('CosineAnnealingWarmRestarts', 't0', this.t0);
+    checkPositiveInt('CosineAnnealingWarmRestarts', 'tMult', this.tMult);
+    checkEtaMin('CosineAnnealingWarmRestarts', this.etaMin);
   }
 
   lrAt(step: number): number {

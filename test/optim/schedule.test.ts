@@ -113,7 +113,7 @@ describe('CosineAnnealingWarmRestarts', () => {
 
   it('rejects a bad t0, tMult or etaMin', () => {
     expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 0 })).toThrow(/CosineAnnealingWarmRestarts: t0 must be a positive integer, got 0/);
-    expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, tMult: 1.5 })).toThrow(/tMult must be an integer >= 1, got 1.5/);
+    expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, tMult: 1.5 })).toThrow(/tMult must be a positive integer, got 1.5/);
     expect(() => new CosineAnnealingWarmRestarts(sgd(1), { t0: 2, etaMin: -1 })).toThrow(ConfigError);
   });
 });
