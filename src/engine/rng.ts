@@ -10,19 +10,17 @@ export class Rng {
   private d = 0;
 
   constructor(seed = 0) {
+    this.reseed(seed);
+  }
+
+  /** Restarts the sequence from `seed`, as a new Rng(seed) would, without allocating. */
+  reseed(seed: number): void {
     // splitmix32 expands the seed into four well-mixed words
-    let s = seed >>> 0;
-    const next = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    const s = seed >>> 0;
+    this.a = splitmix32((s + 0x9e3779b9) >>> 0);
+    this.b = splitmix32((s + 2 * 0x9e3779b9) >>> 0);
+    this.c = splitmix32((s + 3 * 0x9e3779b9) >>> 0);
+    this.d = splitmix32((s + 4 * 0x9e3779b9) >>> 0);
     for (let i = 0; i < 12; i++) this.nextU32();
   }
 
@@ -68,4 +66,11 @@ export class Rng {
   setState(s: readonly number[]): void {
     [this.a, this.b, this.c, this.d] = s.map((v) => v >>> 0);
   }
+}
+
+/** splitmix32's output function for one state word. */
+function splitmix32(z: number): number {
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
 }

@@ -2,7 +2,7 @@
 // then loops: wait for a command, run forward (and backward) on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
-import { manualSeed } from '../nn/init.ts';
+import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
 import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, countCorrect, inferenceChunk, type WorkerInit } from './parallel.ts';
@@ -55,7 +55,7 @@ function run(cmd: number): void {
   }
   const v = viewsFor(start, count);
   const maskSeed = ctl[base + CTL.maskSeed];
-  if (maskSeed !== 0) manualSeed(((maskSeed >>> 0) ^ Math.imul(index, 0x9e3779b9)) >>> 0);
+  if (maskSeed !== 0) defaultRng().reseed(((maskSeed >>> 0) ^ Math.imul(index, 0x9e3779b9)) >>> 0);
   myGrads.fill(0);
   const logits = model.forward(v.x);
   const loss = lossFn.forward(logits, v.y);

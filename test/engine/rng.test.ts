@@ -35,4 +35,12 @@ describe('Rng', () => {
     expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect([...p]).not.toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
+
+  it('reseed(s) restarts the sequence exactly as new Rng(s)', () => {
+    const r = new Rng(5);
+    for (let i = 0; i < 10; i++) r.nextU32();
+    r.reseed(42);
+    const fresh = new Rng(42);
+    for (let i = 0; i < 100; i++) expect(r.nextU32()).toBe(fresh.nextU32());
+  });
 });
