@@ -6,7 +6,7 @@ import { formatArch } from '../nn/arch.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { CheckpointError, type WeightsFile } from '../train/checkpoint.ts';
 import { fail, get, int, num } from '../train/json-fields.ts';
-import type { ResumeState } from '../train/resume.ts';
+import { batchesTrained, type ResumeState } from '../train/resume.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 /** A usage mistake on the command line (conflicting flags, nothing left to do). */
@@ -118,7 +118,7 @@ export function planResume(o: ResumeFlags, given: (key: string) => boolean, arch
     throw new CheckpointError(`${path}: resume.scheduler: ${resume.scheduler ? 'present' : 'missing'} for training.scheduler ${settings.scheduler}`);
   }
   // step and cosine count epochs, cosine-restarts counts batches
-  const steps = settings.scheduler === 'cosine-restarts' ? resume.epoch * resume.batches + (resume.position?.batchesDone ?? 0) : resume.epoch;
+  const steps = settings.scheduler === 'cosine-restarts' ? batchesTrained(resume) : resume.epoch;
   if (resume.scheduler && resume.scheduler.lastEpoch !== steps) {
     throw new CheckpointError(`${path}: resume.scheduler.lastEpoch: expected ${steps} for training.scheduler ${settings.scheduler}, found ${resume.scheduler.lastEpoch}`);
   }

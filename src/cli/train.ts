@@ -238,7 +238,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     ui.warn(`the cosine schedule keeps tMax ${tMax} from ${plan.path}; past epoch ${tMax} the lr rises again`);
   }
   const rng = new Rng(opts.seed + 1);
-  const live: LiveTraining = { optimizer, params: model.namedParameters(), scheduler, shuffleRng: rng, batches: trainBatches.count(), epochs: opts.epochs };
+  const live: LiveTraining = { optimizer, params: model.namedParameters(), scheduler, shuffleRng: rng, batches: batchesPerEpoch, epochs: opts.epochs };
   if (plan) {
     restoreTraining(plan, live);
     const r = plan.resume;
@@ -252,7 +252,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   let bar: ReturnType<typeof ui.bar> | undefined;
   let barEpoch = 0;
 
-  const threads = trainThreads(opts.threads, trainBatches.count());
+  const threads = trainThreads(opts.threads, batchesPerEpoch);
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }
@@ -351,7 +351,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     const command = resumeCommand(opts.out, { '--data-dir': flags.dataDir, '--log': flags.log, '--log-every': flags.logEvery });
     process.stderr.write(`${where}; resume with: ${command}\n`);
     if (opts.json) {
-      const position = { epoch: result.epoch + (result.position ? 1 : 0), batch: result.position?.batchesDone ?? trainBatches.count(), batches: trainBatches.count() };
+      const position = { epoch: result.epoch + (result.position ? 1 : 0), batch: result.position?.batchesDone ?? batchesPerEpoch, batches: batchesPerEpoch };
       process.stdout.write(`${JSON.stringify({ status: 'interrupted', ...summary, position, resumeCommand: command })}\n`);
     }
     process.exitCode = INTERRUPTED_EXIT_CODE;

@@ -57,6 +57,11 @@ function checkPositiveInt(schedule: string, name: string, v: number, hint?: stri
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${schedule}: ${name} must be a positive integer, got ${v}`, hint);
 }
 
+/** Half a cosine from hi (t = 0) down to lo (t = T). */
+function cosineBetween(hi: number, lo: number, t: number, T: number): number {
+  return lo + ((hi - lo) * (1 + Math.cos((Math.PI * t) / T))) / 2;
+}
+
 function checkEtaMin(schedule: string, v: number): void {
   if (!(v >= 0)) throw new ConfigError(`${schedule}: etaMin must be >= 0, got ${v}`);
 }
@@ -107,7 +112,7 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 
   lrAt(epoch: number): number {
-    return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+    return cosineBetween(this.baseLr, this.etaMin, epoch, this.tMax);
   }
 }
 
@@ -146,6 +151,6 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
       tCur -= tI;
       tI *= this.tMult;
     }
-    return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2;
+    return cosineBetween(this.baseLr, this.etaMin, tCur, tI);
   }
 }

@@ -151,7 +151,7 @@ export function validateResume(v: unknown, path: string, params: readonly ParamS
     const so = obj(sv, sp);
     onlyKeys(so, sp, ['lastEpoch']);
     const lastEpoch = int(get(so, 'lastEpoch'), `${sp}.lastEpoch`, 0, Number.MAX_SAFE_INTEGER);
-    const perBatch = epoch * batches + (r.position?.batchesDone ?? 0);
+    const perBatch = batchesTrained(r);
     if (lastEpoch !== epoch && lastEpoch !== perBatch) {
       const perEpoch = `${epoch} (one step per completed epoch)`;
       fail(`${sp}.lastEpoch`, perBatch === epoch ? perEpoch : `${perEpoch} or ${perBatch} (one per batch trained)`, lastEpoch);
@@ -164,4 +164,9 @@ export function validateResume(v: unknown, path: string, params: readonly ParamS
   onlyKeys(ro, rp, ['init', 'shuffle']);
   r.rng = { init: u32x4(get(ro, 'init'), `${rp}.init`), shuffle: u32x4(get(ro, 'shuffle'), `${rp}.shuffle`) };
   return r;
+}
+
+/** Optimisation steps a resume state has taken: what a schedule stepped per batch has counted. */
+export function batchesTrained(r: Pick<ResumeState, 'epoch' | 'batches' | 'position'>): number {
+  return r.epoch * r.batches + (r.position?.batchesDone ?? 0);
 }
