@@ -2,7 +2,7 @@
 // accuracy, loss, speed, the confusion matrix, per-class precision/recall/F1 and the worst pairs.
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { encodeGreyPng } from '../data/image-io.ts';
@@ -12,6 +12,7 @@ import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
+import { positiveInt } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
 import { checkOutputPath } from './report-files.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
@@ -30,12 +31,6 @@ export interface EvalOptions {
   report?: string;
   json?: boolean;
   pairs: number;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
-  return n;
 }
 
 export function evalProgram(): Command {

@@ -2,7 +2,7 @@
 // the model's answer with its probability and runners-up. One bad file does not stop the batch.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '../data/image-io.ts';
@@ -10,6 +10,7 @@ import { SIZE, normalizePixels, preprocessImage, type PreprocessInfo } from '../
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
+import { positiveInt } from './flags.ts';
 import { checkOutputPath, writeExplainPage } from './report-files.ts';
 import { makeUi, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
@@ -26,12 +27,6 @@ export interface PredictOptions {
   saveInput?: string;
   json?: boolean;
   explain?: string;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
-  return n;
 }
 
 export function predictProgram(): Command {
