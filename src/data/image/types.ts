@@ -13,6 +13,21 @@ export interface PreprocessOptions {
   minStroke?: number;
   /** Strokes thicker than this are thinned down to it. */
   maxStroke?: number;
+  /**
+   * The model, to settle between several plausible candidate regions: class probabilities for a
+   * 28×28 input. The candidate read with the most confidence wins. Without it, the most ink wins.
+   */
+  classify?: (pixels: Uint8Array) => ArrayLike<number>;
+}
+
+/** One region that could have been the digit, for --json and --show. */
+export interface Candidate {
+  box: { x: number; y: number; width: number; height: number };
+  /** Ink darker than the paper around it (false: lighter, as chalk). */
+  dark: boolean;
+  /** The model's reading of it, when it was asked. */
+  digit?: number;
+  confidence?: number;
 }
 
 export interface Preprocessed {
@@ -41,4 +56,12 @@ export interface PreprocessInfo {
   /** Estimated stroke width at 28×28 before and after thickening/thinning. */
   stroke?: number;
   strokeAdjusted?: number;
+  /** Printed lines removed before the ink was segmented. */
+  lines?: { horizontal: number; vertical: number };
+  /** Regions set aside as not ink, by reason (an edge, a long line, a filled region...). */
+  setAside?: Record<string, number>;
+  /** The plausible candidates, the chosen one first, when there was more than one. */
+  candidates?: Candidate[];
+  /** Why the chosen region was chosen. */
+  chosen?: string;
 }
