@@ -92,14 +92,9 @@ function minMax(m: Uint8Array, w: number, h: number, r: number, grow: 0 | 1): Ui
   return out;
 }
 
-/**
- * Marks regions that cannot be the digit. `ref` is the brightness over the local median
- * brightness, so "the paper around it" means the same in a shadow as in full light; the paper
- * around a region is the median of `ref` in its box grown by half its size (strokes cover well
- * under half of that). `polarity`: dark ink (true), light ink (false), or no test (colour).
- */
-export function judgeRegions(lb: Labels, ref: Float32Array, w: number, h: number, polarity: boolean | undefined, minSide: number): void {
-  const { label, regions } = lb;
+/** Marks regions that cannot be the digit: specks, edges of the picture, long lines, filled blobs. */
+export function judgeRegions(lb: Labels, w: number, h: number, minSide: number): void {
+  const { regions } = lb;
   const photo = Math.max(w, h) >= 256;
   for (const c of regions) {
     const bw = c.x1 - c.x0, bh = c.y1 - c.y0, long = Math.max(bw, bh);
@@ -110,43 +105,47 @@ export function judgeRegions(lb: Labels, ref: Float32Array, w: number, h: number
     else if (bw > 3 * bh || (bh > 4 * bw && bh > 0.75 * h && stroke < 0.06 * long)) c.rejected = 'a long line';
     else if (stroke > 0.4 * long && long > 0.1 * minSide) c.rejected = 'a filled region, not a stroke';
   }
-  if (polarity === undefined) return;
-  const sums = new Float64Array(regions.length);
-  for (let i = 0; i < label.length; i++) if (label[i] >= 0) sums[label[i]] += ref[i];
-  for (const c of regions) {
-    if (c.rejected) continue;
-    const gx = Math.ceil((c.x1 - c.x0) / 2), gy = Math.ceil((c.y1 - c.y0) / 2);
-    const X0 = Math.max(0, c.x0 - gx), X1 = Math.min(w, c.x1 + gx), Y0 = Math.max(0, c.y0 - gy), Y1 = Math.min(h, c.y1 + gy);
-    const step = Math.max(1, Math.floor(Math.sqrt(((X1 - X0) * (Y1 - Y0)) / 4096)));
-    const around: number[] = [];
-    for (let y = Y0; y < Y1; y += step) for (let x = X0; x < X1; x += step) around.push(ref[y * w + x]);
-    around.sort((a, b) => a - b);
-    const paper = around[around.length >> 1];
-    const diff = polarity ? paper - sums[c.id] / c.area : sums[c.id] / c.area - paper;
-    const range = around[around.length - 1] - around[0];
-    c.contrast = range > 0 ? diff / range : 0;
-    if (diff < 0.25 * range) c.rejected = polarity ? 'not darker than the paper around it' : 'not lighter than the paper around it';
-  }
 }
 
 /**
- * Drops the holes: paper enclosed by the strokes (the loop of a "9") stands out as ink of the
- * opposite polarity; a region whose box lies inside the box of a region of the other polarity
- * is such a hole (when each lies inside the other, neither is dropped here).
+ * Polarity from the paper around the ink: where a dark region and a light region overlap, one of
+ * them is the ink and the other the paper between its strokes (the loop of a "9" stands out as
+ * light against dark strokes just as chalk does against the board). The paper is whichever is
+ * closer in brightness (as a ratio, so a shadow does not matter) to the ring of picture around
+ * both; that one is set aside.
  */
-export function dropHoles(a: Region[], b: Region[]): void {
-  const inside = (p: Region, q: Region) => {
-    const tol = 0.05 * Math.max(q.x1 - q.x0, q.y1 - q.y0);
-    return p.x0 >= q.x0 - tol && p.y0 >= q.y0 - tol && p.x1 <= q.x1 + tol && p.y1 <= q.y1 + tol;
+export function settlePolarity(dk: Labels, lt: Labels, lum: Float32Array, w: number, h: number): void {
+  const mean = (lb: Labels) => {
+    const sums = new Float64Array(lb.regions.length);
+    for (let i = 0; i < lb.label.length; i++) if (lb.label[i] >= 0) sums[lb.label[i]] += lum[i];
+    return lb.regions.map((r) => sums[r.id] / r.area);
   };
-  for (const p of a) {
-    if (p.rejected) continue;
-    for (const q of b) {
-      if (q.rejected) continue;
-      const pq = inside(p, q), qp = inside(q, p);
-      if (pq && qp) continue;
-      if (pq) p.rejected = 'paper between strokes';
-      else if (qp) q.rejected = 'paper between strokes';
+  const md = mean(dk), ml = mean(lt);
+  for (const d of dk.regions) {
+    if (d.rejected) continue;
+    for (const l of lt.regions) {
+      if (l.rejected) continue;
+      const ix = Math.min(d.x1, l.x1) - Math.max(d.x0, l.x0), iy = Math.min(d.y1, l.y1) - Math.max(d.y0, l.y0);
+      if (ix <= 0 || iy <= 0) continue;
+      const smaller = Math.min((d.x1 - d.x0) * (d.y1 - d.y0), (l.x1 - l.x0) * (l.y1 - l.y0));
+      if (ix * iy < 0.3 * smaller) continue;
+      // the ring around both boxes
+      const x0 = Math.min(d.x0, l.x0), y0 = Math.min(d.y0, l.y0), x1 = Math.max(d.x1, l.x1), y1 = Math.max(d.y1, l.y1);
+      const g = Math.ceil(0.2 * Math.max(x1 - x0, y1 - y0)) + 2;
+      const X0 = Math.max(0, x0 - g), Y0 = Math.max(0, y0 - g), X1 = Math.min(w, x1 + g), Y1 = Math.min(h, y1 + g);
+      const step = Math.max(1, Math.floor(Math.sqrt(((X1 - X0) * (Y1 - Y0)) / 4096)));
+      const ring: number[] = [];
+      for (let y = Y0; y < Y1; y += step) for (let x = X0; x < X1; x += step) if (x < x0 || x >= x1 || y < y0 || y >= y1) ring.push(lum[y * w + x]);
+      if (ring.length === 0) continue;
+      ring.sort((a, b) => a - b);
+      const paper = Math.max(ring[ring.length >> 1], 0.01);
+      // ink must lie on its own side of the paper; if both do, the paper is the one nearer to it
+      const dInk = md[d.id] < paper, lInk = ml[l.id] > paper;
+      const off = (v: number) => Math.abs(Math.log(Math.max(v, 0.01) / paper));
+      if (dInk && (!lInk || off(md[d.id]) >= off(ml[l.id]))) l.rejected = 'paper between strokes';
+      else if (lInk) d.rejected = 'paper between strokes';
+      else l.rejected = 'paper between strokes';
+      if (d.rejected) break;
     }
   }
 }

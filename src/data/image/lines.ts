@@ -66,7 +66,7 @@ function sweep(d: Float32Array, w: number, h: number, xs: Int32Array, ys: Int32A
     const span = Math.max(hi[b - 1], hi[b], hi[b + 1]) - Math.min(lo[b - 1], lo[b], lo[b + 1]);
     // and thin: the bins a few pixels to either side are mostly paper (not a thick stroke, not texture)
     const beside = Math.max(b >= 5 ? hist[b - 5] : 0, b + 5 < bins ? hist[b + 5] : 0);
-    if (hist[b] >= 0.25 * along && cnt >= 0.6 * along && span >= 0.7 * along && beside < 0.25 * hist[b]) {
+    if (hist[b] >= 0.25 * along && cnt >= 0.6 * along && span >= 0.7 * along && beside < 0.5 * hist[b]) {
       isLine[b] = 1;
       if (b === 0 || !isLine[b - 1]) lines++;
     }

@@ -2,7 +2,8 @@
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { chooseComposite } from './alpha.ts';
-import { closeMask, dropHoles, groupAround, judgeRegions, labelRegions, type Labels, type Region } from './candidates.ts';
+import { preprocessCrop } from './crop.ts';
+import { closeMask, groupAround, judgeRegions, labelRegions, settlePolarity, type Labels, type Region } from './candidates.ts';
 import { blur3 } from './filters.ts';
 import { extent } from './ink.ts';
 import { removePrintedLines } from './lines.ts';
@@ -34,6 +35,8 @@ interface Seed { map: InkMap; region: Region; score: number }
  * most confident reading) → stroke width → area-averaged 20×20 → centre of mass.
  */
 export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
+  // a small picture is a crop around the digit: the plain pipeline reads it as MNIST was made
+  if (Math.max(img.width, img.height) < 256) return preprocessCrop(img, options);
   const o = { ...DEFAULTS, ...options };
   const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
   const fail = (reason: string): Preprocessed => ({ reason, info });
@@ -55,9 +58,6 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const grid = paperGrid(w, h);
   const { close, open } = paperLevels(lum, w, h, paperRadius(w, h));
   const dark = new Float32Array(n), light = new Float32Array(n);
-  // brightness over the local median: 1 on paper (or board) whatever the light, for the polarity test
-  const ref = localMedian(lum, w, h, grid);
-  for (let i = 0; i < n; i++) ref[i] = lum[i] / Math.max(ref[i], 0.02);
   for (let i = 0; i < n; i++) {
     dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
     light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
@@ -74,11 +74,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     // speckled chalk and grainy pencil: join the grains before counting regions
     const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
     const lb = labelRegions(closed, s, w, h);
-    judgeRegions(lb, ref, w, h, polarity, minSide);
+    judgeRegions(lb, w, h, minSide);
     return { s, dark: polarity, t, lb };
   };
   maps.push(regionsFor(dark, true), regionsFor(light, false));
-  dropHoles(maps[0].lb.regions, maps[1].lb.regions);
+  settlePolarity(maps[0].lb, maps[1].lb, lum, w, h);
   // colour, when the ink differs from the paper in hue more than in brightness (red on grey):
   // looked at only when brightness shows no clear ink
   const bestContrast = Math.max(0, ...maps.flatMap((m) => m.lb.regions.filter((r) => !r.rejected).map((r) => r.mass / r.area)));
@@ -100,7 +100,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
       regionCount++;
       if (r.rejected) {
         if (r.rejected !== 'a speck') setAside[r.rejected] = (setAside[r.rejected] ?? 0) + 1;
-      } else seeds.push({ map, region: r, score: r.area * (r.contrast ?? 1) ** 2 });
+      } else seeds.push({ map, region: r, score: r.mass / Math.max(map.t, 1e-3) });
     }
   }
   if (Object.keys(setAside).length) info.setAside = setAside;
