@@ -56,7 +56,13 @@ export function weightsFromSafetensors(st: SafetensorsFile, o: ImportOptions): W
   // DistributedDataParallel's own state_dict prefixes every key with "module."
   const strip = keys.length > 0 && keys.every((k) => k.startsWith('module.'));
   const state: Record<string, unknown> = {};
-  for (const k of keys) state[strip ? k.slice('module.'.length) : k] = tensorToJson(st.tensors[k]);
+  for (const k of keys) {
+    const d = st.tensors[k].data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) throw new InteropError(`${o.label}: tensor ${JSON.stringify(k)}: value ${i} is ${d[i]}, not a finite number`, 'was the model saved after training diverged?');
+    }
+    state[strip ? k.slice('module.'.length) : k] = tensorToJson(st.tensors[k]);
+  }
   // validateWeights checks what the metadata holds; a model trained on in PyTorch says so
   const recorded = metaJson(st, 'mnist_ts.training', o.label) ?? {};
   const isPlain = typeof recorded === 'object' && recorded !== null && !Array.isArray(recorded);
@@ -78,7 +84,8 @@ export function weightsFromSafetensors(st: SafetensorsFile, o: ImportOptions): W
   } catch (err) {
     if (!(err instanceof MnistError)) throw err;
     // the document's field names, told in terms of the safetensors file
-    const msg = err.message.replace(/^state(?:\.|\[)"?([^"\]:]*)"?\]?:/, (_m, k: string) => `tensor ${JSON.stringify(k)}:`);
+    const msg = err.message.replace(/^state(?:\.([A-Za-z_$][\w$]*)|\[("(?:[^"\\]|\\.)*")\])(?:\.(shape|data))?/, (_m, id?: string, quoted?: string, field?: string) =>
+      `tensor ${id !== undefined ? JSON.stringify(id) : quoted}${field ? ` ${field}` : ''}`);
     throw new InteropError(`${o.label}: ${msg}`, o.arch !== undefined ? 'was the file saved from a model with this --arch? (nn.Sequential keys: 0.weight, 0.bias, ...)' : err.hint);
   }
 }
