@@ -43,12 +43,17 @@ export function exportFormat(out: string, flag?: ExportFormat): ExportFormat {
   );
 }
 
+/** mnist-ts's version, for the ONNX producer field: from src/cli/ or from a bundle under node_modules/.cache/. */
 function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '';
-  } catch {
-    return '';
+  for (let url = new URL('./', import.meta.url), i = 0; i < 6; url = new URL('../', url), i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mnist-ts') return pkg.version ?? '';
+    } catch {
+      // not here: one level up
+    }
   }
+  return '';
 }
 
 function metadataOf(file: WeightsFile): Record<string, string> {
