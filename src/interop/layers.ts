@@ -52,6 +52,21 @@ function ceilAgrees(c: LayerContext, k: number[], st: number[], p: number[], d: 
   return [0, 1].every((a) => Math.ceil((c.inShape[a + 2] + 2 * p[a] - d[a] * (k[a] - 1) - 1) / st[a]) + 1 === c.outShape[a + 2]);
 }
 
+/**
+ * A pooling layer's pads and ceil_mode. Where PyTorch's ceil mode drops a last window that would
+ * start in the bottom/right padding and ONNX Runtime's keeps it, floor mode over extra end
+ * padding gives exactly PyTorch's windows: -inf (MaxPool) or uncounted (AveragePool without
+ * count_include_pad) padding adds nothing.
+ */
+function poolPads(s: LayerSpec, c: LayerContext, k: number[], st: number[], p: [number, number], d: number[]): Record<string, OnnxAttr> {
+  if (!s.ceilMode || ceilAgrees(c, k, st, p, d)) return { pads: { ints: pads(p) }, ceil_mode: { i: s.ceilMode ? 1 : 0 } };
+  const end = [0, 1].map((a) => Math.max(p[a], (c.outShape[a + 2] - 1) * st[a] + d[a] * (k[a] - 1) + 1 - c.inShape[a + 2] - p[a]));
+  if (end.some((e, a) => e >= k[a])) {
+    throw new InteropError(`${c.where}: ${s.type} with ceilMode here needs more end padding than ONNX Runtime accepts (below the kernel size)`, 'export to .safetensors or .py instead');
+  }
+  return { pads: { ints: [p[0], p[1], end[0], end[1]] }, ceil_mode: { i: 0 } };
+}
+
 const activation = (op: string): LayerInterop => ({ onnx: (x, _s, g) => g.node(op, [x]) });
 
 const softmax = (op: string): LayerInterop => ({ onnx: (x, s, g) => g.node(op, [x], { axis: { i: (s.dim as number | undefined) ?? 1 } }) });
@@ -79,17 +94,9 @@ export const LAYERS: Record<string, LayerInterop> = {
   MaxPool2d: {
     onnx(x, s, g, c) {
       const k = pair(s.kernelSize, 1), st = poolStride(s, k), p = pair(s.padding, 0), d = pair(s.dilation, 1);
-      const attrs: Record<string, OnnxAttr> = { kernel_shape: { ints: k }, strides: { ints: st }, dilations: { ints: d } };
-      if (!s.ceilMode || ceilAgrees(c, k, st, p, d)) {
-        return g.node('MaxPool', [x], { ...attrs, pads: { ints: pads(p) }, ceil_mode: { i: s.ceilMode ? 1 : 0 } });
-      }
-      // PyTorch drops a last window that would start in the bottom/right padding, ONNX Runtime
-      // keeps it: floor mode over extra -inf padding at the end gives exactly PyTorch's windows
-      const end = [0, 1].map((a) => (c.outShape[a + 2] - 1) * st[a] + d[a] * (k[a] - 1) + 1 - c.inShape[a + 2] - p[a]);
-      if (end.some((e, a) => e >= k[a])) {
-        throw new InteropError(`${c.where}: MaxPool2d with ceilMode here needs more end padding than ONNX Runtime accepts (below the kernel size)`, 'export to .safetensors or .py instead');
-      }
-      return g.node('MaxPool', [x], { ...attrs, pads: { ints: [p[0], p[1], Math.max(p[0], end[0]), Math.max(p[1], end[1])] }, ceil_mode: { i: 0 } });
+      return g.node('MaxPool', [x], {
+        kernel_shape: { ints: k }, strides: { ints: st }, dilations: { ints: d }, ...poolPads(s, c, k, st, p, d),
+      });
     },
   },
   AvgPool2d: {
@@ -98,13 +105,13 @@ export const LAYERS: Record<string, LayerInterop> = {
         throw new InteropError(`${c.where}: AvgPool2d with divisorOverride ${String(s.divisorOverride)} has no ONNX form (AveragePool always divides by the window)`, 'export to .safetensors or .py instead');
       }
       const k = pair(s.kernelSize, 1), st = poolStride(s, k), p = pair(s.padding, 0);
-      if (s.ceilMode && !ceilAgrees(c, k, st, p, [1, 1])) {
-        // extra end padding would change the divisor, so there is no faithful rewrite here
-        throw new InteropError(`${c.where}: AvgPool2d with ceilMode on a ${c.inShape.slice(2).join('x')} input has no ONNX form (PyTorch drops the last window, ONNX keeps it)`, 'export to .safetensors or .py instead');
+      const includePad = s.countIncludePad !== false;
+      if (includePad && s.ceilMode && !ceilAgrees(c, k, st, p, [1, 1])) {
+        // the extra end padding below would be counted in the divisor
+        throw new InteropError(`${c.where}: AvgPool2d with ceilMode and countIncludePad on a ${c.inShape.slice(2).join('x')} input has no ONNX form (PyTorch drops the last window, ONNX keeps it)`, 'export to .safetensors or .py instead, or use countIncludePad false');
       }
       return g.node('AveragePool', [x], {
-        kernel_shape: { ints: k }, strides: { ints: st }, pads: { ints: pads(p) },
-        ceil_mode: { i: s.ceilMode ? 1 : 0 }, count_include_pad: { i: s.countIncludePad === false ? 0 : 1 },
+        kernel_shape: { ints: k }, strides: { ints: st }, ...poolPads(s, c, k, st, p, [1, 1]), count_include_pad: { i: includePad ? 1 : 0 },
       });
     },
   },

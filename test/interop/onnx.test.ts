@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { toOnnx, type ExportModel } from '../../src/interop/onnx.ts';
 import { InteropError } from '../../src/interop/errors.ts';
 import { CNN_ARCH, parseArch } from '../../src/nn/arch.ts';
-import { mlpSpecs } from '../../src/nn/models.ts';
+import { layerTypes, mlpSpecs } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import { CLASSES, EDGE_ARCH, INPUT, compare, modelFor, testImages, trainedModel } from './helpers.ts';
 
@@ -31,6 +31,27 @@ describe('ONNX export run by onnxruntime-node', () => {
       expect(r.maxDiff).toBeLessThan(1e-4);
     });
   }
+
+  // the layers arriving with the layer descriptors (branch i12-seams): run once they are registered
+  const pooling = layerTypes().includes('AvgPool2d');
+  for (const arch of [
+    'avgpool(2) conv(8,3) leakyrelu(0.2) avgpool(3,stride=2,padding=1) tanh flatten linear(10) sigmoid',
+    'avgpool(3,stride=2,padding=1,ceil=true) conv(8,3) relu avgpool(2,ceil=true) flatten linear(10)',
+    // 7x7 -> 4x4 under PyTorch's ceil mode: written as extra uncounted end padding
+    'maxpool(4) avgpool(2,padding=1,ceil=true,count_include_pad=false) flatten linear(10)',
+  ]) {
+    it.skipIf(!pooling)(`AvgPool2d, LeakyReLU, Tanh, Sigmoid: ${arch}`, async () => {
+      const { model, exported } = modelFor(parseArch(arch));
+      const { x } = await testImages(50);
+      const r = await compare(model, toOnnx(exported), x, 50);
+      expect(r.mismatches).toBe(0);
+      expect(r.maxDiff).toBeLessThan(1e-4);
+    });
+  }
+  it.skipIf(!pooling)('refuses AvgPool2d whose ceil mode drops a window while counting the padding', () => {
+    const { exported } = modelFor(parseArch('maxpool(4) avgpool(2,padding=1,ceil=true) flatten linear(10)'));
+    expect(() => toOnnx(exported)).toThrow(/^model\.layers\[1\]: AvgPool2d with ceilMode and countIncludePad on a 7x7 input has no ONNX form/);
+  });
 
   it('the batch dimension is symbolic: one graph runs batches of 1 and 7', async () => {
     const { model, exported } = modelFor(parseArch('conv(4,3) relu maxpool(2) flatten linear(10)'));
