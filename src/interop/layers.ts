@@ -54,7 +54,7 @@ function ceilAgrees(c: LayerContext, k: number[], st: number[], p: number[], d: 
 
 /**
  * A pooling layer's pads and ceil_mode. Where PyTorch's ceil mode drops a last window that would
- * start in the bottom/right padding and ONNX Runtime's keeps it, floor mode over extra end
+ * start in the bottom/right padding and ONNX's output-size rule keeps it, floor mode over extra end
  * padding gives exactly PyTorch's windows: -inf (MaxPool) or uncounted (AveragePool without
  * count_include_pad) padding adds nothing.
  */
@@ -108,7 +108,7 @@ export const LAYERS: Record<string, LayerInterop> = {
       const includePad = s.countIncludePad !== false;
       if (includePad && s.ceilMode && !ceilAgrees(c, k, st, p, [1, 1])) {
         // the extra end padding below would be counted in the divisor
-        throw new InteropError(`${c.where}: AvgPool2d with ceilMode and countIncludePad on a ${c.inShape.slice(2).join('x')} input has no ONNX form (PyTorch drops the last window, ONNX keeps it)`, 'export to .safetensors or .py instead, or use countIncludePad false');
+        throw new InteropError(`${c.where}: AvgPool2d with ceilMode and countIncludePad on a ${c.inShape.slice(2).join('x')} input has no ONNX form (PyTorch drops the last window, ONNX's ceil mode keeps it)`, 'export to .safetensors or .py instead, or use countIncludePad false');
       }
       return g.node('AveragePool', [x], {
         kernel_shape: { ints: k }, strides: { ints: st }, ...poolPads(s, c, k, st, p, [1, 1]), count_include_pad: { i: includePad ? 1 : 0 },

@@ -65,7 +65,8 @@ export async function compare(model: Sequential, bytes: Uint8Array, x: Float32Ar
 }
 
 // stride, dilation, groups, 'same' padding (odd and even kernels) and ceilMode, twice: once where
-// PyTorch drops a last window that ONNX Runtime's ceil mode keeps (7 -> 4, not 5), once not (4 -> 2)
+// the modes agree (14 -> 7), once where PyTorch drops a last window that ONNX's ceil mode keeps
+// (7 -> 4, where ONNX's shape rule says 5: a Linear after it would not even load)
 export const EDGE_ARCH =
   'conv(16,3,stride=2,padding=1) relu conv(16,3,padding=same,dilation=2,groups=4) relu conv(16,2,padding=same) relu ' +
-  'maxpool(2) maxpool(2,padding=1,ceil=true) conv(16,3,padding=1,groups=2) relu maxpool(3,stride=2,ceil=true) flatten linear(32) relu dropout(0.3) linear(10)';
+  'maxpool(3,stride=2,ceil=true) conv(16,3,padding=1,groups=2) relu maxpool(2,padding=1,ceil=true) flatten linear(32) relu dropout(0.3) linear(10)';
