@@ -77,9 +77,25 @@ describe('Linear', () => {
   }
 
   it('initialises from U(-1/sqrt(in), 1/sqrt(in)) and round-trips its spec', () => {
-    const l = new Linear(16, 8, { rng: new Rng(4) });
-    for (const p of l.parameters()) for (const v of p.value.data) expect(Math.abs(v)).toBeLessThanOrEqual(0.25);
-    expect(buildLayer(l.spec()).spec()).toEqual({ type: 'Linear', inFeatures: 16, outFeatures: 8, bias: true });
+    // 64 outputs, so that the bias too has enough values to show its range
+    const l = new Linear(16, 64, { rng: new Rng(4) });
+    const bound = 1 / Math.sqrt(16);
+    for (const p of l.parameters()) {
+      const v = [...p.value.data];
+      for (const x of v) expect(Math.abs(x), p.name).toBeLessThanOrEqual(bound);
+      // the whole range is used, on both sides (all zeros, a constant or a narrower range fail)
+      expect(Math.max(...v), `${p.name} max`).toBeGreaterThan(0.75 * bound);
+      expect(Math.min(...v), `${p.name} min`).toBeLessThan(-0.75 * bound);
+      expect(new Set(v).size, `${p.name} distinct values`).toBe(v.length);
+    }
+    // the weight is uniform: about a quarter of its 1024 values in each quarter of the range
+    const quarters = [0, 0, 0, 0];
+    for (const x of l.weight.value.data) quarters[Math.min(3, Math.floor(((x + bound) / (2 * bound)) * 4))]++;
+    for (const q of quarters) expect(q).toBeGreaterThan(200);
+    // seeded: the same rng gives the same weights, another rng other weights
+    expect([...new Linear(16, 64, { rng: new Rng(4) }).weight.value.data]).toEqual([...l.weight.value.data]);
+    expect([...new Linear(16, 64, { rng: new Rng(5) }).weight.value.data]).not.toEqual([...l.weight.value.data]);
+    expect(buildLayer(l.spec()).spec()).toEqual({ type: 'Linear', inFeatures: 16, outFeatures: 64, bias: true });
   });
 
   it('rejects bad sizes and wrong input shapes', () => {
