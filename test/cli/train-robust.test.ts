@@ -2,7 +2,7 @@
 // uninterrupted run, Ctrl-C saves a checkpoint and exits 130, kill -9 never leaves a broken file,
 // divergence keeps the last good weights, metrics logs and --json, and one-line usage errors.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ interface Child {
   done: Promise<Run>;
   /** Resolves when stdout or stderr so far matches. */
   waitFor(re: RegExp): Promise<void>;
+  /** Resolves when the file (a --log the child appends to) holds a match. */
+  waitForFile(path: string, re: RegExp): Promise<void>;
 }
 
 function start(args: string[]): Child {
@@ -42,10 +44,22 @@ function start(args: string[]): Child {
       check();
       void done.then(() => reject(new Error(`exited before ${re}:\n${stdout}\n${stderr}`)));
     }),
+    // the child appends each record with one write; looking every 5 ms is what a pipe would give
+    waitForFile: (path, re) => new Promise<void>((resolve, reject) => {
+      let exited = false;
+      void done.then(() => (exited = true));
+      const look = () => {
+        if (existsSync(path) && re.test(readFileSync(path, 'utf8'))) return resolve();
+        if (exited) return reject(new Error(`exited before ${path} held ${re}:\n${stdout}\n${stderr}`));
+        setTimeout(look, 5);
+      };
+      look();
+    }),
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The --log record written after `batch` batches of `epoch` (with --log-every, tests act at a chosen batch, not after a guessed delay). */
+const batchRecord = (epoch: number, batch: number) => new RegExp(`"type":"batch",[^\n]*"epoch":${epoch},"batch":${batch},`);
 const load = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 /** The arrays that decide the next step: parameters, optimizer buffers, RNG states, schedule. */
@@ -94,15 +108,16 @@ describe('resume is bit-identical to an uninterrupted run', () => {
     const straight = runBin('mnist-train', [...BIG, '--out', at('c-straight.json'), '--quiet']);
     expect(straight.code).toBe(0);
 
-    const run = start([...BIG, '--out', at('c-int.json')]);
-    await run.waitFor(/^epoch 1\/3 /m);
-    await sleep(150);
+    // Ctrl-C once the batch log says 40 batches of epoch 2 are done
+    const run = start([...BIG, '--out', at('c-int.json'), '--log', at('c-int.jsonl'), '--log-every', '20']);
+    await run.waitForFile(at('c-int.jsonl'), batchRecord(2, 40));
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);
-    // a loaded machine may run a whole epoch in those 150 ms: any epoch after the first will do
-    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: mnist-train --resume (\S+)$/m.exec(r.stderr);
+    // the signal lands mid-epoch, after batch 40 of epoch 2 (a loaded machine may be further on)
+    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: mnist-train --resume (\S+) /m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
+    if (m![1] === '2') expect(Number(m![2])).toBeGreaterThanOrEqual(40);
     expect(m![3]).toBe(at('c-int.json'));
     expect(r.stderr).toMatch(/stopping after this batch/);
     const saved = readWeightsFile(at('c-int.json')).file;
@@ -138,19 +153,29 @@ describe('signals and kills', () => {
     readWeightsFile(out);
   });
 
-  it('kill -9 at random moments never leaves a weights file that fails to load', async () => {
+  it('kill -9 at chosen moments never leaves a weights file that fails to load', async () => {
     const out = at('killed.json');
-    let seen = 0;
-    for (let i = 0; i < 5; i++) {
-      // epochs of 600 images take a fraction of a second: a weights file is being written most of the time
-      const run = start(['--limit', '600', '--test-limit', '100', '--hidden', '16', '--epochs', '500', '--out', out, '--seed', String(i)]);
-      await run.waitFor(/^epoch 1\/500 /m);
-      await sleep(Math.random() * 2000);
+    // epochs of 600 images (10 batches) take a fraction of a second and end with a weights file
+    // write: kill right after a save, mid-epoch, and after an epoch's last batch (as it starts
+    // the evaluation and the write); the moments are picked by the child's own output
+    const moments: [RegExp, number][] = [
+      [/^epoch 1\/500 /m, 1],
+      [batchRecord(2, 5), 1],
+      [batchRecord(3, 10), 2],
+      [/^epoch 4\/500 /m, 4],
+      [batchRecord(6, 10), 5],
+    ];
+    for (const [i, [moment, savedAtLeast]] of moments.entries()) {
+      const log = at(`killed-${i}.jsonl`);
+      const run = start(['--limit', '600', '--test-limit', '100', '--hidden', '16', '--epochs', '500', '--out', out, '--seed', String(i),
+        '--log', log, '--log-every', '5']);
+      await (moment.source.includes('batch') ? run.waitForFile(log, moment) : run.waitFor(moment));
       run.child.kill('SIGKILL');
       const r = await run.done;
       expect(r.code).toBeNull();
       const { file } = readWeightsFile(out);
       expect(file.resume!.epoch).toBe(file.metrics.length);
+      expect(file.resume!.epoch).toBeGreaterThanOrEqual(savedAtLeast);
       expect(file.training.seed).toBe(i);
     }
   }, 120_000);
