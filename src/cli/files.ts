@@ -1,24 +1,8 @@
-// File helpers for the commands: atomic writes, so an interrupted run never leaves half a file.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// File helpers for the commands: every output is written by safe-write.ts's one writer (length
+// checked, fsynced, renamed only when complete, path and reason in one line on failure).
+import { writeFileSafe } from './safe-write.ts';
 
-/**
- * Writes to a temporary file beside `path`, flushes it to disk, then renames it over `path`:
- * readers (and a kill -9 at any moment) see either the old complete file or the new one.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+/** writeFileSafe under its older name. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, label?: string): void {
+  writeFileSafe(path, data, { label });
 }

@@ -101,7 +101,7 @@ describe('resume is bit-identical to an uninterrupted run', () => {
     const r = await run.done;
     expect(r.code).toBe(130);
     // a loaded machine may run a whole epoch in those 150 ms: any epoch after the first will do
-    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: mnist-train --resume (\S+)$/m.exec(r.stderr);
+    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: (?:npx )?mnist-train --resume (\S+)$/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     expect(m![3]).toBe(at('c-int.json'));
     expect(r.stderr).toMatch(/stopping after this batch/);
