@@ -100,27 +100,26 @@ function enospc(): NodeJS.ErrnoException {
 }
 
 /** Writes all of `buf` at the file's position, looping over short writes; throws if one makes no progress. */
-export function writeAll(fs: WriteFs, fd: number, buf: Uint8Array): void {
+export function writeAll(fs: WriteFs, fd: number, buf: Uint8Array, progress?: { bytes: number }): void {
   let off = 0;
   while (off < buf.length) {
     const n = fs.writeSync(fd, buf, off, buf.length - off);
     if (!(n > 0)) throw enospc();
     off += n;
+    if (progress) progress.bytes += n;
   }
 }
 
 /** Characters encoded per write: bounds the extra memory a 500 MB weights file needs. */
 const CHUNK_CHARS = 1 << 24;
 
-/** Writes a string in UTF-8 chunks (never splitting a surrogate pair); returns the bytes written. */
+/** Writes a string in UTF-8 chunks (never splitting a surrogate pair), counting the bytes written. */
 function writeText(fs: WriteFs, fd: number, text: string, written: { bytes: number }): void {
   for (let i = 0; i < text.length; ) {
     let end = Math.min(text.length, i + CHUNK_CHARS);
     const last = text.charCodeAt(end - 1);
     if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    const buf = Buffer.from(text.slice(i, end), 'utf8');
-    writeAll(fs, fd, buf);
-    written.bytes += buf.length;
+    writeAll(fs, fd, Buffer.from(text.slice(i, end), 'utf8'), written);
     i = end;
   }
 }
@@ -167,10 +166,7 @@ export function writeFileSafe(path: string, data: string | Uint8Array, o: { labe
     fd = fs.openSync(tmp, 'w', 0o666);
     if (mode !== undefined) fs.fchmodSync(fd, mode);
     if (typeof data === 'string') writeText(fs, fd, data, written);
-    else {
-      writeAll(fs, fd, data);
-      written.bytes = data.length;
-    }
+    else writeAll(fs, fd, data, written);
     if (written.bytes !== total) throw enospc();
     fs.fsyncSync(fd);
     const closing = fd;

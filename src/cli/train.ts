@@ -109,6 +109,27 @@ export function trainProgram(): Command {
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads));
 }
 
+/** The weights file's `training` block: the settings a --resume reads back (train-resume.ts). */
+export function trainingFields(opts: TrainOptions, run: { lr: number; weightDecay: number; tMax: number; threads: number }): Record<string, unknown> {
+  return {
+    optimizer: opts.optimizer,
+    lr: run.lr,
+    momentum: opts.optimizer === 'sgd' ? opts.momentum : undefined,
+    nesterov: opts.optimizer === 'sgd' ? !!opts.nesterov : undefined,
+    weightDecay: run.weightDecay,
+    scheduler: opts.scheduler,
+    stepSize: opts.scheduler === 'step' ? opts.stepSize : undefined,
+    gamma: opts.scheduler === 'step' ? opts.gamma : undefined,
+    tMax: opts.scheduler === 'cosine' ? run.tMax : undefined,
+    batchSize: opts.batchSize,
+    epochs: opts.epochs,
+    seed: opts.seed,
+    limit: opts.limit,
+    testLimit: opts.testLimit,
+    threads: run.threads,
+  };
+}
+
 /** The layer specs the flags ask for: --arch, else the --model preset. */
 export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
   if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
@@ -140,6 +161,7 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
     ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads) }
     : flags;
   const warnings = makeUi({ quiet: opts.quiet, json: opts.json });
+  if (opts.optimizer === 'sgd' && opts.nesterov && opts.momentum === 0) throw new UsageError('--nesterov needs --momentum above 0', 'drop --nesterov, or give --momentum 0.9');
   for (const w of ignoredFlagWarnings(opts, given)) warnings.warn(w);
   const interrupts = catchInterrupts({
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
@@ -269,23 +291,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std },
     classes: data.classes,
     dataset: data.name,
-    training: {
-      optimizer: opts.optimizer,
-      lr,
-      momentum: opts.optimizer === 'sgd' ? opts.momentum : undefined,
-      nesterov: opts.optimizer === 'sgd' ? !!opts.nesterov : undefined,
-      weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay,
-      scheduler: opts.scheduler,
-      stepSize: opts.scheduler === 'step' ? opts.stepSize : undefined,
-      gamma: opts.scheduler === 'step' ? opts.gamma : undefined,
-      tMax: opts.scheduler === 'cosine' ? tMax : undefined,
-      batchSize: opts.batchSize,
-      epochs: opts.epochs,
-      seed: opts.seed,
-      limit: opts.limit,
-      testLimit: opts.testLimit,
-      threads,
-    },
+    training: trainingFields(opts, { lr, weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay, tMax, threads }),
     metrics: history,
     state: stateDict(model),
     resume,
@@ -296,6 +302,8 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
+  // a reader already gone (the lines above failed to write) stops the run before it starts
+  await new Promise((r) => setImmediate(r));
   interrupts.arm();
   const fitting = fit({
     model,

@@ -40,16 +40,16 @@ export interface MemoryEstimate {
 
 /**
  * Bytes a run needs at its peak. Training keeps every layer's output, a cache of about the same
- * size for backward and the gradients (3 per activation); evaluation keeps a layer's input and
- * output (the largest pair, plus a quarter for the rest). Saving holds every number as a JS value
- * and as text.
+ * size for backward and the gradients (3 per activation); evaluation holds about one layer's
+ * output at a time (the largest, plus a quarter for the rest: `conv(1000,3) relu flatten
+ * linear(10)` estimates 3.4 GB where 3.3 GB was measured). Saving holds every number as a JS
+ * value and as text.
  */
 export function estimateMemory(m: MemoryInput): MemoryEstimate {
   const sum = m.activations.reduce((a, b) => a + b, 0);
-  let pair = 0;
-  for (let i = 1; i < m.activations.length; i++) pair = Math.max(pair, m.activations[i - 1] + m.activations[i]);
+  const largest = m.activations.reduce((a, b) => Math.max(a, b), 0);
   const train = m.batchSize * sum * 4 * 3;
-  const evaluate = m.evalBatch * pair * 4 * 1.25;
+  const evaluate = m.evalBatch * largest * 4 * 1.25;
   const stored = m.params * (1 + m.optimizerBuffers);
   const e = {
     parameters: m.params * 4 * 2,
