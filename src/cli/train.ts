@@ -27,7 +27,7 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { limited, positiveInt } from './flags.ts';
+import { belowMinimum, limited, percentage, positiveInt } from './flags.ts';
 import { RUN_LIMITS as L } from '../train/limits.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { activationSizes, capThreads, checkFileSize, checkMemory, checkModelSpecs, defaultMaxMemoryMb, ignoredFlagWarnings, optimizerBuffers } from './train-preflight.ts';
@@ -74,6 +74,8 @@ export interface TrainOptions {
   threads?: number;
   /** Refuse runs estimated above this many MB (default: defaultMaxMemoryMb()). */
   maxMemory?: number;
+  /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
+  minAccuracy?: number;
 }
 
 export function trainProgram(): Command {
@@ -106,7 +108,8 @@ export function trainProgram(): Command {
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
     .option('--max-memory <MB>', 'refuse a run whose estimated memory is above this many MB (default: 80% of the machine)', positiveInt)
-    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads));
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads))
+    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage);
 }
 
 /** The weights file's `training` block: the settings a --resume reads back (train-resume.ts). */
@@ -394,7 +397,12 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     writeFileSafe(opts.report, html, { label: `--report ${opts.report}` });
     ui.line(`report written to ${opts.report}`);
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last })}\n`);
+  const short = last && belowMinimum(last.testAccuracy, opts.minAccuracy, 'test accuracy');
+  if (opts.json) {
+    const gate = opts.minAccuracy === undefined ? {} : { minAccuracy: opts.minAccuracy, passed: !short };
+    process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last, ...gate })}\n`);
+  }
+  if (short) throw new UsageError(`${short} (the weights are saved in ${opts.out})`);
 }
 
 export async function main(argv = process.argv): Promise<void> {
