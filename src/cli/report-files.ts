@@ -7,12 +7,7 @@ import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { explainHtml, originalImage } from '../report/explain-page.ts';
 import type { WeightsFile } from '../train/checkpoint.ts';
-import { claimOutputs, writeFileSafe } from './safe-write.ts';
-
-/** The output check of safe-write.ts for one path with no inputs (commands claim all theirs at once). */
-export function checkOutputPath(path: string, flag: string): void {
-  claimOutputs([{ flag, path }], [], { lock: false });
-}
+import { writeFileSafe } from './safe-write.ts';
 
 /**
  * Prepares the picture exactly as mnist-predict does, runs it through the model layer by layer

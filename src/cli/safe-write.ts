@@ -382,7 +382,7 @@ function acquireLock(real: string, label: string): string {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       // write the PID first, then link: the lock never exists without its PID
-      writeFileSafeRaw(tmp, `${process.pid}\n`);
+      writeSmallFile(tmp, `${process.pid}\n`);
       try {
         linkSync(tmp, lock);
       } finally {
@@ -415,7 +415,7 @@ function acquireLock(real: string, label: string): string {
   throw new OutputError(`${label}: cannot take the lock ${lock}`);
 }
 
-function writeFileSafeRaw(path: string, text: string): void {
+function writeSmallFile(path: string, text: string): void {
   const fd = openSync(path, 'w');
   try {
     writeAll(nodeFs, fd, Buffer.from(text));
@@ -435,7 +435,7 @@ export interface OutputClaim {
  * of the inputs, not another of the outputs, and not being written by another live run.
  * Throws an OutputError naming the flag and the path; nothing has been written then.
  */
-export function claimOutputs(outputs: readonly OutputSpec[], inputs: readonly InputSpec[] = [], o: { lock?: boolean } = {}): OutputClaim {
+export function claimOutputs(outputs: readonly OutputSpec[], inputs: readonly InputSpec[] = []): OutputClaim {
   const resolved = outputs.map(resolveOutput);
   const inputIds = new Map<string, InputSpec>();
   for (const input of inputs) {
@@ -457,13 +457,11 @@ export function claimOutputs(outputs: readonly OutputSpec[], inputs: readonly In
     }
   });
   const locks: string[] = [];
-  if (o.lock !== false) {
-    try {
-      for (const r of resolved) if (r.spec.kind !== 'dir') locks.push(acquireLock(r.real, `${r.spec.flag} ${r.spec.path}`));
-    } catch (err) {
-      locks.forEach(releaseLock);
-      throw err;
-    }
+  try {
+    for (const r of resolved) if (r.spec.kind !== 'dir') locks.push(acquireLock(r.real, `${r.spec.flag} ${r.spec.path}`));
+  } catch (err) {
+    locks.forEach(releaseLock);
+    throw err;
   }
   return { release: () => locks.forEach(releaseLock) };
 }

@@ -330,7 +330,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
       }
       bar?.update(p.batch, { loss: p.loss, acc: p.accuracy, rate: p.samples / p.seconds });
     },
-    onEpochEnd: (m) => {
+    onEpochEnd: async (m) => {
       bar?.stop();
       history.push(m);
       writeFileSafe(opts.out, serializeWeights(weights(snapshot(live, m.epoch))), { label: `--out ${opts.out}` });
@@ -340,6 +340,9 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
         `epoch ${m.epoch}/${opts.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
           `test loss ${m.testLoss.toFixed(4)} acc ${c.bold(pct(m.testAccuracy))}  ${m.seconds.toFixed(1)}s ${int(m.samplesPerSecond)} samples/s`,
       );
+      // a reader gone while this line was written (`| grep -m1 "^epoch 1/"`) stops the run here,
+      // before another epoch: the failed write reports on the next turn of the event loop
+      await new Promise((r) => setImmediate(r));
     },
   });
   let result: FitResult;
