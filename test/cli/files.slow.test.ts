@@ -2,50 +2,20 @@
 // a full 2 MB file system (a real tmpfs, mounted when the test runs as root), a read-only one,
 // SIGHUP and a closed stdout mid-run, a run stopped at --epochs 1000000, two runs on one --out,
 // warnings, and mnist-predict's doubts.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import { canvas, digit, encodePng, mnistTest } from '../data/image-fixtures.ts';
-import { ROOT, expectOneLineError, runBin, type Run } from './helpers.ts';
+import { expectOneLineError, runBin, startBin } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'files-slow-'));
 const at = (name: string) => join(tmp, name);
 const TINY = ['--limit', '500', '--test-limit', '100', '--hidden', '16'];
 
-interface Child {
-  child: ChildProcess;
-  done: Promise<Run>;
-  waitFor(re: RegExp): Promise<void>;
-}
-
-function start(args: string[]): Child {
-  const child = spawn(process.execPath, [`${ROOT}bin/mnist-train.mjs`, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '', stderr = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      if (w.re.test(stdout) || w.re.test(stderr)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
-  child.stdout!.on('data', (d) => ((stdout += d), check()));
-  child.stderr!.on('data', (d) => ((stderr += d), check()));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return {
-    child,
-    done,
-    waitFor: (re) => new Promise<void>((resolve, reject) => {
-      waiters.push({ re, resolve });
-      check();
-      void done.then(() => reject(new Error(`exited before ${re}:\n${stdout}\n${stderr}`)));
-    }),
-  };
-}
+const start = (args: string[]) => startBin('mnist-train', args);
 
 /** Mounts a tmpfs with `options` on a new directory; undefined (and a visible note) when it cannot. */
 function mountTmpfs(name: string, options: string): string | undefined {
