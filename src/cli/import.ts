@@ -9,8 +9,7 @@ import { weightsFromSafetensors } from '../interop/import.ts';
 import { decodeSafetensors } from '../interop/safetensors.ts';
 import { serializeWeights } from '../train/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { writeFileAtomic } from './files.ts';
-import { checkOutputPath } from './report-files.ts';
+import { claimOutputs, writeFileSafe } from './safe-write.ts';
 import { MAX_WEIGHTS_BYTES } from './weights-file.ts';
 
 export class ImportError extends MnistError {}
@@ -65,7 +64,15 @@ export function runImport(path: string, opts: ImportOptions): string[] {
     throw new ImportError(`${path}: mnist-import reads .safetensors files`, 'pass --format safetensors if it is one under another name');
   }
   const out = opts.out ?? join(dirname(path), `${basename(path, extname(path))}.json`);
-  checkOutputPath(out, '--out');
+  const claim = claimOutputs([{ flag: '--out', path: out }], [{ what: 'the safetensors file', path }]);
+  try {
+    return importClaimed(path, out, opts);
+  } finally {
+    claim.release();
+  }
+}
+
+function importClaimed(path: string, out: string, opts: ImportOptions): string[] {
   const st = decodeSafetensors(readCapped(path), path);
   const ds = DATASETS[opts.dataset];
   const file = weightsFromSafetensors(st, {
@@ -73,7 +80,7 @@ export function runImport(path: string, opts: ImportOptions): string[] {
     arch: opts.arch,
     defaults: { dataset: ds.name, input: { shape: [1, ds.rows, ds.cols], mean: ds.mean, std: ds.std }, classes: ds.classes },
   });
-  writeFileAtomic(out, serializeWeights(file));
+  writeFileSafe(out, serializeWeights(file), { label: `--out ${out}` });
   const params = Object.values(file.state).reduce((n, t) => n + t.data.length, 0);
   const converted = [...new Set(Object.values(st.dtypes))].filter((d) => d !== 'F32');
   return [

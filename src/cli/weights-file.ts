@@ -5,9 +5,11 @@ import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from '
 import { MnistError } from '../engine/errors.ts';
 import { CheckpointError, readWeights, type WeightsFile } from '../train/checkpoint.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { MAX_WEIGHTS_BYTES } from '../train/limits.ts';
 
-/** Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded. */
-export const MAX_WEIGHTS_BYTES = 512 * 1024 * 1024;
+// Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded
+// (mnist-train refuses a model whose file would be larger).
+export { MAX_WEIGHTS_BYTES };
 
 const HINT = 'is this a weights file written by mnist-train?';
 
