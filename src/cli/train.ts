@@ -28,9 +28,11 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './flags.ts';
+import { fraction, nonNegativeInt, nonNegativeNumber, portNumber, positiveInt, positiveNumber } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
+import { watchTraining, type TrainWatch } from './train-serve.ts';
 
 export { UsageError };
 
@@ -69,6 +71,10 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** --serve: the live page shows the run (train-serve.ts). */
+  serve?: boolean;
+  host: string;
+  port: number;
 }
 
 export function trainProgram(): Command {
@@ -100,7 +106,10 @@ export function trainProgram(): Command {
     .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
-    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt);
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
+    .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
+    .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
+    .option('--port <n>', 'with --serve: port to listen on (0: any free port)', portNumber, DEFAULT_PORT);
 }
 
 function checkWritable(out: string, flag = '--out'): void {
@@ -153,14 +162,16 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
     exiting: (trained) => (trained ? `interrupted; ${opts.out} keeps the last complete checkpoint` : 'interrupted before training started; nothing was written'),
   });
+  const serving: { watch?: TrainWatch } = {};
   try {
-    await trainRun(opts, flags, plan, interrupts);
+    await trainRun(opts, flags, plan, interrupts, serving);
   } finally {
     interrupts.dispose();
   }
+  if (serving.watch && !process.exitCode) await serving.watch.serveUntilInterrupted();
 }
 
-async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
+async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, serving: { watch?: TrainWatch } = {}): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
   const { c } = ui;
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
@@ -262,6 +273,15 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     resume,
   });
 
+  if (opts.serve) {
+    serving.watch = await watchTraining({
+      host: opts.host, port: opts.port, model, info: { name: modelName, arch: formatArch(specs), layers: specs },
+      input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std }, classes: data.classes, dataset: data.name,
+      test: testSplit, epochs: opts.epochs, batches: batchesPerEpoch, out: opts.out, history,
+    });
+    process.stderr.write(`live page: ${serving.watch.url}\n`);
+  }
+  const watch = serving.watch;
   // --threads: each batch is split across worker threads holding replicas of the model
   const stepper = await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
@@ -282,7 +302,10 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
     shouldStop: () => interrupts.requested,
-    onStep: window && ((s) => window.step(s)),
+    onStep: (window || watch) && ((s) => {
+      window?.step(s);
+      watch?.step(s);
+    }),
     onBatch: (p) => {
       if (p.epoch !== barEpoch) {
         bar = ui.bar(p.batches, `epoch ${p.epoch}/${opts.epochs}`);
@@ -296,6 +319,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
       writeFileAtomic(opts.out, serializeWeights(weights(snapshot(live, m.epoch))));
       savedEpoch = m.epoch;
       log?.epoch(m);
+      watch?.epoch(m);
       ui.line(
         `epoch ${m.epoch}/${opts.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
           `test loss ${m.testLoss.toFixed(4)} acc ${c.bold(pct(m.testAccuracy))}  ${m.seconds.toFixed(1)}s ${int(m.samplesPerSecond)} samples/s`,
@@ -314,6 +338,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     log?.close();
     await stepper.close();
   }
+  watch?.done(result.stopped && result.epoch < opts.epochs, result.epoch);
   const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
     bar?.stop();
