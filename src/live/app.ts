@@ -20,16 +20,16 @@ interface Scale { kind: Kind; lo: number; hi: number }
 
 const GREY: readonly Rgb[] = [[0, 0, 0], [255, 255, 255]];
 const STOPS: Record<Kind, readonly Rgb[]> = { sequential: SEQUENTIAL, diverging: DIVERGING, grey: GREY };
-/** 256-colour tables, so painting a map is one lookup a cell. */
-const LUT: Record<Kind, Uint8ClampedArray> = { sequential: lut(SEQUENTIAL), diverging: lut(DIVERGING), grey: lut(GREY) };
+/** 256-colour tables as packed RGBA pixels, so painting a map is one lookup and one store a cell. */
+const LUT: Record<Kind, Uint32Array> = { sequential: lut(SEQUENTIAL), diverging: lut(DIVERGING), grey: lut(GREY) };
 const MAP_PX = 84;
 const STRIP_COLS = 112;
 const PAD_PX = 280;
 
-function lut(stops: readonly Rgb[]): Uint8ClampedArray {
-  const t = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) t.set(colorAt(stops, i / 255), i * 3);
-  return t;
+function lut(stops: readonly Rgb[]): Uint32Array {
+  const bytes = new Uint8ClampedArray(256 * 4);
+  for (let i = 0; i < 256; i++) bytes.set([...colorAt(stops, i / 255), 255], i * 4);
+  return new Uint32Array(bytes.buffer);
 }
 
 function $(id: string): HTMLElement {
@@ -75,23 +75,28 @@ function scaleOf(values: ArrayLike<number>): Scale {
   return scaleFor(values) as Scale;
 }
 
+/** Each canvas keeps its context and pixel buffer: a repaint allocates nothing. */
+const surfaces = new WeakMap<HTMLCanvasElement, { ctx: CanvasRenderingContext2D; img: ImageData; px: Uint32Array }>();
+
 /** Paints map `ch` of a block of maps (each h×w, n real cells) onto a canvas sized w×h. */
 function paint(canvas: HTMLCanvasElement, values: ArrayLike<number>, ch: number, w: number, h: number, n: number, scale: Scale): void {
-  const ctx = canvas.getContext('2d')!;
-  const img = ctx.createImageData(w, h);
+  let s = surfaces.get(canvas);
+  if (!s) {
+    const ctx = canvas.getContext('2d')!;
+    const img = ctx.createImageData(w, h);
+    s = { ctx, img, px: new Uint32Array(img.data.buffer) };
+    surfaces.set(canvas, s);
+  }
   const t = LUT[scale.kind];
   const k = 255 / (scale.hi - scale.lo || 1);
+  const lo = scale.lo;
   const off = ch * n;
+  const px = s.px;
   for (let i = 0; i < n; i++) {
-    let j = Math.round((values[off + i] - scale.lo) * k);
-    if (!(j >= 0)) j = 0;
-    if (j > 255) j = 255;
-    img.data[4 * i] = t[3 * j];
-    img.data[4 * i + 1] = t[3 * j + 1];
-    img.data[4 * i + 2] = t[3 * j + 2];
-    img.data[4 * i + 3] = 255;
+    const j = Math.round((values[off + i] - lo) * k);
+    px[i] = t[j >= 0 ? (j <= 255 ? j : 255) : 0]; // NaN lands on 0 too
   }
-  ctx.putImageData(img, 0, 0);
+  s.ctx.putImageData(s.img, 0, 0);
 }
 
 function mapCanvas(cls: string, w: number, h: number, cssW: number, cssH: number, data: Record<string, string> = {}): HTMLCanvasElement {
@@ -115,9 +120,12 @@ class Legend {
     this.node = el('div', { class: 'legend' }, el('span', { text: `${what}:` }), this.lo, this.bar, this.hi, this.kindText);
   }
   set(s: Scale): void {
+    // only what changed is touched: every write costs the page a style recalculation
+    const lo = fmtNum(s.lo), hi = fmtNum(s.hi);
+    if (this.lo.textContent !== lo) this.lo.textContent = lo;
+    if (this.hi.textContent !== hi) this.hi.textContent = hi;
+    if (this.node.dataset.kind === s.kind) return;
     this.node.dataset.kind = s.kind;
-    this.lo.textContent = fmtNum(s.lo);
-    this.hi.textContent = fmtNum(s.hi);
     this.bar.style.background = `linear-gradient(to right, ${STOPS[s.kind].map((c) => `rgb(${c[0]}, ${c[1]}, ${c[2]})`).join(', ')})`;
     this.kindText.textContent = s.kind === 'diverging' ? '(diverging, centred on 0)' : s.kind === 'grey' ? '(grey)' : '(sequential, from 0)';
   }
@@ -160,6 +168,8 @@ class LivePage {
   private selected?: { layer: number; ch: number; row: number; col: number };
   /** Milliseconds of forward pass + repaint, one entry per update (read by the browser test). */
   readonly times: number[] = [];
+  /** [forward, repaint] milliseconds of each update. */
+  readonly split: [number, number][] = [];
 
   constructor(info: LiveModel) {
     this.info = info;
@@ -393,8 +403,11 @@ class LivePage {
     this.x = new Tensor([1, ...this.inShape], normalizePixels(pixels, this.info.input.mean, this.info.input.std));
     const ex = explain(this.model, this.x);
     this.ex = ex;
+    const t1 = performance.now();
     this.paintAll(ex);
-    this.times.push(performance.now() - t0);
+    const t2 = performance.now();
+    this.times.push(t2 - t0);
+    this.split.push([t1 - t0, t2 - t1]);
     document.body.dataset.updates = String(this.times.length);
     if (this.selected) this.showWork(this.selected);
   }

@@ -71,7 +71,11 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     page.on('request', (r) => {
       if (!r.url().startsWith('http://127.0.0.1:') && !r.url().startsWith('data:')) problems.push(`request leaving 127.0.0.1: ${r.url()}`);
     });
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url().slice(0, 80)}`));
+    page.on('requestfailed', (r) => {
+      // the page closing its own event stream once training is done is not a failure
+      if (r.url().endsWith('/events') && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+      problems.push(`request failed: ${r.url().slice(0, 80)} (${r.failure()?.errorText})`);
+    });
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
     return { page, problems };
@@ -85,6 +89,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
   /** Draws polylines on the pad with the mouse (pad coordinates 0..1). */
   async function draw(page: Page, strokes: [number, number][][]): Promise<void> {
+    await page.locator('#pad').scrollIntoViewIfNeeded();
     const box = (await page.locator('#pad').boundingBox())!;
     for (const s of strokes) {
       await page.mouse.move(box.x + s[0][0] * box.width, box.y + s[0][1] * box.height);
@@ -130,7 +135,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     // click conv layer 0, channel 3, at (row 9, col 14): 84 px for 28 cells -> 3 px a cell
     await clickCell(page, page.locator('#layer-0 canvas.fmap').nth(3), 9, 14, 3);
     const work = page.locator('#work');
-    await expect.poll(() => work.isVisible()).toBe(true);
+    await expect.poll(() => work.isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await work.locator('h2').innerText()).toBe('0 · Conv2d: channel 3, row 9, col 14');
     const num = async (sel: string) => Number(await work.locator(sel).first().getAttribute('data-value'));
     const engine = outs[0].data[(3 * 28 + 9) * 28 + 14];
@@ -145,15 +150,15 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
     // a second conv (8 input channels, all shown), a max-pool window, a Linear unit
     await clickCell(page, page.locator('#layer-3 canvas.fmap').nth(5), 6, 7, 6); // 14x14 maps at 6 px a cell
-    await expect.poll(() => work.locator('h2').innerText()).toBe('3 · Conv2d: channel 5, row 6, col 7');
+    await expect.poll(() => work.locator('h2').innerText(), { timeout: 10_000 }).toBe('3 · Conv2d: channel 5, row 6, col 7');
     expect(await work.locator('.chan').count()).toBe(8);
     expect(Math.abs((await num('.sum')) + (await num('.bias')) - outs[3].data[(5 * 14 + 6) * 14 + 7])).toBeLessThan(1e-5);
     await clickCell(page, page.locator('#layer-2 canvas.fmap').nth(1), 4, 5, 6);
-    await expect.poll(() => work.getAttribute('data-type')).toBe('MaxPool2d');
+    await expect.poll(() => work.getAttribute('data-type'), { timeout: 10_000 }).toBe('MaxPool2d');
     expect(await num('.result')).toBe(outs[2].data[(1 * 14 + 4) * 14 + 5]);
     expect(await work.locator('td.win').count()).toBe(1);
     await clickCell(page, page.locator('#layer-7 canvas.strip'), 0, 7, 24); // 10 units at 24 px
-    await expect.poll(() => work.getAttribute('data-type')).toBe('Linear');
+    await expect.poll(() => work.getAttribute('data-type'), { timeout: 10_000 }).toBe('Linear');
     expect(Math.abs((await num('.result')) - outs[7].data[7])).toBeLessThan(1e-5);
     expect(await work.locator('table.terms tr').count()).toBe(9);
 
@@ -172,7 +177,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     const png = join(dir, 'digit.png');
     writeFileSync(png, encodeGreyPng(big, 84, 84));
     await page.locator('#file').setInputFiles(png);
-    await expect.poll(() => page.locator('#status').innerText()).toMatch(/^digit\.png \(84×84\), prepared by the server/);
+    await expect.poll(() => page.locator('#status').innerText(), { timeout: 10_000 }).toMatch(/^digit\.png \(84×84\), prepared by the server/);
 
     const want = preprocessImage(decodeImage(readFileSync(png))).pixels!;
     expect(await pagePixels(page)).toEqual(Array.from(want));
@@ -208,10 +213,11 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     expect(await page.locator('canvas.fmap').count()).toBe(16 * 3 + 32 * 3);
     await draw(page, [[[0.3, 0.15], [0.3, 0.85]], [[0.3, 0.15], [0.75, 0.5], [0.3, 0.85]]]);
     await expect.poll(() => page.evaluate(() => (window as unknown as { mnistLive: { times: number[] } }).mnistLive.times.length), { timeout: 10_000 }).toBeGreaterThan(10);
-    const times = await page.evaluate(() => (window as unknown as { mnistLive: { times: number[] } }).mnistLive.times.slice());
+    // the first updates include compiling the engine's code; the rest are what drawing feels like
+    const times = (await page.evaluate(() => (window as unknown as { mnistLive: { times: number[] } }).mnistLive.times.slice())).slice(5);
     const sorted = [...times].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`live page, default CNN: forward + redraw over ${times.length} updates: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
+    console.log(`live page, default CNN: forward + redraw over ${times.length} updates while drawing: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
     expect(median).toBeLessThan(50);
     expect(problems).toEqual([]);
   });
@@ -250,7 +256,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     expect(await page.locator('.sample canvas.sample-map').count()).toBe(6 * 16);
     // drawing still works against the weights being trained
     await draw(page, [[[0.5, 0.15], [0.5, 0.85]]]);
-    await expect.poll(() => page.locator('#predicted').getAttribute('data-class')).toMatch(/^\d$/);
+    await expect.poll(async () => (await page.locator('#predicted').getAttribute('data-class')) ?? '', { timeout: 10_000 }).toMatch(/^\d$/);
     await page.locator('#training').scrollIntoViewIfNeeded();
     await page.screenshot({ path: shot('live-train.png') });
     expect(problems).toEqual([]);
