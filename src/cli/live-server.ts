@@ -25,6 +25,8 @@ export interface LiveServerOptions {
   model: () => LiveModel;
   /** Largest request body (POST /prepare); mnist-predict's picture limit by default. */
   maxBody?: number;
+  /** The first event on every new /events stream. */
+  hello?: () => { [K in keyof LiveEvents]: { event: K; data: LiveEvents[K] } }[keyof LiveEvents];
 }
 
 export interface LiveServer {
@@ -115,6 +117,8 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
         if (o.model().mode !== 'train') return fail(404, 'no events: this server is not training');
         res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
         res.write(': mnist-ts live training\n\n');
+        const h = o.hello?.();
+        if (h) res.write(sse(h.event, h.data));
         streams.add(res);
         res.on('close', () => streams.delete(res));
         return;
@@ -162,7 +166,7 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
     url: `http://${hostName(host)}:${port}/`,
     port,
     send(event, data) {
-      const msg = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+      const msg = sse(event, data);
       for (const s of streams) s.write(msg);
     },
     get listeners() {
@@ -186,6 +190,10 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
       });
     },
   };
+}
+
+function sse(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {

@@ -82,7 +82,10 @@ export async function watchTraining(o: TrainWatchOptions): Promise<TrainWatch> {
     state,
     training: { ...training, points },
   });
-  const server: LiveServer = await startLiveServer({ host: o.host, port: o.port, title: `training ${o.info.name}`, model });
+  const server: LiveServer = await startLiveServer({
+    host: o.host, port: o.port, title: `training ${o.info.name}`, model,
+    hello: () => ({ event: 'sync', data: { points, history, state, done: training.done } }),
+  });
   // training ends the process as before (finished, Ctrl-C, error): the server does not hold it
   server.ref(false);
   let sum = 0, correct = 0, seen = 0, lastPoint = performance.now(), lastState = lastPoint;

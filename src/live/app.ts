@@ -12,7 +12,7 @@ import type { Sequential } from '../nn/sequential.ts';
 import { layerRepr } from '../nn/summary.ts';
 import { explain, type Explanation, type WeightImages } from '../report/activations.ts';
 import { DIVERGING, SEQUENTIAL, colorAt, fmtNum, scaleFor, type Rgb } from '../report/colors.ts';
-import type { LiveDone, LiveEpoch, LiveModel, LiveParams, LivePoint, LiveState, PreparedPicture } from './protocol.ts';
+import type { LiveDone, LiveEpoch, LiveModel, LiveParams, LivePoint, LiveState, LiveSync, PreparedPicture } from './protocol.ts';
 import { convCell, linearUnit, poolCell, type ConvWork, type LinearWork, type PoolWork } from './worked.ts';
 
 type Kind = 'sequential' | 'diverging' | 'grey';
@@ -521,13 +521,40 @@ class LivePage {
     }
     const tmod = this.model.layers[target];
     const x = this.layerInput(target);
-    if (tmod instanceof Conv2d) work.append(convTable(convCell(tmod, x, ch, row, col)));
-    else if (tmod instanceof MaxPool2d) work.append(poolTable(poolCell(tmod, x, ch, row, col)));
-    else if (tmod instanceof Linear) work.append(linearTable(linearUnit(tmod, x.reshape([1, x.size]), col)));
+    const marks: { cv: HTMLCanvasElement; y: number; x: number; h: number; w: number; cls: string }[] = [];
+    const strip = this.layers[i].geometry.strip;
+    this.layers[i].canvases.forEach((cv, c) => {
+      if (strip) marks.push({ cv, y: Math.floor(col / cv.width), x: col % cv.width, h: 1, w: 1, cls: 'cell' });
+      else if (c === ch) marks.push({ cv, y: row, x: col, h: 1, w: 1, cls: 'cell' });
+    });
+    // the window a conv or pool cell reads, outlined on the maps it reads from
+    const inputCanvases = (chans: number[]) => chans.map((c) => (target === 0 ? this.inputCanvas : this.layers[target - 1].canvases[c])).filter(Boolean);
+    if (tmod instanceof Conv2d) {
+      const w = convCell(tmod, x, ch, row, col);
+      work.append(convTable(w));
+      const span = (k: number, d: number) => (k - 1) * d + 1;
+      for (const cv of inputCanvases(w.channels.map((c) => c.channel))) {
+        marks.push({ cv, y: w.y0, x: w.x0, h: span(w.kh, tmod.dilation[0]), w: span(w.kw, tmod.dilation[1]), cls: 'window' });
+      }
+    } else if (tmod instanceof MaxPool2d) {
+      const w = poolCell(tmod, x, ch, row, col);
+      work.append(poolTable(w));
+      for (const cv of inputCanvases([ch])) marks.push({ cv, y: w.y0, x: w.x0, h: w.kh, w: w.kw, cls: 'window' });
+    } else if (tmod instanceof Linear) work.append(linearTable(linearUnit(tmod, x.reshape([1, x.size]), col)));
     else work.append(el('p', { class: 'meta', text: `${mod.type} has no arithmetic of its own to show: it passes values through.` }));
     work.append(mapValue);
     work.hidden = false;
     this.layers[i].section.after(work);
+    for (const m of document.querySelectorAll('.mark-box')) m.remove();
+    for (const m of marks) {
+      const fig = m.cv.parentElement!;
+      const k = m.cv.clientWidth / m.cv.width;
+      fig.classList.add('marked');
+      fig.append(el('div', {
+        class: `mark-box ${m.cls}`,
+        style: `left:${m.cv.offsetLeft + m.cv.clientLeft + m.x * k}px;top:${m.cv.offsetTop + m.cv.clientTop + m.y * k}px;width:${m.w * k}px;height:${m.h * k}px`,
+      }));
+    }
   }
 
   private hookTip(): void {
@@ -637,6 +664,8 @@ class TrainingView {
   private points: LivePoint[] = [];
   private history: LiveEpoch[] = [];
   private states = 0;
+  /** The snapshot drawn; -1 until the first. */
+  private version = -1;
   private samples: { label: number; pixels: Uint8Array; canvases: HTMLCanvasElement[]; input: HTMLCanvasElement; caption: HTMLElement }[] = [];
   private sampleLayer: number;
 
@@ -670,12 +699,11 @@ class TrainingView {
       this.samples.push({ label: s.label, pixels, canvases, input, caption });
       paint(input, pixels, 0, SIZE, SIZE, SIZE * SIZE, { kind: 'grey', lo: 0, hi: 255 });
     }
-    for (const p of t.points) this.addPoint(p, false);
-    for (const e of t.history) this.addEpoch(e);
-    this.drawCharts();
+    this.version = info.state.version; // the page loaded these weights already
+    this.sync({ points: t.points, history: t.history, state: info.state, done: t.done });
     this.redrawSamples();
-    if (t.done) this.finish(t.done);
     const es = new EventSource('/events');
+    es.addEventListener('sync', (ev) => this.sync(JSON.parse((ev as MessageEvent).data) as LiveSync));
     es.addEventListener('point', (ev) => {
       this.addPoint(JSON.parse((ev as MessageEvent).data) as LivePoint, true);
     });
@@ -683,16 +711,32 @@ class TrainingView {
       this.addEpoch(JSON.parse((ev as MessageEvent).data) as LiveEpoch);
       this.drawCharts();
     });
-    es.addEventListener('state', (ev) => {
-      const s = JSON.parse((ev as MessageEvent).data) as LiveState;
-      page.setParams(s);
-      this.redrawSamples();
-      $('training').dataset.states = String(++this.states);
-    });
+    es.addEventListener('state', (ev) => this.setState(JSON.parse((ev as MessageEvent).data) as LiveState));
     es.addEventListener('done', (ev) => {
       this.finish(JSON.parse((ev as MessageEvent).data) as LiveDone);
       es.close();
     });
+  }
+
+  /** The whole run so far (on load, and first on every event stream, reconnections included). */
+  private sync(s: LiveSync): void {
+    this.points = [];
+    this.history = [];
+    $('epochs').replaceChildren();
+    for (const p of s.points) this.addPoint(p, false);
+    for (const e of s.history) this.addEpoch(e);
+    this.drawCharts();
+    this.setState(s.state);
+    if (s.done) this.finish(s.done);
+  }
+
+  /** New weights: every layer, the kernels and the test digits are redrawn once per snapshot. */
+  private setState(s: LiveState): void {
+    if (s.version <= this.version) return;
+    this.version = s.version;
+    this.page.setParams(s);
+    this.redrawSamples();
+    $('training').dataset.states = String(++this.states);
   }
 
   private addPoint(p: LivePoint, draw: boolean): void {

@@ -61,6 +61,13 @@ export interface LiveModel {
   };
 }
 
+export interface LiveSync {
+  points: LivePoint[];
+  history: LiveEpoch[];
+  state: LiveState;
+  done?: LiveDone;
+}
+
 export interface LiveDone {
   /** True when Ctrl-C stopped the run. */
   stopped: boolean;
@@ -69,6 +76,8 @@ export interface LiveDone {
 
 /** Server-sent event names and their JSON payloads. */
 export interface LiveEvents {
+  /** First on every stream: the run so far, so nothing between GET /model.json and the stream is missed. */
+  sync: LiveSync;
   point: LivePoint;
   epoch: LiveEpoch;
   state: LiveState;

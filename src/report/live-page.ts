@@ -69,4 +69,8 @@ table.nums.kernel td { background: #fff7ed; }
 .sample-pred { min-width: 80px; font-weight: 600; }
 .sample-pred.wrong { color: var(--accent); }
 table.epochs { margin: 8px 0; }
+.marked { position: relative; }
+.mark-box { position: absolute; pointer-events: none; box-sizing: border-box; }
+.mark-box.cell { outline: 2px solid var(--accent); outline-offset: 0; }
+.mark-box.window { outline: 2px solid #f59e0b; }
 `;

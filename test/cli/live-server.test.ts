@@ -182,7 +182,7 @@ describe('live server (mnist-train --serve)', () => {
       watch.epoch({ epoch: 1, trainLoss: 1.5, trainAccuracy: 0.5, testLoss: 1.4, testAccuracy: 0.6, seconds: 1, samplesPerSecond: 8, lr: 1e-3 });
       watch.done(false, 1);
       await got;
-      expect(events).toEqual(['point', 'epoch', 'state', 'done']);
+      expect(events).toEqual(['sync', 'point', 'epoch', 'state', 'done']);
       const after = JSON.parse((await get(port, '/model.json')).body) as LiveModel;
       // the point at the epoch's last batch: the mean over both batches
       expect(after.training!.points).toEqual([{ step: 2, epoch: 1, batch: 2, batches: 2, loss: 1.5, accuracy: 0.5 }]);

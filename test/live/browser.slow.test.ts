@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
@@ -27,7 +27,8 @@ const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true';
 const updateScreenshots = process.env.UPDATE_SCREENSHOTS === '1';
 const DOCS = join(import.meta.dirname, '../../docs');
-const CNN_SMALL = join(FIXTURES, 'cnn-small.json');
+// relative to the checkout (vitest's working directory), as a user would type it: the page shows it
+const CNN_SMALL = relative(ROOT, join(FIXTURES, 'cnn-small.json'));
 
 if (!haveChromium && !inCi) {
   console.warn(`SKIPPED test/live/browser.slow.test.ts: ${CHROMIUM} not found (apt-get install -y chromium, or set CHROMIUM_PATH); the live page was not checked in a browser`);
@@ -142,6 +143,9 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     expect(Math.abs((await num('.sum')) + (await num('.bias')) - engine)).toBeLessThan(1e-5);
     expect(Math.abs((await num('.mapvalue .v')) - engine)).toBeLessThan(1e-6);
     expect(await work.locator('.chan').count()).toBe(1);
+    // the cell is outlined on its map, its 3x3 window on the input
+    expect(await page.locator('#layer-0 .mark-box.cell').count()).toBe(1);
+    expect(await page.locator('#input .mark-box.window').count()).toBe(1);
     expect(await work.locator('table.window td').count()).toBe(9);
     await work.screenshot({ path: shot('live-worked.png') });
     await page.setViewportSize({ width: 1280, height: 1150 });
