@@ -664,6 +664,9 @@ class TrainingView {
   private points: LivePoint[] = [];
   private history: LiveEpoch[] = [];
   private states = 0;
+  /** Curve points received as events (not those of the initial sync). */
+  private pushed = 0;
+  private kernelView?: { canvases: HTMLCanvasElement[]; shape: [number, number, number, number] };
   /** The snapshot drawn; -1 until the first. */
   private version = -1;
   private samples: { label: number; pixels: Uint8Array; canvases: HTMLCanvasElement[]; input: HTMLCanvasElement; caption: HTMLElement }[] = [];
@@ -706,6 +709,7 @@ class TrainingView {
     es.addEventListener('sync', (ev) => this.sync(JSON.parse((ev as MessageEvent).data) as LiveSync));
     es.addEventListener('point', (ev) => {
       this.addPoint(JSON.parse((ev as MessageEvent).data) as LivePoint, true);
+      $('training').dataset.pushed = String(++this.pushed);
     });
     es.addEventListener('epoch', (ev) => {
       this.addEpoch(JSON.parse((ev as MessageEvent).data) as LiveEpoch);
@@ -769,6 +773,19 @@ class TrainingView {
 
   redrawSamples(): void {
     const net = this.page.net;
+    // the first conv's kernels, where edges form as the run goes on
+    const k = explainWeights(net, this.info.input.shape).kernels;
+    if (k) {
+      const [o, c, kh, kw] = k.shape;
+      const n = Math.min(o * c, 64);
+      if (!this.kernelView) {
+        const canvases = Array.from({ length: n }, () => mapCanvas('map train-kernel', kw, kh, kw * 8, kh * 8));
+        $('train-kernels').append(el('h3', { text: `the first convolution's kernels [${k.shape.join(', ')}]` }), el('div', { class: 'grid kernels' }, ...canvases));
+        this.kernelView = { canvases, shape: k.shape };
+      }
+      const scale = scaleOf(k.values.subarray(0, n * kh * kw));
+      this.kernelView.canvases.forEach((cv, i) => paint(cv, k.values, i, kw, kh, kh * kw, scale));
+    }
     for (const s of this.samples) {
       const x = new Tensor([1, ...this.info.input.shape], normalizePixels(s.pixels, this.info.input.mean, this.info.input.std));
       const ex = explain(net, x);

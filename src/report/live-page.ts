@@ -23,6 +23,7 @@ export function livePage(title: string): string {
 <table class="bars epochs"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th></tr></thead><tbody id="epochs"></tbody></table>
 <h3>a few test digits through the current weights: the first convolution's maps and the prediction, refreshed every few seconds</h3>
 <div id="samples"></div>
+<div id="train-kernels"></div>
 </section>
 <section class="card inputs" id="input"><h2>Input</h2>
 <p class="meta">draw with the mouse, a pen or a finger, or drop a PNG/JPEG on the pad; the picture is prepared as mnist-predict prepares one, then runs through every layer below</p>

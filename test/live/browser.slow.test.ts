@@ -228,7 +228,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
   /** Spawns mnist-train --serve and resolves with the page URL once it is printed. */
   function trainServing(args: string[]): Promise<{ child: ChildProcess; url: string; out: { stdout: string; stderr: string }; exit: Promise<number | null> }> {
-    const child = spawn(process.execPath, [`${ROOT}bin/mnist-train.mjs`, ...args, '--serve', '--port', '0'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [`${ROOT}bin/mnist-train.mjs`, ...args, '--serve', '--port', '0'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
     children.push(child);
     const out = { stdout: '', stderr: '' };
     child.stdout!.on('data', (b) => (out.stdout += b));
@@ -245,19 +245,22 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
   it('mnist-train --serve: the page draws the curves and the test digits as the weights change', async () => {
     const weights = join(dir, 'served.json');
-    const run = await trainServing(['--model', 'cnn', '--epochs', '2', '--limit', '640', '--test-limit', '200', '--threads', '1', '--out', weights]);
+    const run = await trainServing(['--model', 'cnn', '--epochs', '4', '--limit', '640', '--test-limit', '100', '--threads', '1', '--out', 'served.json']);
     const { page, problems } = await open(run.url);
     await expect.poll(() => page.locator('#training').getAttribute('data-done'), { timeout: 120_000, interval: 500 }).toBe('finished');
-    const points = Number(await page.locator('#loss-chart').getAttribute('data-points'));
+    // updates pushed while the page was open, each drawn once
+    const points = Number(await page.locator('#training').getAttribute('data-pushed'));
     const states = Number(await page.locator('#training').getAttribute('data-states'));
-    console.log(`mnist-train --serve on 640 images x 2 epochs: the page drew ${points} curve points and ${states} weight snapshots`);
+    console.log(`mnist-train --serve on 640 images x 4 epochs: the page drew ${points} pushed curve points and ${states} pushed weight snapshots`);
     expect(points).toBeGreaterThanOrEqual(2);
-    expect(states).toBeGreaterThanOrEqual(2); // one per epoch at least
-    expect(await page.locator('#epochs tr').count()).toBe(2);
+    expect(Number(await page.locator('#loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(points);
+    expect(states).toBeGreaterThanOrEqual(2); // pushed after opening: one per epoch at least, and every 2 s
+    expect(await page.locator('#epochs tr').count()).toBe(4);
     expect(await page.locator('#loss-chart polyline').count()).toBe(1);
-    expect(await page.locator('#acc-chart circle').count()).toBe(2);
+    expect(await page.locator('#acc-chart circle').count()).toBe(4);
     expect(await page.locator('.sample').count()).toBe(6);
     expect(await page.locator('.sample canvas.sample-map').count()).toBe(6 * 16);
+    expect(await page.locator('canvas.train-kernel').count()).toBe(16);
     // drawing still works against the weights being trained
     await draw(page, [[[0.5, 0.15], [0.5, 0.85]]]);
     await expect.poll(async () => (await page.locator('#predicted').getAttribute('data-class')) ?? '', { timeout: 10_000 }).toMatch(/^\d$/);
@@ -269,7 +272,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(0);
     expect(existsSync(weights)).toBe(true);
-  });
+  }, 240_000);
 
   it('mnist-train --serve: Ctrl-C mid-run still writes the checkpoint and exits 130', async () => {
     const weights = join(dir, 'stopped.json');
@@ -281,7 +284,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     expect(run.out.stderr).toMatch(/resume with: .*--resume/);
     const saved = JSON.parse(readFileSync(weights, 'utf8')) as { resume?: { position?: { batchesDone: number } } };
     expect(saved.resume).toBeDefined();
-  });
+  }, 240_000);
 });
 
 // keep the screenshots' directory in place for UPDATE_SCREENSHOTS=1
