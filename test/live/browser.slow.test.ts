@@ -272,6 +272,14 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(0);
     expect(existsSync(weights)).toBe(true);
+    // the terminal shows what it shows without --serve (the URL and the last line go to stderr)
+    const plain = runBin('mnist-train', ['--model', 'cnn', '--epochs', '4', '--limit', '640', '--test-limit', '100', '--threads', '1', '--out', 'served.json'], { cwd: dir });
+    const norm = (t: string) => t.replace(/\d+(\.\d+)?s\b|[\d,]+ samples\/s/g, '#');
+    expect(norm(run.out.stdout)).toBe(norm(plain.stdout));
+    expect(run.out.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^live page: http:\/\/127\.0\.0\.1:\d+\/$/),
+      expect.stringMatching(/^training finished; the live page stays at http:\/\/127\.0\.0\.1:\d+\/ \(Ctrl-C to stop\)$/),
+    ]);
   }, 240_000);
 
   it('mnist-train --serve: Ctrl-C mid-run still writes the checkpoint and exits 130', async () => {
