@@ -1,11 +1,23 @@
 // The live page's script: src/live/app.ts and everything it imports from src/ (the engine, the
 // layers, the picture preparation), bundled by esbuild when the server starts and kept in memory.
 // No build step and no committed artefact: the page always runs the code in this checkout.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { MnistError } from '../engine/errors.ts';
 
-export const LIVE_ENTRY = fileURLToPath(new URL('../live/app.ts', import.meta.url));
+/**
+ * src/live/app.ts of this checkout or install, looked for upwards from this module: it runs from
+ * src/cli/ under tsx, and from node_modules/.cache/mnist-ts/<key>/ as bin/launch.mjs's bundle.
+ */
+export function liveEntry(from = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const entry = join(dir, 'src', 'live', 'app.ts');
+    if (existsSync(entry)) return entry;
+    if (dirname(dir) === dir) throw new MnistError(`cannot find src/live/app.ts above ${from}`, 'the live page is built from the sources: is src/ part of this install?');
+  }
+}
 
 let cached: Promise<string> | undefined;
 
@@ -21,7 +33,7 @@ export function liveBundle(): Promise<string> {
 async function bundle(): Promise<string> {
   try {
     const r = await build({
-      entryPoints: [LIVE_ENTRY],
+      entryPoints: [liveEntry()],
       bundle: true,
       write: false,
       format: 'iife',

@@ -28,7 +28,7 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { fraction, nonNegativeInt, nonNegativeNumber, portNumber, positiveInt, positiveNumber } from './flags.ts';
+import { belowMinimum, fraction, nonNegativeInt, nonNegativeNumber, percentage, portNumber, positiveInt, positiveNumber } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
@@ -71,6 +71,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
+  minAccuracy?: number;
   /** --serve: the live page shows the run (train-serve.ts). */
   serve?: boolean;
   host: string;
@@ -107,6 +109,7 @@ export function trainProgram(): Command {
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
+    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage)
     .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
     .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
     .option('--port <n>', 'with --serve: port to listen on (0: any free port)', portNumber, DEFAULT_PORT);
@@ -382,7 +385,12 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     writeFileAtomic(opts.report, html);
     ui.line(`report written to ${opts.report}`);
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last })}\n`);
+  const short = last && belowMinimum(last.testAccuracy, opts.minAccuracy, 'test accuracy');
+  if (opts.json) {
+    const gate = opts.minAccuracy === undefined ? {} : { minAccuracy: opts.minAccuracy, passed: !short };
+    process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last, ...gate })}\n`);
+  }
+  if (short) throw new UsageError(`${short} (the weights are saved in ${opts.out})`);
 }
 
 export async function main(argv = process.argv): Promise<void> {
