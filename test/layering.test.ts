@@ -25,6 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   train: ['engine', 'nn', 'optim'],
   data: ['engine'],
   interop: ['engine', 'nn', 'train'],
+  // the live page's script: bundled for the browser, so no node: module anywhere below it
+  live: ['engine', 'nn', 'data', 'report'],
 };
 const FORBIDDEN_PACKAGES = /^(node:)?(fs|fs\/promises|child_process|readline|tty)$|^(commander|chalk|ora|cli-progress)$/;
 
@@ -42,6 +44,17 @@ describe('layering', () => {
       }
     });
   }
+
+  it('keeps node: modules and Node-only packages out of the code the live page bundles', () => {
+    // what src/live/app.ts reaches: esbuild (platform browser) would fail on these, the page would break
+    const browser = [join(SRC, 'live'), join(SRC, 'engine'), join(SRC, 'nn')];
+    const files = [...browser.flatMap(sourceFiles), join(SRC, 'data/image.ts'), join(SRC, 'report/activations.ts'), join(SRC, 'report/colors.ts')];
+    for (const f of files.filter((f) => f.endsWith('.ts'))) {
+      for (const spec of imports(f)) {
+        expect(spec, `${relative(SRC, f)} imports ${spec}`).not.toMatch(/^node:|^(fs|path|os|zlib|url|child_process|worker_threads)$|^(pngjs|jpeg-js|esbuild)$/);
+      }
+    }
+  });
 
   it('keeps process and the terminal out of engine, nn, optim and train', () => {
     for (const layer of ['engine', 'nn', 'optim', 'train', 'interop']) {

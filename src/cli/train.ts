@@ -27,13 +27,15 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { belowMinimum, limited, percentage, positiveInt } from './flags.ts';
+import { belowMinimum, limited, percentage, portNumber, positiveInt } from './flags.ts';
 import { RUN_LIMITS as L } from '../train/limits.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { activationSizes, capThreads, checkFileSize, checkMemory, checkModelSpecs, defaultMaxMemoryMb, ignoredFlagWarnings, optimizerBuffers } from './train-preflight.ts';
 import { estimateMemory } from '../train/memory.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { int, makeUi, pct } from './ui.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
+import { watchTraining, type TrainWatch } from './train-serve.ts';
 
 export { UsageError };
 
@@ -76,6 +78,10 @@ export interface TrainOptions {
   maxMemory?: number;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
   minAccuracy?: number;
+  /** --serve: the live page shows the run (train-serve.ts). */
+  serve?: boolean;
+  host: string;
+  port: number;
 }
 
 export function trainProgram(): Command {
@@ -109,7 +115,10 @@ export function trainProgram(): Command {
     .option('--quiet', 'print only the final result')
     .option('--max-memory <MB>', 'refuse a run whose estimated memory is above this many MB (default: 80% of the machine)', positiveInt)
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads))
-    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage);
+    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage)
+    .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
+    .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
+    .option('--port <n>', 'with --serve: port to listen on (0: any free port)', portNumber, DEFAULT_PORT);
 }
 
 /** The weights file's `training` block: the settings a --resume reads back (train-resume.ts). */
@@ -170,14 +179,16 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
     exiting: (trained) => (trained ? `interrupted; ${opts.out} keeps the last complete checkpoint` : 'interrupted before training started; nothing was written'),
   });
+  const serving: { watch?: TrainWatch } = {};
   try {
-    await trainRun(opts, flags, plan, interrupts);
+    await trainRun(opts, flags, plan, interrupts, serving);
   } finally {
     interrupts.dispose();
   }
+  if (serving.watch && !process.exitCode) await serving.watch.serveUntilInterrupted();
 }
 
-async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
+async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, serving: { watch?: TrainWatch } = {}): Promise<void> {
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   // the reader's checks before anything is built: a model the flags allow is a file it reads
   const paramCount = checkModelSpecs(specs, modelName);
@@ -197,7 +208,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   const inputs = plan ? [{ what: 'the file resumed', path: plan.path, mayBe: ['--out'] }] : [];
   const claim = claimOutputs(outputs, inputs);
   try {
-    await trainClaimed(opts, flags, plan, interrupts, { modelName, specs, model, summaryText, paramCount, buffers });
+    await trainClaimed(opts, flags, plan, interrupts, { modelName, specs, model, summaryText, paramCount, buffers }, serving);
   } finally {
     claim.release();
   }
@@ -212,7 +223,7 @@ interface Built {
   buffers: number;
 }
 
-async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, built: Built): Promise<void> {
+async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, built: Built, serving: { watch?: TrainWatch }): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
   const { c } = ui;
   const { modelName, specs, model, summaryText } = built;
@@ -300,6 +311,15 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     resume,
   });
 
+  if (opts.serve) {
+    serving.watch = await watchTraining({
+      host: opts.host, port: opts.port, model, info: { name: modelName, arch: formatArch(specs), layers: specs },
+      input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std }, classes: data.classes, dataset: data.name,
+      test: testSplit, epochs: opts.epochs, batches: batchesPerEpoch, out: opts.out, history,
+    });
+    process.stderr.write(`live page: ${serving.watch.url}\n`);
+  }
+  const watch = serving.watch;
   // --threads: each batch is split across worker threads holding replicas of the model
   const stepper = await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
@@ -322,7 +342,10 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
     shouldStop: () => interrupts.requested,
-    onStep: window && ((s) => window.step(s)),
+    onStep: (window || watch) && ((s) => {
+      window?.step(s);
+      watch?.step(s);
+    }),
     onBatch: (p) => {
       if (p.epoch !== barEpoch) {
         bar = ui.bar(p.batches, `epoch ${p.epoch}/${opts.epochs}`);
@@ -336,6 +359,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
       writeFileSafe(opts.out, serializeWeights(weights(snapshot(live, m.epoch))), { label: `--out ${opts.out}` });
       savedEpoch = m.epoch;
       log?.epoch(m);
+      watch?.epoch(m);
       ui.line(
         `epoch ${m.epoch}/${opts.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
           `test loss ${m.testLoss.toFixed(4)} acc ${c.bold(pct(m.testAccuracy))}  ${m.seconds.toFixed(1)}s ${int(m.samplesPerSecond)} samples/s`,
@@ -357,6 +381,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     log?.close();
     await stepper.close();
   }
+  watch?.done(result.stopped && result.epoch < opts.epochs, result.epoch);
   const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
     bar?.stop();
