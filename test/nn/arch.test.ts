@@ -157,24 +157,24 @@ describe('parseArch errors point at the token and say how to fix it', () => {
 
   it('groups not dividing the channels', () => {
     const e = archError('conv(8,3,groups=3)', '3', { nth: 1 });
-    expect(e.message).toContain('groups=3 does not divide inChannels 1 / outChannels 8 of conv');
+    expect(e.message).toContain('groups of conv must be a divisor of inChannels 1 and outChannels 8, got 3');
     expect(e.hint).toContain('groups must divide both the input channels (1) and the output channels (8)');
-    expect(archError('conv(4,3) conv(6,3,groups=4) flatten linear(10)', '4', { nth: 1 }).message).toContain('does not divide outChannels 6');
+    expect(archError('conv(4,3) conv(6,3,groups=4) flatten linear(10)', '4', { nth: 1 }).message).toContain('a divisor of inChannels 4 and outChannels 6');
   });
 
   it('kernel larger than its input', () => {
     const e = archError('conv(8,5) maxpool(2) conv(8,5) maxpool(2) conv(8,5) flatten linear(10)', '5', { nth: 2 });
-    expect(e.message).toContain('conv kernel 5x5 is larger than its input 4x4');
+    expect(e.message).toContain('conv does not fit here: Conv2d: kernel 5x5 (dilation 1) is larger than the padded input 4x4');
     expect(e.hint).toContain('smaller kernel');
-    expect(archError('conv(8,3,dilation=15) flatten linear(10)', '3').message).toContain('kernel 3x3 (dilated to 31x31) is larger than its input 28x28');
-    expect(archError('maxpool(29) flatten linear(10)', '29').message).toContain('maxpool kernel 29x29 is larger than its input 28x28');
+    expect(archError('conv(8,3,dilation=15) flatten linear(10)', '3').message).toContain('kernel 3x3 (dilation 15) is larger than the padded input 28x28');
+    expect(archError('maxpool(29) flatten linear(10)', '29').message).toContain('maxpool does not fit here: MaxPool2d: kernel 29x29 (dilation 1) is larger than the padded input 28x28');
     // padding lets the window fit, as in PyTorch
     expect(parseArchLayers('conv(8,29,padding=1) flatten linear(10)')[0].outputShape).toEqual([8, 2, 2]);
   });
 
   it('padding=same with a stride, and maxpool padding above half the kernel', () => {
-    expect(archError('conv(8,3,stride=2,padding=same) flatten linear(10)', 'same').message).toContain('padding=same is not supported for strided convolutions');
-    expect(archError('maxpool(2,padding=2) flatten linear(10)', '2', { nth: 1 }).message).toContain('padding of maxpool must be at most half the kernel');
+    expect(archError('conv(8,3,stride=2,padding=same) flatten linear(10)', 'same').message).toContain("padding of conv must be a number when the stride is 2 ('same' needs stride 1, as in PyTorch), got same");
+    expect(archError('maxpool(2,padding=2) flatten linear(10)', '2', { nth: 1 }).message).toContain('padding of maxpool must be at most half the kernel size (2x2), got 2');
   });
 
   it('a model whose output is not [N, classes]', () => {
