@@ -169,12 +169,12 @@ function keyOf(d: AnyDescriptor, field: string): string {
   return typeof a === 'string' ? a : field;
 }
 
-/** A token's value: a number, an [h, w] pair, true/false, or a word (same, valid). */
+/** A token's value: a number, an [h, w] pair, true/false, none (PyTorch's None) or a word (same, valid). */
 function tokenValue(t: Token): unknown {
   if (t.kind === 'number') return Number(t.text);
   if (t.kind === 'pair') return t.text.split('x').map(Number);
   const lower = t.text.toLowerCase();
-  return lower === 'true' ? true : lower === 'false' ? false : t.text;
+  return lower === 'true' ? true : lower === 'false' ? false : lower === 'none' ? null : t.text;
 }
 
 /** Binds one call's arguments to the descriptor's fields; every failure points at the offending token. */

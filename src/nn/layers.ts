@@ -1,13 +1,17 @@
 // The layer types this engine knows, one descriptor each (see layer.ts). Adding a layer is one
 // new file beside these and one line here.
+import { avgPool2dLayer } from './avg-pool2d.ts';
 import { conv2dLayer } from './conv2d.ts';
 import { dropoutLayer } from './dropout.ts';
 import { flattenLayer } from './flatten.ts';
 import type { AnyDescriptor } from './layer.ts';
+import { leakyReluLayer } from './leaky-relu.ts';
 import { linearLayer } from './linear.ts';
 import { maxPool2dLayer } from './max-pool2d.ts';
 import { reluLayer } from './relu.ts';
+import { sigmoidLayer } from './sigmoid.ts';
 import { logSoftmaxLayer, softmaxLayer } from './softmax.ts';
+import { tanhLayer } from './tanh.ts';
 
 /** In --arch's help order. */
 export const LAYERS: readonly AnyDescriptor[] = [
@@ -19,6 +23,10 @@ export const LAYERS: readonly AnyDescriptor[] = [
   flattenLayer,
   softmaxLayer,
   logSoftmaxLayer,
+  avgPool2dLayer,
+  leakyReluLayer,
+  tanhLayer,
+  sigmoidLayer,
 ];
 
 const byType = new Map(LAYERS.map((d) => [d.type, d]));
