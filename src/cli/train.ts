@@ -265,8 +265,9 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     resume,
   });
 
-  // --threads: each batch is split across worker threads holding replicas of the model
-  const stepper = await ParallelStepper.create({
+  // --threads above 1: each batch is split across worker threads holding replicas of the model;
+  // one thread trains the model in place (fit's own step), with no shared memory to copy into
+  const stepper = threads === 1 ? undefined : await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
@@ -315,7 +316,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   } finally {
     interrupts.disarm();
     log?.close();
-    await stepper.close();
+    await stepper?.close();
   }
   const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
