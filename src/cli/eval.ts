@@ -7,7 +7,7 @@ import { MnistError } from '../engine/errors.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { encodeGreyPng } from '../data/image-io.ts';
 import { DATASETS, type DatasetName, type Split } from '../data/sources.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';

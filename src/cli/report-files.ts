@@ -8,7 +8,7 @@ import { decodeImage } from '../data/image-io.ts';
 import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { explainHtml, originalImage } from '../report/explain-page.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { writeFileAtomic } from './files.ts';
 
 export class OutputPathError extends MnistError {}

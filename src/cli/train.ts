@@ -15,9 +15,9 @@ import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRSchedule
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../weights/checkpoint.ts';
 import { DivergenceError, fit, type FitResult } from '../train/train.ts';
-import type { ResumeState } from '../train/resume.ts';
+import type { ResumeState } from '../weights/resume.ts';
 import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';

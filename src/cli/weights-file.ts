@@ -1,9 +1,9 @@
 // Reading a weights file from disk for every command (mnist-train --resume, mnist-eval,
 // mnist-predict): type and size checks before reading, then the field-by-field validation in
-// train/checkpoint.ts. Every failure is one line naming the file and the field.
+// weights/checkpoint.ts. Every failure is one line naming the file and the field.
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { MnistError } from '../engine/errors.ts';
-import { CheckpointError, readWeights, type WeightsFile } from '../train/checkpoint.ts';
+import { CheckpointError, readWeights, type WeightsFile } from '../weights/checkpoint.ts';
 import type { Sequential } from '../nn/sequential.ts';
 
 /** Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded. */

@@ -6,9 +6,9 @@ import type { Tensor } from '../engine/tensor.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import type { Module } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { EpochRecord } from './checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 import { evaluate, type BatchSource } from './evaluate.ts';
-import type { EpochPosition } from './resume.ts';
+import type { EpochPosition } from '../weights/resume.ts';
 import { SliceStep } from './step.ts';
 
 /** Training stopped because the loss (or the weights) became NaN or infinite. */
