@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
-import { buildModel, mlpSpecs } from '../nn/models.ts';
+import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
@@ -318,7 +318,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     log?.close();
     await stepper?.close();
   }
-  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
+  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: parameterCount(model) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
     bar?.stop();
     let where: string;
@@ -350,7 +350,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     const ev = evaluate(model, testBatches, data.classes.length);
     const html = trainingReportHtml({
       command: 'mnist-train',
-      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(params.reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(parameterCount(model))} parameters`,
       facts: [['dataset', data.name], ['weights', opts.out]],
       classes: data.classes,
       epochs: history,

@@ -7,6 +7,7 @@ import { ConfigError, MnistError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
 import { CrossEntropyLoss, type CrossEntropyOptions } from '../nn/loss.ts';
+import { parameterCount } from '../nn/models.ts';
 import { Module, type LayerSpec, type Parameter } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SliceStep } from './step.ts';
@@ -39,7 +40,6 @@ export interface SharedBuffers {
 /** What a worker is started with (structured-cloned; the buffers are shared, not copied). */
 export interface WorkerInit {
   index: number;
-  threads: number;
   specs: LayerSpec[];
   sampleShape: number[];
   classes: number;
@@ -211,7 +211,7 @@ export class ParallelStepper implements Stepper {
     if (outShape.length !== 2) throw new ConfigError(`ParallelStepper: the model must output [N, classes], but gives ${fmtShape(outShape)} for one sample`);
     const classes = outShape[1];
     const params = o.model.parameters();
-    const paramCount = params.reduce((n, p) => n + p.value.size, 0);
+    const paramCount = parameterCount(o.model);
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
     const buffers: SharedBuffers = {
       params: sab(4 * paramCount),
@@ -240,7 +240,7 @@ export class ParallelStepper implements Stepper {
     const ready: Promise<void>[] = [];
     for (let t = 1; t < this.threads; t++) {
       const init: WorkerInit = {
-        index: t, threads: this.threads, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
+        index: t, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
         maxBatch: this.o.maxBatch, chunkRows: this.chunkRows, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
         loss: this.o.loss ?? {}, buffers: this.buffers,
       };
