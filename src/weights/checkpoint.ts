@@ -144,7 +144,8 @@ function plainObject(v: unknown, path: string, maxKeys: number): Record<string, 
   return out;
 }
 
-function checkState(v: unknown, params: readonly ParamShape[]): Record<string, TensorJson> {
+/** Checks the stored tensors, filling `values` with each one as float32 in the same pass. */
+function checkState(v: unknown, params: readonly ParamShape[], values: Record<string, Float32Array>): Record<string, TensorJson> {
   const o = obj(v, 'state', 'an object of tensors');
   for (const k of Object.keys(o)) {
     if (!params.some((p) => p.key === k)) {
@@ -154,7 +155,8 @@ function checkState(v: unknown, params: readonly ParamShape[]): Record<string, T
   const out: Record<string, TensorJson> = {};
   for (const p of params) {
     if (!Object.hasOwn(o, p.key)) throw new CheckpointError(`${join('state', p.key)}: missing (the model's layers need a tensor ${fmtShape(p.shape)})`);
-    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape);
+    values[p.key] = new Float32Array(shapeSize(p.shape));
+    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape, values[p.key]);
   }
   return out;
 }
@@ -164,7 +166,7 @@ function checkState(v: unknown, params: readonly ParamShape[]): Record<string, T
  * anything; the WeightsFile is made of fresh objects. Tensors are checked against the shapes the
  * layer specs imply.
  */
-function checkDocument(doc: unknown): WeightsFile {
+function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}): WeightsFile {
   const d = obj(doc, 'document', 'a JSON object');
   if (get(d, 'format') !== FORMAT) fail('format', `"${FORMAT}" (is this a weights file written by mnist-train?)`, get(d, 'format'));
   const version = get(d, 'version');
@@ -213,7 +215,7 @@ function checkDocument(doc: unknown): WeightsFile {
     state: {},
   };
   checkShapes(file);
-  file.state = checkState(get(d, 'state'), params);
+  file.state = checkState(get(d, 'state'), params, values);
   if (get(d, 'resume') !== undefined) file.resume = validateResume(get(d, 'resume'), 'resume', params);
   return file;
 }
@@ -233,9 +235,8 @@ export function validateWeights(doc: unknown): WeightsFile {
  * initialisation to overwrite); every failure is a one-line CheckpointError naming the field.
  */
 export function readWeights(text: string): { file: WeightsFile; model: Sequential } {
-  const file = checkDocument(parseUntrustedJson(text));
   const state: Record<string, Float32Array> = {};
-  for (const [k, t] of Object.entries(file.state)) state[k] = Float32Array.from(t.data);
+  const file = checkDocument(parseUntrustedJson(text), state);
   return { file, model: buildModel(file.model.layers, { state }) };
 }
 
