@@ -6,9 +6,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
+import type { DatasetSplits, Split } from '../data/sources.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
 import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
+import type { Sequential } from '../nn/sequential.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
 import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRScheduler } from '../optim/schedule.ts';
@@ -30,7 +32,7 @@ import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { belowMinimum, fraction, nonNegativeInt, nonNegativeNumber, percentage, positiveInt, positiveNumber } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
-import { int, makeUi, pct } from './ui.ts';
+import { int, makeUi, pct, type Ui } from './ui.ts';
 
 export { UsageError };
 
@@ -163,8 +165,40 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
   }
 }
 
+/** A run from its three stages: set up (model, data, optimizer), train (with checkpoints), report. */
 async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
+  const run = await setUpRun(opts, plan, ui);
+  if (!run) return;
+  const result = await trainLoop(run, opts, interrupts);
+  finalReport(run, result, opts, flags);
+}
+
+/** Everything the loop and the final report share. */
+interface Run {
+  ui: Ui;
+  plan?: ResumePlan;
+  modelName: string;
+  specs: LayerSpec[];
+  model: Sequential;
+  data: DatasetSplits;
+  testSplit: Split;
+  lr: number;
+  optimizer: Optimizer;
+  scheduler?: LRScheduler;
+  trainBatches: Batcher;
+  testBatches: Batcher;
+  batchesPerEpoch: number;
+  shuffleRng: Rng;
+  live: LiveTraining;
+  history: EpochRecord[];
+  threads: number;
+  /** The weights file to write, with this resume state. */
+  weights(resume: ResumeState): WeightsFile;
+}
+
+/** Builds (or restores) the model, checks the outputs, loads the data, makes optimizer and schedule; undefined after --summary. */
+async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui): Promise<Run | undefined> {
   const { c } = ui;
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   manualSeed(opts.seed);
@@ -225,11 +259,6 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     ui.line(`resuming ${plan.path} at ${at}`);
   }
   const history: EpochRecord[] = plan ? [...plan.file.metrics] : [];
-  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
-  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
-  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
-  let bar: ReturnType<typeof ui.bar> | undefined;
-  let barEpoch = 0;
 
   const threads = trainThreads(opts.threads, batchesPerEpoch);
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
@@ -264,6 +293,21 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     state: stateDict(model),
     resume,
   });
+  return {
+    ui, plan, modelName, specs, model, data, testSplit, lr, optimizer, scheduler, trainBatches, testBatches,
+    batchesPerEpoch, shuffleRng: rng, live, history, threads, weights,
+  };
+}
+
+/** Trains to opts.epochs, writing the weights file after every epoch; the stepper's threads are closed on the way out. */
+async function trainLoop(run: Run, opts: TrainOptions, interrupts: Interrupts): Promise<FitResult> {
+  const { ui, plan, model, optimizer, scheduler, specs, data, threads, history, live, weights, lr } = run;
+  const { c } = ui;
+  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
+  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
+  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
+  let bar: ReturnType<typeof ui.bar> | undefined;
+  let barEpoch = 0;
 
   // --threads above 1: each batch is split across worker threads holding replicas of the model;
   // one thread trains the model in place (fit's own step), with no shared memory to copy into
@@ -276,12 +320,12 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     model,
     optimizer,
     stepper,
-    train: trainBatches,
-    test: testBatches,
+    train: run.trainBatches,
+    test: run.testBatches,
     epochs: opts.epochs,
     startEpoch: plan?.resume.epoch,
     resumeAt: plan?.resume.position,
-    rng,
+    rng: run.shuffleRng,
     scheduler: opts.scheduler === 'cosine-restarts' ? undefined : scheduler,
     batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
@@ -306,9 +350,10 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
       );
     },
   });
-  let result: FitResult;
   try {
-    result = await fitting;
+    const result = await fitting;
+    if (result.stopped) bar?.stop();
+    return result;
   } catch (err) {
     bar?.stop();
     if (err instanceof DivergenceError) throw explainDivergence(err, { lr, out: opts.out, savedEpoch });
@@ -318,9 +363,14 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     log?.close();
     await stepper?.close();
   }
+}
+
+/** After training: the interruption notice, or the final line, chart, --report page and --json summary. */
+function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: TrainOptions): void {
+  const { ui, modelName, specs, model, data, history, live, weights, testSplit, testBatches, batchesPerEpoch } = run;
+  const { c } = ui;
   const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: parameterCount(model) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
-    bar?.stop();
     let where: string;
     if (result.position) {
       writeFileAtomic(opts.out, serializeWeights(weights(snapshot(live, result.epoch, result.position))));
