@@ -1,6 +1,5 @@
 // mnist-eval: load a weights file, run a split of its dataset through the model and report
 // accuracy, loss, speed, the confusion matrix, per-class precision/recall/F1 and the worst pairs.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
@@ -14,8 +13,7 @@ import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type Conf
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { belowMinimum, percentage, positiveInt } from './flags.ts';
-import { writeFileAtomic } from './files.ts';
-import { checkOutputPath } from './report-files.ts';
+import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { contactSheet, scaleNearest } from '../report/contact-sheet.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { int, makeUi, pct, type Ui } from './ui.ts';
@@ -93,9 +91,24 @@ function trainerRecord(file: WeightsFile, opts: EvalOptions, dataset: DatasetNam
 
 export async function runEval(path: string, opts: EvalOptions): Promise<EvalReport> {
   const ui = makeUi({ json: opts.json });
-  if (opts.report !== undefined) checkOutputPath(opts.report, '--report');
+  // every output checked (and --errors created) before the weights are read and the work starts
+  const outputs: OutputSpec[] = [];
+  if (opts.report !== undefined) outputs.push({ flag: '--report', path: opts.report });
+  if (opts.errors !== undefined) outputs.push({ flag: '--errors', path: opts.errors, kind: 'dir' });
+  const claim = claimOutputs(outputs, [{ what: 'the weights file', path }]);
+  try {
+    return await evalClaimed(path, opts, ui);
+  } finally {
+    claim.release();
+  }
+}
+
+async function evalClaimed(path: string, opts: EvalOptions, ui: Ui): Promise<EvalReport> {
   const { file, model } = readWeightsFile(path);
   const dataset = datasetOf(file, opts.dataset, path);
+  if (opts.dataset !== undefined && file.dataset !== opts.dataset) {
+    ui.warn(`${path} was trained on ${file.dataset || 'an unnamed dataset'}, evaluating it on ${opts.dataset}: the numbers say little about the model`);
+  }
   const shape = file.input.shape;
   const data = await loadDatasetForCli(ui, dataset, opts.dataDir);
   const full = opts.split === 'train' ? data.train : data.test;
@@ -137,7 +150,7 @@ export async function runEval(path: string, opts: EvalOptions): Promise<EvalRepo
   };
   if (opts.errors !== undefined) report.errors = writeErrors(opts.errors, split, ev.predictions, file.classes);
   if (opts.report !== undefined) {
-    writeFileAtomic(opts.report, trainingReportHtml({
+    writeFileSafe(opts.report, trainingReportHtml({
       command: 'mnist-eval',
       modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(parameterCount(model))} parameters`,
       facts: [['weights', path], ['dataset', dataset]],
@@ -146,7 +159,7 @@ export async function runEval(path: string, opts: EvalOptions): Promise<EvalRepo
       evaluation: ev,
       split,
       splitLabel: opts.split,
-    }));
+    }), { label: `--report ${opts.report}` });
     report.reportFile = opts.report;
   }
   return report;
@@ -242,25 +255,21 @@ function safeName(s: string): string {
 }
 
 function writeErrors(dir: string, split: Split, predictions: Int32Array, classes: string[]): { dir: string; written: number; sheet: string; sheetCount: number } {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new EvalUsageError(`--errors ${dir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (!statSync(dir).isDirectory()) throw new EvalUsageError(`--errors ${dir}: not a directory`);
+  // the directory was created and checked by claimOutputs before the evaluation
   const px = split.rows * split.cols;
   const wrong: number[] = [];
   for (let i = 0; i < split.count; i++) if (predictions[i] !== split.labels[i]) wrong.push(i);
   const digits = String(split.count - 1).length;
   for (const i of wrong) {
     const name = `${String(i).padStart(digits, '0')}-true-${safeName(classes[split.labels[i]])}-pred-${safeName(classes[predictions[i]])}.png`;
-    writeFileSync(join(dir, name), encodeGreyPng(split.images.subarray(i * px, (i + 1) * px), split.cols, split.rows));
+    const file = join(dir, name);
+    writeFileSafe(file, encodeGreyPng(split.images.subarray(i * px, (i + 1) * px), split.cols, split.rows), { label: `--errors ${file}` });
   }
   const tiles = wrong.slice(0, SHEET_MAX);
   const sheet = contactSheet(tiles.map((i) => ({ image: split.images.subarray(i * px, (i + 1) * px), top: split.labels[i], bottom: predictions[i] })), split.rows, split.cols);
   const sheetPath = join(dir, 'contact-sheet.png');
   const big = scaleNearest(sheet.pixels, sheet.width, sheet.height, 2);
-  writeFileSync(sheetPath, encodeGreyPng(big, sheet.width * 2, sheet.height * 2));
+  writeFileSafe(sheetPath, encodeGreyPng(big, sheet.width * 2, sheet.height * 2), { label: `--errors ${sheetPath}` });
   return { dir, written: wrong.length, sheet: sheetPath, sheetCount: tiles.length };
 }
 

@@ -9,6 +9,7 @@ import type { Sequential } from '../nn/sequential.ts';
 import { CheckpointError } from './errors.ts';
 import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
 import { checkLayers, type ParamShape } from './layer-check.ts';
+import { RUN_LIMITS } from './limits.ts';
 import { validateResume, type ResumeState } from './resume.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
@@ -116,7 +117,7 @@ export function serializeWeights(w: WeightsFile): string {
 
 const TOP_KEYS = ['format', 'version', 'createdAt', 'model', 'input', 'classes', 'dataset', 'training', 'metrics', 'state', 'resume'];
 const METRIC_KEYS: Record<string, [number, number]> = {
-  epoch: [1, 1_000_000],
+  epoch: [1, RUN_LIMITS.epochs.max],
   trainLoss: [0, Number.MAX_VALUE],
   trainAccuracy: [0, 1],
   testLoss: [0, Number.MAX_VALUE],
@@ -197,7 +198,7 @@ function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}):
   const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 64);
 
   const mv = get(d, 'metrics');
-  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, 1_000_000)).map((m, i) => {
+  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, RUN_LIMITS.epochs.max)).map((m, i) => {
     const p = `metrics[${i}]`;
     const rec = plainObject(m, p, 32);
     for (const [k, [lo, hi]] of Object.entries(METRIC_KEYS)) {
