@@ -8,9 +8,9 @@ import { exportModelOf, modelMetadata, toOnnx, OPSET } from '../interop/onnx.ts'
 import { pytorchScript } from '../interop/pytorch.ts';
 import { encodeSafetensors, type NamedTensor } from '../interop/safetensors.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { claimOutputs, writeFileSafe } from './safe-write.ts';
+import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 export class ExportUsageError extends MnistError {}
@@ -71,38 +71,40 @@ const kb = (n: number) => `${Math.max(1, Math.round(n / 1024)).toLocaleString('e
 
 export function runExport(weights: string, out: string, opts: ExportOptions): string[] {
   const format = exportFormat(out, opts.format);
-  // model.py comes with the tensors it loads, beside it
-  const beside = format === 'pytorch' ? join(dirname(out), `${basename(out, extname(out)) || basename(out)}.safetensors`) : undefined;
-  const outputs = [{ flag: 'output', path: out }, ...(beside ? [{ flag: 'output', path: beside }] : [])];
+  // every file it writes, checked and locked before the weights are read (model.py writes its .safetensors beside it)
+  const outputs: OutputSpec[] = [{ flag: 'output', path: out }];
+  if (format !== 'onnx' && format !== 'safetensors') outputs.push({ flag: 'output', path: join(dirname(out), `${basename(out, extname(out)) || basename(out)}.safetensors`) });
   const claim = claimOutputs(outputs, [{ what: 'the weights file', path: weights }]);
   try {
-    return exportClaimed(weights, out, format, beside);
+    return exportClaimed(weights, out, format);
   } finally {
     claim.release();
   }
 }
 
-function exportClaimed(weights: string, out: string, format: ExportFormat, beside: string | undefined): string[] {
+function exportClaimed(weights: string, out: string, format: ReturnType<typeof exportFormat>): string[] {
   const { file, model } = readWeightsFile(weights);
   const input = `input [N, ${file.input.shape.join(', ')}] = (pixel / 255 - ${file.input.mean}) / ${file.input.std}`;
   if (format === 'onnx') {
     const bytes = toOnnx(exportModelOf(file, model), packageVersion());
-    writeFileSafe(out, bytes, { label: `output ${out}` });
+    writeFileSafe(out, bytes);
     return [`wrote ${out} (ONNX opset ${OPSET}, ${kb(bytes.length)}): ${input}, output [N, ${file.classes.length}]`];
   }
   const bytes = safetensorsOf(file, model);
   if (format === 'safetensors') {
-    writeFileSafe(out, bytes, { label: `output ${out}` });
+    writeFileSafe(out, bytes);
     return [`wrote ${out} (safetensors, ${kb(bytes.length)}): ${model.namedParameters().length} tensors under their state_dict keys, the architecture in __metadata__`];
   }
-  const weightsName = basename(beside!);
+  const stem = basename(out, extname(out)) || basename(out);
+  const weightsName = `${stem}.safetensors`;
   // the script is made first (it refuses a layer it cannot write), then the tensors it loads are written, then it
   const script = pytorchScript({
     name: file.model.name, arch: file.model.arch, layers: file.model.layers, input: file.input, classes: file.classes,
     training: file.training, weightsName, metadata: metadataOf(file),
   });
-  writeFileSafe(beside!, bytes, { label: `output ${beside}` });
-  writeFileSafe(out, script, { label: `output ${out}` });
+  const beside = join(dirname(out), weightsName);
+  writeFileSafe(beside, bytes);
+  writeFileSafe(out, script);
   return [
     `wrote ${out} (PyTorch script) and ${beside} (its weights, ${kb(bytes.length)})`,
     `evaluate: python3 ${out} --data-dir DIR; train on: torchrun --nproc_per_node=2 ${out} train --data-dir DIR --epochs 3 --out more.safetensors`,

@@ -1,7 +1,7 @@
 // Parsers for numeric command-line flags: commander calls them, and their message follows
 // "option '--x <n>' argument 'v' is invalid." on the one error line.
 import { InvalidArgumentError } from 'commander';
-import { type Limit, withinLimit } from '../train/limits.ts';
+import { type Limit, withinLimit } from '../weights/limits.ts';
 
 export function positiveInt(v: string): number {
   const n = Number(v);
@@ -28,8 +28,13 @@ export function fraction(v: string): number {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number in [0, 1).');
   return n;
 }
+export function portNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port).');
+  return n;
+}
 
-/** A parser for a flag whose range is in train/limits.ts (the range the weights-file reader accepts). */
+/** A parser for a flag whose range is in weights/limits.ts (the range the weights-file reader accepts). */
 export function limited(l: Limit): (v: string) => number {
   return (v) => {
     const n = Number(v);

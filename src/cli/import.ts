@@ -7,7 +7,7 @@ import { MnistError } from '../engine/errors.ts';
 import { DATASETS, type DatasetName } from '../data/sources.ts';
 import { weightsFromSafetensors } from '../interop/import.ts';
 import { decodeSafetensors } from '../interop/safetensors.ts';
-import { serializeWeights } from '../train/checkpoint.ts';
+import { serializeWeights } from '../weights/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { claimOutputs, writeFileSafe } from './safe-write.ts';
 import { MAX_WEIGHTS_BYTES } from './weights-file.ts';
@@ -80,7 +80,7 @@ function importClaimed(path: string, out: string, opts: ImportOptions): string[]
     arch: opts.arch,
     defaults: { dataset: ds.name, input: { shape: [1, ds.rows, ds.cols], mean: ds.mean, std: ds.std }, classes: ds.classes },
   });
-  writeFileSafe(out, serializeWeights(file), { label: `--out ${out}` });
+  writeFileSafe(out, serializeWeights(file));
   const params = Object.values(file.state).reduce((n, t) => n + t.data.length, 0);
   const converted = [...new Set(Object.values(st.dtypes))].filter((d) => d !== 'F32');
   return [

@@ -5,8 +5,9 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
+import type { DatasetSplits, Split } from '../data/sources.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
-import { buildModel, mlpSpecs } from '../nn/models.ts';
+import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
@@ -14,9 +15,9 @@ import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRSchedule
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../weights/checkpoint.ts';
 import { DivergenceError, fit, type FitResult } from '../train/train.ts';
-import type { ResumeState } from '../train/resume.ts';
+import type { ResumeState } from '../weights/resume.ts';
 import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
@@ -27,13 +28,15 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { belowMinimum, limited, percentage, positiveInt } from './flags.ts';
-import { RUN_LIMITS as L } from '../train/limits.ts';
+import { belowMinimum, limited, percentage, portNumber, positiveInt } from './flags.ts';
+import { RUN_LIMITS as L } from '../weights/limits.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { activationSizes, capThreads, checkFileSize, checkMemory, checkModelSpecs, defaultMaxMemoryMb, ignoredFlagWarnings, optimizerBuffers } from './train-preflight.ts';
 import { estimateMemory } from '../train/memory.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { int, makeUi, pct } from './ui.ts';
+import { int, makeUi, pct, type Ui } from './ui.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
+import { watchTraining, type TrainWatch } from './train-serve.ts';
 
 export { UsageError };
 
@@ -76,6 +79,10 @@ export interface TrainOptions {
   maxMemory?: number;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
   minAccuracy?: number;
+  /** --serve: the live page shows the run (train-serve.ts). */
+  serve?: boolean;
+  host: string;
+  port: number;
 }
 
 export function trainProgram(): Command {
@@ -109,7 +116,10 @@ export function trainProgram(): Command {
     .option('--quiet', 'print only the final result')
     .option('--max-memory <MB>', 'refuse a run whose estimated memory is above this many MB (default: 80% of the machine)', positiveInt)
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads))
-    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage);
+    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage)
+    .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
+    .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
+    .option('--port <n>', 'with --serve: port to listen on (0: any free port)', portNumber, DEFAULT_PORT);
 }
 
 /** The weights file's `training` block: the settings a --resume reads back (train-resume.ts). */
@@ -170,14 +180,16 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
     exiting: (trained) => (trained ? `interrupted; ${opts.out} keeps the last complete checkpoint` : 'interrupted before training started; nothing was written'),
   });
+  const serving: { watch?: TrainWatch } = {};
   try {
-    await trainRun(opts, flags, plan, interrupts);
+    await trainRun(opts, flags, plan, interrupts, serving);
   } finally {
     interrupts.dispose();
   }
+  if (serving.watch && !process.exitCode) await serving.watch.serveUntilInterrupted();
 }
 
-async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
+async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, serving: { watch?: TrainWatch } = {}): Promise<void> {
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   // the reader's checks before anything is built: a model the flags allow is a file it reads
   const paramCount = checkModelSpecs(specs, modelName);
@@ -197,7 +209,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   const inputs = plan ? [{ what: 'the file resumed', path: plan.path, mayBe: ['--out'] }] : [];
   const claim = claimOutputs(outputs, inputs);
   try {
-    await trainClaimed(opts, flags, plan, interrupts, { modelName, specs, model, summaryText, paramCount, buffers });
+    await trainClaimed(opts, flags, plan, interrupts, { modelName, specs, model, summaryText, paramCount, buffers }, serving);
   } finally {
     claim.release();
   }
@@ -212,8 +224,36 @@ interface Built {
   buffers: number;
 }
 
-async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, built: Built): Promise<void> {
+/** A claimed run in three stages: set up (data, optimizer, schedule), train (with checkpoints), report. */
+async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, built: Built, serving: { watch?: TrainWatch }): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
+  const run = await setUpRun(opts, plan, ui, built);
+  const result = await trainLoop(run, opts, interrupts, serving);
+  finalReport(run, result, opts, flags);
+}
+
+/** Everything the loop and the final report share. */
+interface Run extends Built {
+  ui: Ui;
+  plan?: ResumePlan;
+  data: DatasetSplits;
+  testSplit: Split;
+  lr: number;
+  optimizer: Optimizer;
+  scheduler?: LRScheduler;
+  trainBatches: Batcher;
+  testBatches: Batcher;
+  batchesPerEpoch: number;
+  shuffleRng: Rng;
+  live: LiveTraining;
+  history: EpochRecord[];
+  threads: number;
+  /** The weights file to write, with this resume state. */
+  weights(resume: ResumeState): WeightsFile;
+}
+
+/** Checks memory, loads the data, makes the optimizer and schedule, restores a resumed run's state. */
+async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui, built: Built): Promise<Run> {
   const { c } = ui;
   const { modelName, specs, model, summaryText } = built;
   if (opts.dataDir !== undefined && existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) {
@@ -277,11 +317,6 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     ui.line(`resuming ${plan.path} at ${at}`);
   }
   const history: EpochRecord[] = plan ? [...plan.file.metrics] : [];
-  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
-  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
-  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
-  let bar: ReturnType<typeof ui.bar> | undefined;
-  let barEpoch = 0;
 
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
@@ -299,9 +334,34 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     state: stateDict(model),
     resume,
   });
+  return {
+    ...built, ui, plan, data, testSplit, lr, optimizer, scheduler, trainBatches, testBatches,
+    batchesPerEpoch, shuffleRng: rng, live, history, threads, weights,
+  };
+}
 
-  // --threads: each batch is split across worker threads holding replicas of the model
-  const stepper = await ParallelStepper.create({
+/** Trains to opts.epochs, writing the weights file after every epoch; the stepper's threads are closed on the way out. */
+async function trainLoop(run: Run, opts: TrainOptions, interrupts: Interrupts, serving: { watch?: TrainWatch }): Promise<FitResult> {
+  const { ui, plan, model, optimizer, scheduler, specs, data, threads, history, live, weights, lr } = run;
+  const { c } = ui;
+  if (opts.serve) {
+    serving.watch = await watchTraining({
+      host: opts.host, port: opts.port, model, info: { name: run.modelName, arch: formatArch(specs), layers: specs },
+      input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std }, classes: data.classes, dataset: data.name,
+      test: run.testSplit, epochs: opts.epochs, batches: run.batchesPerEpoch, out: opts.out, history,
+    });
+    process.stderr.write(`live page: ${serving.watch.url}\n`);
+  }
+  const watch = serving.watch;
+  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
+  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
+  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
+  let bar: ReturnType<typeof ui.bar> | undefined;
+  let barEpoch = 0;
+
+  // --threads above 1: each batch is split across worker threads holding replicas of the model;
+  // one thread trains the model in place (fit's own step), with no shared memory to copy into
+  const stepper = threads === 1 ? undefined : await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
@@ -312,17 +372,20 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     model,
     optimizer,
     stepper,
-    train: trainBatches,
-    test: testBatches,
+    train: run.trainBatches,
+    test: run.testBatches,
     epochs: opts.epochs,
     startEpoch: plan?.resume.epoch,
     resumeAt: plan?.resume.position,
-    rng,
+    rng: run.shuffleRng,
     scheduler: opts.scheduler === 'cosine-restarts' ? undefined : scheduler,
     batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
     shouldStop: () => interrupts.requested,
-    onStep: window && ((s) => window.step(s)),
+    onStep: (window || watch) && ((s) => {
+      window?.step(s);
+      watch?.step(s);
+    }),
     onBatch: (p) => {
       if (p.epoch !== barEpoch) {
         bar = ui.bar(p.batches, `epoch ${p.epoch}/${opts.epochs}`);
@@ -336,6 +399,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
       writeFileSafe(opts.out, serializeWeights(weights(snapshot(live, m.epoch))), { label: `--out ${opts.out}` });
       savedEpoch = m.epoch;
       log?.epoch(m);
+      watch?.epoch(m);
       ui.line(
         `epoch ${m.epoch}/${opts.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
           `test loss ${m.testLoss.toFixed(4)} acc ${c.bold(pct(m.testAccuracy))}  ${m.seconds.toFixed(1)}s ${int(m.samplesPerSecond)} samples/s`,
@@ -345,9 +409,11 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
       await new Promise((r) => setImmediate(r));
     },
   });
-  let result: FitResult;
   try {
-    result = await fitting;
+    const result = await fitting;
+    if (result.stopped) bar?.stop();
+    watch?.done(result.stopped && result.epoch < opts.epochs, result.epoch);
+    return result;
   } catch (err) {
     bar?.stop();
     if (err instanceof DivergenceError) throw explainDivergence(err, { lr, out: opts.out, savedEpoch });
@@ -355,11 +421,16 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
   } finally {
     interrupts.disarm();
     log?.close();
-    await stepper.close();
+    await stepper?.close();
   }
-  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
+}
+
+/** After training: the interruption notice, or the final line, chart, --report page and --json summary. */
+function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: TrainOptions): void {
+  const { ui, modelName, specs, model, data, history, live, weights, testSplit, testBatches, batchesPerEpoch } = run;
+  const { c } = ui;
+  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: parameterCount(model) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
-    bar?.stop();
     let where: string;
     if (result.position) {
       writeFileSafe(opts.out, serializeWeights(weights(snapshot(live, result.epoch, result.position))), { label: `--out ${opts.out}` });
@@ -389,7 +460,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     const ev = evaluate(model, testBatches, data.classes.length);
     const html = trainingReportHtml({
       command: 'mnist-train',
-      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(params.reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(parameterCount(model))} parameters`,
       facts: [['dataset', data.name], ['weights', opts.out]],
       classes: data.classes,
       epochs: history,
