@@ -10,7 +10,9 @@ Writes test/fixtures/
       on exact zeros, softmax and cross-entropy on logits near 1000, label smoothing);
   {conv2d,maxpool2d,softmax,linear}_extra.json  configurations beyond those ('same' padding with
       even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear on mostly
-      constant inputs).
+      constant inputs);
+  {avgpool2d,leakyrelu,tanh,sigmoid}_extra.json  the layers added as descriptors (AvgPool2d's
+      padding count, ceil mode and divisor override; activations at 0, -0 and saturating inputs).
 """
 import json
 import os
@@ -317,4 +319,60 @@ write("cross_entropy", [
     ce_case("cross_entropy_label_smoothing_0.25_large_4x10", 1000 + exact((4, 10), 3.0), [1, 0, 9, 4], 0.25,
             values="large"),
 ], "", CORE)
+
+# ---- the layers added as descriptors: AvgPool2d, LeakyReLU, Tanh, Sigmoid ----
+# Their own seed, so that the cases above stay as they are.
+gen = torch.Generator().manual_seed(20261203)
+ADDED = "cases of {op} (scripts/oracle/gen_extra.py)"
+EDGES = [0.0, -0.0, 30.0, -30.0, 100.0, -100.0, 1e-3, -1e-3]
+
+
+def avgpool_case(name, n, c, hw, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+    config = {"kernel_size": k, "stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+              "count_include_pad": count_include_pad, "divisor_override": divisor_override}
+    return plain_case(name, "avgpool2d", config, exact((n, c) + hw),
+                      lambda x: F.avg_pool2d(x, k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                             count_include_pad=count_include_pad, divisor_override=divisor_override))
+
+
+def with_edges(shape, scale=2.0):
+    """Normal values, the first ones replaced by 0, -0, saturating and tiny inputs."""
+    x = exact(shape, scale)
+    x.view(-1)[: len(EDGES)] = torch.tensor(EDGES)
+    return x
+
+
+write("avgpool2d", [
+    avgpool_case("avgpool2d_k2_4x4", 2, 2, (4, 4), 2),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_exclude_pad_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True,
+                 count_include_pad=False),
+    avgpool_case("avgpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3x2_s1x2_p1x0_divisor5_6x7", 2, 1, (6, 7), [3, 2], [1, 2], padding=[1, 0],
+                 divisor_override=5),
+    avgpool_case("avgpool2d_k3_s3_ceil_8x8", 1, 3, (8, 8), 3, ceil_mode=True, count_include_pad=False),
+], "_extra", ADDED)
+
+write("leakyrelu", [
+    plain_case("leakyrelu_default_2x3x4", "leakyrelu", {"negative_slope": 0.01}, with_edges((2, 3, 4)),
+               lambda x: F.leaky_relu(x)),
+    plain_case("leakyrelu_0.1_2x2x3x3", "leakyrelu", {"negative_slope": 0.1}, exact((2, 2, 3, 3), 2.0),
+               lambda x: F.leaky_relu(x, 0.1)),
+    plain_case("leakyrelu_-0.5_3x5", "leakyrelu", {"negative_slope": -0.5}, with_edges((3, 5)),
+               lambda x: F.leaky_relu(x, -0.5)),
+    plain_case("leakyrelu_1.5_4x6", "leakyrelu", {"negative_slope": 1.5}, exact((4, 6), 2.0),
+               lambda x: F.leaky_relu(x, 1.5)),
+], "_extra", ADDED)
+
+write("tanh", [
+    plain_case("tanh_2x3x4", "tanh", {}, with_edges((2, 3, 4)), torch.tanh),
+    plain_case("tanh_wide_2x2x3x3", "tanh", {}, exact((2, 2, 3, 3), 6.0), torch.tanh),
+], "_extra", ADDED)
+
+write("sigmoid", [
+    plain_case("sigmoid_2x3x4", "sigmoid", {}, with_edges((2, 3, 4)), torch.sigmoid),
+    plain_case("sigmoid_wide_2x2x3x3", "sigmoid", {}, exact((2, 2, 3, 3), 6.0), torch.sigmoid),
+], "_extra", ADDED)
+
 print("wrote", OUT)

@@ -5,14 +5,16 @@ import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { encodeGreyPng } from '../data/image-io.ts';
+import { parameterCount } from '../nn/models.ts';
 import { DATASETS, type DatasetName, type Split } from '../data/sources.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { belowMinimum, percentage, positiveInt } from './flags.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
+import { contactSheet, scaleNearest } from '../report/contact-sheet.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { int, makeUi, pct, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
@@ -150,7 +152,7 @@ async function evalClaimed(path: string, opts: EvalOptions, ui: Ui): Promise<Eva
   if (opts.report !== undefined) {
     writeFileSafe(opts.report, trainingReportHtml({
       command: 'mnist-eval',
-      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(model.parameters().reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(parameterCount(model))} parameters`,
       facts: [['weights', path], ['dataset', dataset]],
       classes: file.classes,
       epochs: file.metrics ?? [],
@@ -269,58 +271,6 @@ function writeErrors(dir: string, split: Split, predictions: Int32Array, classes
   const big = scaleNearest(sheet.pixels, sheet.width, sheet.height, 2);
   writeFileSafe(sheetPath, encodeGreyPng(big, sheet.width * 2, sheet.height * 2), { label: `--errors ${sheetPath}` });
   return { dir, written: wrong.length, sheet: sheetPath, sheetCount: tiles.length };
-}
-
-/** Enlarges by an integer factor, each pixel becoming an f×f block. */
-function scaleNearest(px: Uint8Array, w: number, h: number, f: number): Uint8Array {
-  const out = new Uint8Array(w * f * h * f);
-  for (let y = 0; y < h * f; y++) {
-    const src = Math.floor(y / f) * w;
-    for (let x = 0; x < w * f; x++) out[y * w * f + x] = px[src + Math.floor(x / f)];
-  }
-  return out;
-}
-
-// 3×5 bitmap digits for the tile captions ("7>2": true class, then the prediction)
-const GLYPHS: Record<string, string[]> = {
-  '0': ['###', '#.#', '#.#', '#.#', '###'],
-  '1': ['.#.', '##.', '.#.', '.#.', '###'],
-  '2': ['###', '..#', '###', '#..', '###'],
-  '3': ['###', '..#', '.##', '..#', '###'],
-  '4': ['#.#', '#.#', '###', '..#', '..#'],
-  '5': ['###', '#..', '###', '..#', '###'],
-  '6': ['###', '#..', '###', '#.#', '###'],
-  '7': ['###', '..#', '.#.', '.#.', '.#.'],
-  '8': ['###', '#.#', '###', '#.#', '###'],
-  '9': ['###', '#.#', '###', '..#', '###'],
-  '>': ['#..', '.#.', '..#', '.#.', '#..'],
-};
-
-/**
- * A grid of the images, each with a caption strip "true>predicted" under it (class indices),
- * on a mid-grey background so the black image edges show.
- */
-export function contactSheet(tiles: { image: Uint8Array; top: number; bottom: number }[], rows: number, cols: number): { pixels: Uint8Array; width: number; height: number } {
-  const per = Math.max(1, Math.min(40, Math.ceil(Math.sqrt(tiles.length * 1.2))));
-  const gap = 2, caption = 8;
-  const tw = cols + gap, th = rows + caption + gap;
-  const gridRows = Math.max(1, Math.ceil(tiles.length / per));
-  const width = per * tw + gap, height = gridRows * th + gap;
-  const out = new Uint8Array(width * height).fill(96);
-  tiles.forEach((t, k) => {
-    const ox = gap + (k % per) * tw, oy = gap + Math.floor(k / per) * th;
-    for (let y = 0; y < rows; y++) out.set(t.image.subarray(y * cols, (y + 1) * cols), (oy + y) * width + ox);
-    const text = `${t.top}>${t.bottom}`;
-    for (let y = 0; y < caption; y++) out.fill(255, (oy + rows + y) * width + ox, (oy + rows + y) * width + ox + cols);
-    let x = ox + 1;
-    for (const ch of text) {
-      const g = GLYPHS[ch];
-      if (!g) continue;
-      for (let gy = 0; gy < 5; gy++) for (let gx = 0; gx < 3; gx++) if (g[gy][gx] === '#') out[(oy + rows + 2 + gy) * width + x + gx] = 0;
-      x += 4;
-    }
-  });
-  return { pixels: out, width, height };
 }
 
 export async function main(argv = process.argv): Promise<void> {

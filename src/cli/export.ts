@@ -8,7 +8,7 @@ import { exportModelOf, modelMetadata, toOnnx, OPSET } from '../interop/onnx.ts'
 import { pytorchScript } from '../interop/pytorch.ts';
 import { encodeSafetensors, type NamedTensor } from '../interop/safetensors.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { readWeightsFile } from './weights-file.ts';

@@ -1,7 +1,7 @@
 // Parsers for numeric command-line flags: commander calls them, and their message follows
 // "option '--x <n>' argument 'v' is invalid." on the one error line.
 import { InvalidArgumentError } from 'commander';
-import { type Limit, withinLimit } from '../train/limits.ts';
+import { type Limit, withinLimit } from '../weights/limits.ts';
 
 export function positiveInt(v: string): number {
   const n = Number(v);
@@ -34,7 +34,7 @@ export function portNumber(v: string): number {
   return n;
 }
 
-/** A parser for a flag whose range is in train/limits.ts (the range the weights-file reader accepts). */
+/** A parser for a flag whose range is in weights/limits.ts (the range the weights-file reader accepts). */
 export function limited(l: Limit): (v: string) => number {
   return (v) => {
     const n = Number(v);

@@ -24,3 +24,16 @@ export function fsReason(err: unknown): string | undefined {
     default: return typeof e.syscall === 'string' ? `${code} (${e.syscall})` : code;
   }
 }
+
+/**
+ * The words for a file that could not be read as an input: "no such file", "is a directory,
+ * expected a weights file"; the rest as fsReason words them. Undefined for a non-fs error.
+ */
+export function readProblem(err: unknown, expected = 'a file'): string | undefined {
+  switch ((err as { code?: unknown })?.code) {
+    case 'ENOENT': return 'no such file';
+    case 'ENOTDIR': return 'no such file (a part of the path is not a directory)';
+    case 'EISDIR': return `is a directory, expected ${expected}`;
+    default: return fsReason(err);
+  }
+}

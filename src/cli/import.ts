@@ -7,7 +7,7 @@ import { MnistError } from '../engine/errors.ts';
 import { DATASETS, type DatasetName } from '../data/sources.ts';
 import { weightsFromSafetensors } from '../interop/import.ts';
 import { decodeSafetensors } from '../interop/safetensors.ts';
-import { serializeWeights } from '../train/checkpoint.ts';
+import { serializeWeights } from '../weights/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { claimOutputs, writeFileSafe } from './safe-write.ts';
 import { MAX_WEIGHTS_BYTES } from './weights-file.ts';

@@ -3,7 +3,7 @@
 // Each record is appended as it happens, so a crash or kill keeps everything logged so far.
 import { fstatSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 import { fsReason } from './fs-reason.ts';
 import { OutputError, nodeFs, writeAll, type WriteFs } from './safe-write.ts';
 

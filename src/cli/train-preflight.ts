@@ -3,11 +3,10 @@
 // are capped at the cores; flags the chosen optimizer or schedule ignores are named once.
 import { totalmem } from 'node:os';
 import { MnistError } from '../engine/errors.ts';
-import { layerTypes } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { checkLayers } from '../train/layer-check.ts';
-import { MAX_WEIGHTS_BYTES } from '../train/limits.ts';
+import { checkLayers } from '../weights/layer-check.ts';
+import { MAX_WEIGHTS_BYTES } from '../weights/limits.ts';
 import { estimateMemory, formatBytes, type MemoryEstimate } from '../train/memory.ts';
 import { UsageError } from './train-resume.ts';
 
@@ -27,7 +26,7 @@ function modelFlag(name: string): string {
  */
 export function checkModelSpecs(specs: LayerSpec[], modelName: string): number {
   try {
-    const { params } = checkLayers(specs, 'model.layers', layerTypes());
+    const { params } = checkLayers(specs, 'model.layers');
     return params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   } catch (err) {
     if (!(err instanceof MnistError)) throw err;

@@ -4,10 +4,10 @@
 import { MnistError } from '../engine/errors.ts';
 import { formatArch } from '../nn/arch.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { CheckpointError, type WeightsFile } from '../train/checkpoint.ts';
-import { fail, get } from '../train/json-fields.ts';
-import { RUN_LIMITS, readLimited } from '../train/limits.ts';
-import { batchesTrained, type ResumeState } from '../train/resume.ts';
+import { CheckpointError, type WeightsFile } from '../weights/checkpoint.ts';
+import { fail, get } from '../weights/json-fields.ts';
+import { RUN_LIMITS, readLimited } from '../weights/limits.ts';
+import { batchesTrained, type ResumeState } from '../weights/resume.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 /** A usage mistake on the command line (conflicting flags, nothing left to do). */

@@ -5,7 +5,7 @@ import type { Split } from '../data/sources.ts';
 import type { LiveEpoch, LiveModel, LivePoint } from '../live/protocol.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 import type { StepInfo } from '../train/train.ts';
 import { STOP_SIGNALS, liveParams, startLiveServer, type LiveServer } from './live-server.ts';
 

@@ -5,8 +5,9 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
 import { Batcher, subset } from '../data/batches.ts';
+import type { DatasetSplits, Split } from '../data/sources.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
-import { buildModel, mlpSpecs } from '../nn/models.ts';
+import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
@@ -14,9 +15,9 @@ import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRSchedule
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../weights/checkpoint.ts';
 import { DivergenceError, fit, type FitResult } from '../train/train.ts';
-import type { ResumeState } from '../train/resume.ts';
+import type { ResumeState } from '../weights/resume.ts';
 import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
@@ -28,12 +29,12 @@ import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { belowMinimum, limited, percentage, portNumber, positiveInt } from './flags.ts';
-import { RUN_LIMITS as L } from '../train/limits.ts';
+import { RUN_LIMITS as L } from '../weights/limits.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { activationSizes, capThreads, checkFileSize, checkMemory, checkModelSpecs, defaultMaxMemoryMb, ignoredFlagWarnings, optimizerBuffers } from './train-preflight.ts';
 import { estimateMemory } from '../train/memory.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { int, makeUi, pct } from './ui.ts';
+import { int, makeUi, pct, type Ui } from './ui.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
 import { watchTraining, type TrainWatch } from './train-serve.ts';
 
@@ -223,8 +224,36 @@ interface Built {
   buffers: number;
 }
 
+/** A claimed run in three stages: set up (data, optimizer, schedule), train (with checkpoints), report. */
 async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, built: Built, serving: { watch?: TrainWatch }): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
+  const run = await setUpRun(opts, plan, ui, built);
+  const result = await trainLoop(run, opts, interrupts, serving);
+  finalReport(run, result, opts, flags);
+}
+
+/** Everything the loop and the final report share. */
+interface Run extends Built {
+  ui: Ui;
+  plan?: ResumePlan;
+  data: DatasetSplits;
+  testSplit: Split;
+  lr: number;
+  optimizer: Optimizer;
+  scheduler?: LRScheduler;
+  trainBatches: Batcher;
+  testBatches: Batcher;
+  batchesPerEpoch: number;
+  shuffleRng: Rng;
+  live: LiveTraining;
+  history: EpochRecord[];
+  threads: number;
+  /** The weights file to write, with this resume state. */
+  weights(resume: ResumeState): WeightsFile;
+}
+
+/** Checks memory, loads the data, makes the optimizer and schedule, restores a resumed run's state. */
+async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui, built: Built): Promise<Run> {
   const { c } = ui;
   const { modelName, specs, model, summaryText } = built;
   if (opts.dataDir !== undefined && existsSync(opts.dataDir) && !statSync(opts.dataDir).isDirectory()) {
@@ -288,11 +317,6 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     ui.line(`resuming ${plan.path} at ${at}`);
   }
   const history: EpochRecord[] = plan ? [...plan.file.metrics] : [];
-  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
-  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
-  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
-  let bar: ReturnType<typeof ui.bar> | undefined;
-  let barEpoch = 0;
 
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
@@ -310,18 +334,34 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     state: stateDict(model),
     resume,
   });
+  return {
+    ...built, ui, plan, data, testSplit, lr, optimizer, scheduler, trainBatches, testBatches,
+    batchesPerEpoch, shuffleRng: rng, live, history, threads, weights,
+  };
+}
 
+/** Trains to opts.epochs, writing the weights file after every epoch; the stepper's threads are closed on the way out. */
+async function trainLoop(run: Run, opts: TrainOptions, interrupts: Interrupts, serving: { watch?: TrainWatch }): Promise<FitResult> {
+  const { ui, plan, model, optimizer, scheduler, specs, data, threads, history, live, weights, lr } = run;
+  const { c } = ui;
   if (opts.serve) {
     serving.watch = await watchTraining({
-      host: opts.host, port: opts.port, model, info: { name: modelName, arch: formatArch(specs), layers: specs },
+      host: opts.host, port: opts.port, model, info: { name: run.modelName, arch: formatArch(specs), layers: specs },
       input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std }, classes: data.classes, dataset: data.name,
-      test: testSplit, epochs: opts.epochs, batches: batchesPerEpoch, out: opts.out, history,
+      test: run.testSplit, epochs: opts.epochs, batches: run.batchesPerEpoch, out: opts.out, history,
     });
     process.stderr.write(`live page: ${serving.watch.url}\n`);
   }
   const watch = serving.watch;
-  // --threads: each batch is split across worker threads holding replicas of the model
-  const stepper = await ParallelStepper.create({
+  const log = opts.log !== undefined ? new MetricsLog(opts.log, { append: !!plan }) : undefined;
+  const window = log && opts.logEvery ? new BatchWindow(opts.logEvery, (r) => log.batch(r)) : undefined;
+  let savedEpoch = plan && opts.out === plan.path ? plan.resume.epoch : undefined;
+  let bar: ReturnType<typeof ui.bar> | undefined;
+  let barEpoch = 0;
+
+  // --threads above 1: each batch is split across worker threads holding replicas of the model;
+  // one thread trains the model in place (fit's own step), with no shared memory to copy into
+  const stepper = threads === 1 ? undefined : await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
@@ -332,12 +372,12 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     model,
     optimizer,
     stepper,
-    train: trainBatches,
-    test: testBatches,
+    train: run.trainBatches,
+    test: run.testBatches,
     epochs: opts.epochs,
     startEpoch: plan?.resume.epoch,
     resumeAt: plan?.resume.position,
-    rng,
+    rng: run.shuffleRng,
     scheduler: opts.scheduler === 'cosine-restarts' ? undefined : scheduler,
     batchScheduler: opts.scheduler === 'cosine-restarts' ? scheduler : undefined,
     classes: data.classes.length,
@@ -369,9 +409,11 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
       await new Promise((r) => setImmediate(r));
     },
   });
-  let result: FitResult;
   try {
-    result = await fitting;
+    const result = await fitting;
+    if (result.stopped) bar?.stop();
+    watch?.done(result.stopped && result.epoch < opts.epochs, result.epoch);
+    return result;
   } catch (err) {
     bar?.stop();
     if (err instanceof DivergenceError) throw explainDivergence(err, { lr, out: opts.out, savedEpoch });
@@ -379,12 +421,16 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
   } finally {
     interrupts.disarm();
     log?.close();
-    await stepper.close();
+    await stepper?.close();
   }
-  watch?.done(result.stopped && result.epoch < opts.epochs, result.epoch);
-  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
+}
+
+/** After training: the interruption notice, or the final line, chart, --report page and --json summary. */
+function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: TrainOptions): void {
+  const { ui, modelName, specs, model, data, history, live, weights, testSplit, testBatches, batchesPerEpoch } = run;
+  const { c } = ui;
+  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: parameterCount(model) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
-    bar?.stop();
     let where: string;
     if (result.position) {
       writeFileSafe(opts.out, serializeWeights(weights(snapshot(live, result.epoch, result.position))), { label: `--out ${opts.out}` });
@@ -414,7 +460,7 @@ async function trainClaimed(opts: TrainOptions, flags: TrainOptions, plan: Resum
     const ev = evaluate(model, testBatches, data.classes.length);
     const html = trainingReportHtml({
       command: 'mnist-train',
-      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(params.reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(parameterCount(model))} parameters`,
       facts: [['dataset', data.name], ['weights', opts.out]],
       classes: data.classes,
       epochs: history,

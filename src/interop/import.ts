@@ -3,8 +3,8 @@
 // the weights file's own validation (every key, shape and value against the layers) before use.
 import { MnistError } from '../engine/errors.ts';
 import { parseArch } from '../nn/arch.ts';
-import { FORMAT, VERSION, tensorToJson, validateWeights, type WeightsFile } from '../train/checkpoint.ts';
-import { parseUntrustedJson } from '../train/json-fields.ts';
+import { FORMAT, VERSION, tensorToJson, validateWeights, type WeightsFile } from '../weights/checkpoint.ts';
+import { parseUntrustedJson } from '../weights/json-fields.ts';
 import { InteropError } from './errors.ts';
 import type { SafetensorsFile } from './safetensors.ts';
 

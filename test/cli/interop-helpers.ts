@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/engine/rng.ts';
 import { parseArch } from '../../src/nn/arch.ts';
 import { buildModel } from '../../src/nn/models.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict } from '../../src/train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
 
 export const SMALL_ARCH = 'conv(4,3) relu maxpool(2) flatten linear(10)';
 

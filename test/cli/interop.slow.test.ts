@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWeights } from '../../src/train/checkpoint.ts';
+import { readWeights } from '../../src/weights/checkpoint.ts';
 import { ROOT, expectOneLineError, runBin } from './helpers.ts';
 import { lyingLength, lyingOffsets, weightsDir } from './interop-helpers.ts';
 

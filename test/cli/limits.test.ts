@@ -18,8 +18,8 @@ import { Adam, AdamW } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRScheduler } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type WeightsFile } from '../../src/train/checkpoint.ts';
-import { RUN_LIMITS, type Limit } from '../../src/train/limits.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type WeightsFile } from '../../src/weights/checkpoint.ts';
+import { RUN_LIMITS, type Limit } from '../../src/weights/limits.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'limits-'));
 

@@ -11,7 +11,7 @@ import { preprocessImage } from '../../src/data/image.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import { Flatten } from '../../src/nn/flatten.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
-import { readWeights } from '../../src/train/checkpoint.ts';
+import { readWeights } from '../../src/weights/checkpoint.ts';
 import { ServeError, startLiveServer, type LiveServer } from '../../src/cli/live-server.ts';
 import { startServe } from '../../src/cli/serve.ts';
 import { watchTraining } from '../../src/cli/train-serve.ts';

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/data/image-io.ts';
 import { preprocessImage } from '../../src/data/image.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
-import { readWeights } from '../../src/train/checkpoint.ts';
+import { readWeights } from '../../src/weights/checkpoint.ts';
 import type { Split } from '../../src/data/sources.ts';
 import { PNG_SIGNATURE, canvas, chunk, digit, encodePng, ihdr, mnistTest } from '../data/image-fixtures.ts';
 import { expectOneLineError, runBin } from './helpers.ts';

@@ -12,7 +12,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../sr
 import { parseArch } from '../../src/nn/arch.ts';
 import { argmaxRows } from '../../src/nn/loss.ts';
 import { buildModel } from '../../src/nn/models.ts';
-import { readWeights, serializeWeights } from '../../src/train/checkpoint.ts';
+import { readWeights, serializeWeights } from '../../src/weights/checkpoint.ts';
 import { CLASSES, INPUT } from './helpers.ts';
 
 const FIX = new URL('../fixtures/interop/', import.meta.url);

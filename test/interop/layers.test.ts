@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { LAYERS, pyLiteral, torchConstructor } from '../../src/interop/layers.ts';
 import { parseArch } from '../../src/nn/arch.ts';
-import { layerTypes } from '../../src/nn/models.ts';
+import { LAYERS as DESCRIPTORS } from '../../src/nn/layers.ts';
+
+const layerTypes = () => DESCRIPTORS.map((d) => d.type);
 
 describe('PyTorch constructors', () => {
   it('writes each --arch layer with torch.nn\'s keyword names', () => {

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { toOnnx, type ExportModel } from '../../src/interop/onnx.ts';
 import { InteropError } from '../../src/interop/errors.ts';
 import { CNN_ARCH, parseArch } from '../../src/nn/arch.ts';
-import { layerTypes, mlpSpecs } from '../../src/nn/models.ts';
+import { mlpSpecs } from '../../src/nn/models.ts';
+import { LAYERS } from '../../src/nn/layers.ts';
+
+const layerTypes = () => LAYERS.map((d) => d.type);
 import type { LayerSpec } from '../../src/nn/module.ts';
 import { CLASSES, EDGE_ARCH, INPUT, compare, modelFor, testImages, trainedModel } from './helpers.ts';
 

@@ -16,7 +16,7 @@ import { mlpSpecs } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { evaluate } from '../../src/train/evaluate.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict } from '../../src/train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
 import { mnistTest } from '../data/image-fixtures.ts';
 import { CLASSES, EDGE_ARCH, INPUT, trainedModel } from './helpers.ts';
 

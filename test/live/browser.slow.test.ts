@@ -16,7 +16,7 @@ import { cnnSpecs, formatArch } from '../../src/nn/arch.ts';
 import { manualSeed } from '../../src/nn/init.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
-import { FORMAT, VERSION, readWeights, serializeWeights, stateDict } from '../../src/train/checkpoint.ts';
+import { FORMAT, VERSION, readWeights, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
 import { startServe } from '../../src/cli/serve.ts';
 import type { LiveServer } from '../../src/cli/live-server.ts';
 import { ROOT, runBin } from '../cli/helpers.ts';
