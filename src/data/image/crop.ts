@@ -1,6 +1,7 @@
 // A small picture (under 256 pixels a side) is a crop around one digit, as MNIST's own are: one
 // smooth background surface, global polarity, the largest ink and what lies near it. Pure code.
 import type { RgbaImage } from '../image-io.ts';
+import { inkWarnings } from '../ink-shape.ts';
 import { chooseComposite } from './alpha.ts';
 import { fitSurface, robustBackgroundMask } from './background.ts';
 import { blur3 } from './filters.ts';
@@ -102,6 +103,8 @@ export function preprocessCrop(img: RgbaImage, options: PreprocessOptions = {}):
   const keep = digitMask(v, w, h);
   if (!keep) return fail('no digit found');
   for (let i = 0; i < n; i++) if (!keep[i]) v[i] = 0;
+  const doubts = inkWarnings(v, w, h);
+  if (doubts.length) info.warnings = doubts;
   let box = extent(v, w, h, 0.5);
   if (!box) return fail('no digit found');
   const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);

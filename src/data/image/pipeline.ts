@@ -1,6 +1,7 @@
 // Turns an arbitrary picture of a digit into a 28×28 MNIST-style image, the way MNIST was made:
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from '../image-io.ts';
+import { inkWarnings } from '../ink-shape.ts';
 import { chooseComposite } from './alpha.ts';
 import { preprocessCrop } from './crop.ts';
 import { closeMask, groupAround, judgeRegions, labelRegions, settlePolarity, type Labels, type Region } from './candidates.ts';
@@ -150,6 +151,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   info.box = res.box;
   info.stroke = res.stroke;
   info.strokeAdjusted = res.strokeAdjusted;
+  if (res.warnings?.length) info.warnings = res.warnings;
   return res.pixels ? { pixels: res.pixels, info } : fail(res.reason ?? 'no digit found');
 
   /** Distance from the local paper colour, when it carries more of the ink than brightness does. */
@@ -173,7 +175,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   }
 
   /** From one candidate group to the model's 28×28 input. */
-  function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number } {
+  function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
     const { s, t, lb } = map;
     let pk = 0;
     for (let i = 0; i < n; i++) if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] > pk) pk = s[i];
@@ -208,6 +210,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
         }
       }
     }
+    const warnings = inkWarnings(v, w, h);
     let box = extent(v, w, h, 0.5);
     if (!box) return { reason: 'no digit found', contrast: hi };
     const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);
@@ -237,6 +240,6 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const side = Math.max(box.x1 - box.x0, box.y1 - box.y0);
     const cx = (box.x0 + box.x1) / 2, cy = (box.y0 + box.y1) / 2;
     const fitted = resampleArea(v, w, h, cx - side / 2, cy - side / 2, side, BOX);
-    return { pixels: centreByMass(fitted, BOX), box: srcBox, stroke: round2(stroke), strokeAdjusted: round2(adjusted), contrast: hi };
+    return { pixels: centreByMass(fitted, BOX), box: srcBox, stroke: round2(stroke), strokeAdjusted: round2(adjusted), contrast: hi, warnings };
   }
 }

@@ -56,6 +56,8 @@ export interface PreprocessInfo {
   /** Estimated stroke width at 28×28 before and after thickening/thinning. */
   stroke?: number;
   strokeAdjusted?: number;
+  /** Doubts about the ink kept as the digit (ink-shape.ts): several digits, or not a digit. */
+  warnings?: string[];
   /** Printed lines removed before the ink was segmented. */
   lines?: { horizontal: number; vertical: number };
   /** Regions set aside as not ink, by reason (an edge, a long line, a filled region...). */
