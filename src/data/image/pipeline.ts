@@ -152,6 +152,12 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   info.stroke = res.stroke;
   info.strokeAdjusted = res.strokeAdjusted;
   if (res.warnings?.length) info.warnings = res.warnings;
+  // another region of ink as strong as the chosen one, of the same kind, away from it
+  const chosenSeed = groups[pick].seed;
+  const rival = seeds.some((sd) => sd.map === chosenSeed.map && !groups[pick].ids.has(sd.region.id) && sd.score >= 0.5 * chosenSeed.score);
+  if (rival && !info.warnings?.some((x) => x.startsWith('more than one digit?'))) {
+    info.warnings = ['more than one digit? another region with as much ink lies beside the one read', ...(info.warnings ?? [])];
+  }
   return res.pixels ? { pixels: res.pixels, info } : fail(res.reason ?? 'no digit found');
 
   /** Distance from the local paper colour, when it carries more of the ink than brightness does. */
