@@ -162,6 +162,11 @@ describe('layering', () => {
     };
     reach(join(SRC, 'live/app.ts'));
     expect(seen.size).toBeGreaterThan(10);
+    // and every file of the folders it is made of, reached or not
+    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/image(\.ts$|\/)|report\/(activations|colors)\.ts$)/.test(show(f)));
+    for (const f of browser.filter((x) => x.endsWith('.ts'))) {
+      for (const spec of parsed.get(f)!.imports) expect(isNodeModule(spec) || /^(pngjs|jpeg-js|esbuild)$/.test(spec), `${show(f)} imports ${spec}`).toBe(false);
+    }
   });
 
   it('keeps process out of engine, nn, optim, weights, train, report, interop and live', () => {
