@@ -163,7 +163,7 @@ describe('layering', () => {
     reach(join(SRC, 'live/app.ts'));
     expect(seen.size).toBeGreaterThan(10);
     // and every file of the folders it is made of, reached or not
-    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/image(\.ts$|\/)|report\/(activations|colors)\.ts$)/.test(show(f)));
+    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/(image(\.ts$|\/)|ink-shape\.ts$)|report\/(activations|colors)\.ts$)/.test(show(f)));
     for (const f of browser.filter((x) => x.endsWith('.ts'))) {
       for (const spec of parsed.get(f)!.imports) expect(isNodeModule(spec) || /^(pngjs|jpeg-js|esbuild)$/.test(spec), `${show(f)} imports ${spec}`).toBe(false);
     }
