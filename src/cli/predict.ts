@@ -187,7 +187,8 @@ function predictOne(
   used: Set<string>,
 ): { r: Prediction; pixels?: Uint8Array } {
   const img = readImageFile(path);
-  const pre = preprocessImage(img);
+  // where several regions could be the digit, the one the model reads most confidently wins
+  const pre = preprocessImage(img, { classify: (px) => classify(model, px, input.mean, input.std) });
   const r: Prediction = {
     file: path,
     digit: null,
@@ -260,7 +261,13 @@ function describeInput(r: Prediction): string {
     const paper = i.alpha === 'ink' ? 'a transparent background' : i.inverted ? 'a light background' : 'a dark background';
     if (i.signal === 'colour') parts.push(`ink told apart from ${paper} by its colour`);
     else parts.push(`${i.inverted ? 'dark' : 'light'} ink on ${paper}${i.inverted ? ' (inverted)' : ''}`);
-    if (i.box) parts.push(`digit ${i.box.width}×${i.box.height} at (${i.box.x}, ${i.box.y})`);
+    if (i.lines) parts.push(`printed lines removed (${i.lines.horizontal} across, ${i.lines.vertical} down)`);
+    if (i.box) parts.push(`digit ${i.box.width}×${i.box.height} at (${i.box.x}, ${i.box.y})${i.chosen ? `, chosen as ${i.chosen}` : ''}`);
+    if (i.candidates && i.candidates.length > 1) {
+      const others = i.candidates.slice(1).map((c) => `${c.box.width}×${c.box.height} at (${c.box.x}, ${c.box.y}) read as ${c.digit} (${Math.round((c.confidence ?? 0) * 100)}%)`);
+      parts.push(`other candidates: ${others.join(', ')}`);
+    }
+    if (i.setAside) parts.push(`set aside: ${Object.entries(i.setAside).map(([why, n]) => `${n} ${why}`).join(', ')}`);
     if (i.stroke !== undefined && i.strokeAdjusted !== undefined && Math.abs(i.stroke - i.strokeAdjusted) > 0.05) {
       parts.push(`strokes ${i.stroke < i.strokeAdjusted ? 'thickened' : 'thinned'} to ${i.strokeAdjusted.toFixed(1)} px`);
     }
