@@ -5,6 +5,8 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Rng } from '../engine/rng.ts';
+import { AUGMENT_MODES, Augmenter, epochKey, sampleSeed, type AugmentMode } from '../data/augment.ts';
+import type { Split } from '../data/sources.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
 import { buildModel, mlpSpecs } from '../nn/models.ts';
@@ -71,6 +73,10 @@ export interface TrainOptions {
   threads?: number;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
   minAccuracy?: number;
+  /** Random distortion of the training images (data/augment.ts). */
+  augment: AugmentMode;
+  /** Print a few training images as the augmentation draws them, then exit. */
+  showAugment?: boolean;
 }
 
 export function trainProgram(): Command {
@@ -91,6 +97,8 @@ export function trainProgram(): Command {
     .option('--step-size <n>', 'epochs between lr drops (--scheduler step)', positiveInt, 1)
     .option('--gamma <g>', 'lr factor at each drop (--scheduler step)', positiveNumber, 0.7)
     .option('--seed <n>', 'random seed for initialisation and shuffling', nonNegativeInt, 1)
+    .addOption(new Option('--augment <mode>', 'distort each training image afresh every epoch: shift moves it up to 2 px; affine also rotates (±12°) and scales (±10%); elastic adds Simard\'s elastic distortion').choices([...AUGMENT_MODES]).default('none'))
+    .option('--show-augment', 'print a few training images as --augment distorts them, then exit')
     .option('--limit <n>', 'use only the first N training images', positiveInt)
     .option('--test-limit <n>', 'use only the first N test images', positiveInt)
     .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
@@ -185,6 +193,10 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   const trainSplit = subset(data.train, opts.limit);
   const testSplit = subset(data.test, opts.testLimit);
   if (opts.limit || opts.testLimit) ui.line(`using ${int(trainSplit.count)} training and ${int(testSplit.count)} test images`);
+  if (opts.showAugment) {
+    process.stdout.write(`${showAugmented(trainSplit, opts.augment, opts.seed, process.stdout.columns ?? 80, data.classes)}\n`);
+    return;
+  }
 
   const params = model.parameters();
   const lr = opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 1e-3);
@@ -197,10 +209,11 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
   ui.line(summaryText);
   const sched = opts.scheduler === 'none' ? '' : `, ${opts.scheduler} schedule`;
-  ui.line(`${opts.optimizer} lr ${lr}${sched}, batch ${opts.batchSize}, ${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, seed ${opts.seed} → ${opts.out}`);
+  const aug = opts.augment === 'none' ? '' : `, ${opts.augment} augmentation`;
+  ui.line(`${opts.optimizer} lr ${lr}${sched}${aug}, batch ${opts.batchSize}, ${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, seed ${opts.seed} → ${opts.out}`);
 
   const norm = { batchSize: opts.batchSize, mean: data.mean, std: data.std };
-  const trainBatches = new Batcher(trainSplit, norm);
+  const trainBatches = new Batcher(trainSplit, { ...norm, augment: opts.augment });
   const testBatches = new Batcher(testSplit, { ...norm, batchSize: 1000 });
   // step and cosine move once per epoch (StepLR, CosineAnnealingLR); cosine-restarts once per
   // batch, down half a cosine within every epoch (CosineAnnealingWarmRestarts, T_0 = one epoch),
@@ -259,6 +272,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
       limit: opts.limit,
       testLimit: opts.testLimit,
       threads,
+      augment: opts.augment,
     },
     metrics: history,
     state: stateDict(model),
@@ -366,6 +380,46 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last, ...gate })}\n`);
   }
   if (short) throw new UsageError(`${short} (the weights are saved in ${opts.out})`);
+}
+
+/**
+ * A few training images, each first as stored and then as three epochs would draw it (shade
+ * characters, one per pixel across and two pixel rows per line), as many across as `width` fits.
+ */
+export function showAugmented(split: Split, mode: AugmentMode, seed: number, width: number, classes: string[]): string {
+  const { rows, cols } = split;
+  const px = rows * cols;
+  const aug = new Augmenter(mode, rows, cols);
+  const across = Math.max(2, Math.floor((width + 1) / (cols + 3)));
+  const key = epochKey(new Rng(seed + 1).getState());
+  const blocks: string[] = [`--augment ${mode}: each row is one training image as stored, then as ${across - 1} epoch${across === 2 ? '' : 's'} could draw it`];
+  for (let i = 0; i < Math.min(4, split.count); i++) {
+    const pixels = split.images.subarray(i * px, (i + 1) * px);
+    const views: Float32Array[] = [Float32Array.from(pixels, (v) => v / 255)];
+    for (let k = 1; k < across; k++) views.push(aug.apply(pixels, sampleSeed(key, k * 7919 + i), new Float32Array(px)));
+    const drawn = views.map((v) => shadeLines(v, rows, cols));
+    const lines = [`${classes[split.labels[i]] ?? split.labels[i]}`];
+    for (let l = 0; l < drawn[0].length; l++) lines.push(drawn.map((d) => d[l]).join(' '));
+    blocks.push(lines.join('\n'));
+  }
+  return blocks.join('\n\n');
+}
+
+const SHADES = [' ', '░', '▒', '▓', '█'];
+
+/** An image of intensities 0..1 as framed text: each character is one column of two pixel rows. */
+function shadeLines(v: Float32Array, rows: number, cols: number): string[] {
+  const out = [`┌${'─'.repeat(cols)}┐`];
+  for (let y = 0; y < rows; y += 2) {
+    let s = '';
+    for (let x = 0; x < cols; x++) {
+      const m = (v[y * cols + x] + (y + 1 < rows ? v[(y + 1) * cols + x] : 0)) / 2;
+      s += SHADES[Math.min(4, Math.max(0, Math.round(m * 4)))];
+    }
+    out.push(`│${s}│`);
+  }
+  out.push(`└${'─'.repeat(cols)}┘`);
+  return out;
 }
 
 export async function main(argv = process.argv): Promise<void> {
