@@ -3,6 +3,7 @@
 // never stopped (SGD with momentum, Adam, dropout drawing from the global RNG).
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.ts';
+import type { AugmentMode } from '../../src/data/augment.ts';
 import { Batcher } from '../../src/data/batches.ts';
 import { defaultRng, manualSeed } from '../../src/nn/init.ts';
 import { buildModel } from '../../src/nn/models.ts';
@@ -57,10 +58,10 @@ function setup(kind: Kind) {
   return { model, optimizer, scheduler, shuffle };
 }
 
-function run(s: ReturnType<typeof setup>, epochs: number, extra: Partial<Parameters<typeof fit>[0]> = {}): Promise<FitResult> {
+function run(s: ReturnType<typeof setup>, epochs: number, extra: Partial<Parameters<typeof fit>[0]> = {}, augment: AugmentMode = 'none'): Promise<FitResult> {
   return fit({
     model: s.model, optimizer: s.optimizer, scheduler: s.scheduler, rng: s.shuffle, epochs,
-    train: new Batcher(TRAIN, { batchSize: 32, ...norm }), test: new Batcher(TEST, { batchSize: 50, ...norm }),
+    train: new Batcher(TRAIN, { batchSize: 32, ...norm, augment }), test: new Batcher(TEST, { batchSize: 50, ...norm }),
     ...extra,
   });
 }
@@ -109,6 +110,24 @@ describe('resume inside fit', () => {
     // the resumed epoch's metrics continue its running sums exactly
     expect(rest.metrics.map((m) => m.trainLoss)).toEqual(full.metrics.slice(1).map((m) => m.trainLoss));
     expect(rest.metrics.map((m) => m.testAccuracy)).toEqual(full.metrics.slice(1).map((m) => m.testAccuracy));
+  });
+
+  it.each(['shift', 'elastic'] as const)('with --augment %s: stopped mid-epoch and resumed, ends bit-identical to a straight run', async (augment) => {
+    const straight = setup('adam');
+    const full = await run(straight, 3, {}, augment);
+    const plain = setup('adam');
+    await run(plain, 3);
+    // the augmentation took effect: other images, other weights
+    expect(weightsOf(straight.model)).not.toEqual(weightsOf(plain.model));
+
+    const first = setup('adam');
+    let steps = 0;
+    const stopped = await run(first, 3, { shouldStop: () => ++steps === 17 }, augment); // epoch 2, batch 6
+    expect(stopped).toMatchObject({ stopped: true, epoch: 1, position: { batchesDone: 6 } });
+    const { s, r } = restore('adam', save(first, stopped));
+    const rest = await run(s, 3, { startEpoch: r.epoch, resumeAt: r.position }, augment);
+    expect(weightsOf(s.model)).toEqual(weightsOf(straight.model));
+    expect(rest.metrics.map((m) => m.trainLoss)).toEqual(full.metrics.slice(1).map((m) => m.trainLoss));
   });
 
   it('resumes at an epoch boundary (no position) just as exactly', async () => {
