@@ -1,8 +1,10 @@
 """Extra PyTorch oracle cases for configurations ../shared/oracle/ does not cover ('same'
 padding with even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear
-on mostly constant inputs).
+on mostly constant inputs) and for the layers it has no file for (AvgPool2d, LeakyReLU, Tanh,
+Sigmoid).
 
-Writes test/fixtures/{conv2d,maxpool2d,softmax,linear}_extra.json in the schema of
+Writes test/fixtures/{conv2d,maxpool2d,softmax,linear,avgpool2d,leakyrelu,tanh,sigmoid}_extra.json
+in the schema of
 ../shared/oracle/README.md. Run from the repo root: /usr/bin/python3 scripts/oracle/gen_extra.py
 Deterministic (fixed seed); tests read the committed JSON and never need Python.
 """
@@ -91,6 +93,40 @@ def pool_case(name, n, c, hw, k, stride=None, padding=0, dilation=1, ceil_mode=F
     }
 
 
+def avgpool_case(name, n, c, hw, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+    x = exact((n, c) + hw).requires_grad_()
+    y = F.avg_pool2d(x, k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                     count_include_pad=count_include_pad, divisor_override=divisor_override)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    return {
+        "name": name, "op": "avgpool2d",
+        "config": {"kernel_size": k, "stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+                   "count_include_pad": count_include_pad, "divisor_override": divisor_override},
+        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
+    }
+
+
+def pointwise_case(name, op, f, shape, config=None, scale=2.0, values=None):
+    """An elementwise activation; `values` adds hand-picked inputs (0, large magnitudes)."""
+    x = exact(shape, scale)
+    if values is not None:
+        x.view(-1)[: len(values)] = torch.tensor(values, dtype=torch.float32)
+    x.requires_grad_()
+    y = f(x)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    return {
+        "name": name, "op": op, "config": config or {},
+        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
+    }
+
+
 def softmax_case(name, op, shape, dim, scale=3.0, values=None):
     x = (exact(shape, scale) if values is None else torch.tensor(values, dtype=torch.float32)).requires_grad_()
     y = (F.softmax if op == "softmax" else F.log_softmax)(x, dim=dim)
@@ -174,4 +210,35 @@ write("linear", [
     linear_case("linear_mnist_background_784to20", 4, 784, 20, round(-0.42421 * 4096) / 4096, 0.2),
     linear_case("linear_relu_zeros_64to24_nobias", 5, 64, 24, 0.0, 0.3, bias=False, first_on=True),
     linear_case("linear_dense_40to16", 3, 40, 16, 0.0, 1.0),
+])
+
+write("avgpool2d", [
+    avgpool_case("avgpool2d_k2_4x4", 2, 2, (4, 4), 2),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_exclude_pad_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True,
+                 count_include_pad=False),
+    avgpool_case("avgpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3x2_s1x2_p1x0_divisor5_6x7", 2, 1, (6, 7), [3, 2], [1, 2], padding=[1, 0],
+                 divisor_override=5),
+    avgpool_case("avgpool2d_k3_s3_ceil_8x8", 1, 3, (8, 8), 3, ceil_mode=True, count_include_pad=False),
+])
+
+EDGES = [0.0, -0.0, 30.0, -30.0, 100.0, -100.0, 1e-3, -1e-3]
+write("leakyrelu", [
+    pointwise_case("leakyrelu_default_2x3x4", "leakyrelu", lambda x: F.leaky_relu(x), (2, 3, 4),
+                   {"negative_slope": 0.01}, values=EDGES),
+    pointwise_case("leakyrelu_0.1_2x2x3x3", "leakyrelu", lambda x: F.leaky_relu(x, 0.1), (2, 2, 3, 3),
+                   {"negative_slope": 0.1}),
+    pointwise_case("leakyrelu_-0.5_3x5", "leakyrelu", lambda x: F.leaky_relu(x, -0.5), (3, 5),
+                   {"negative_slope": -0.5}, values=EDGES),
+    pointwise_case("leakyrelu_1.5_4x6", "leakyrelu", lambda x: F.leaky_relu(x, 1.5), (4, 6),
+                   {"negative_slope": 1.5}),
+])
+write("tanh", [
+    pointwise_case("tanh_2x3x4", "tanh", torch.tanh, (2, 3, 4), values=EDGES),
+    pointwise_case("tanh_wide_2x2x3x3", "tanh", torch.tanh, (2, 2, 3, 3), scale=6.0),
+])
+write("sigmoid", [
+    pointwise_case("sigmoid_2x3x4", "sigmoid", torch.sigmoid, (2, 3, 4), values=EDGES),
+    pointwise_case("sigmoid_wide_2x2x3x3", "sigmoid", torch.sigmoid, (2, 2, 3, 3), scale=6.0),
 ])

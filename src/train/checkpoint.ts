@@ -2,14 +2,13 @@
 // the model's layer specs, input normalisation, classes, metrics, the parameters under PyTorch
 // state_dict keys and, optionally, the state to resume training. Pure: text in, objects out.
 import { MnistError } from '../engine/errors.ts';
-import { Rng } from '../engine/rng.ts';
 import { fmtShape, shapeSize } from '../engine/tensor.ts';
-import { buildModel as buildFromRegistry, layerTypes } from '../nn/models.ts';
+import { buildModel, descriptorOf } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { CheckpointError } from './errors.ts';
 import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
-import { LIMITS, checkLayers, type ParamShape } from './layer-check.ts';
+import { checkLayers, type ParamShape } from './layer-check.ts';
 import { validateResume, type ResumeState } from './resume.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
@@ -145,11 +144,6 @@ function plainObject(v: unknown, path: string, maxKeys: number): Record<string, 
   return out;
 }
 
-/** The parameters of a built model, as ParamShape. */
-function paramShapes(model: Sequential): ParamShape[] {
-  return model.namedParameters().map((p) => ({ key: p.key, shape: [...p.value.shape] }));
-}
-
 function checkState(v: unknown, params: readonly ParamShape[]): Record<string, TensorJson> {
   const o = obj(v, 'state', 'an object of tensors');
   for (const k of Object.keys(o)) {
@@ -165,20 +159,12 @@ function checkState(v: unknown, params: readonly ParamShape[]): Record<string, T
   return out;
 }
 
-interface Checked {
-  file: WeightsFile;
-  /** The parsed document, for the fields left to check after building. */
-  doc: Obj;
-  /** False when a layer type outside layer-check.ts leaves the parameter shapes unknown. */
-  complete: boolean;
-}
-
 /**
  * Checks a parsed document field by field against the format and LIMITS, without building
  * anything; the WeightsFile is made of fresh objects. Tensors are checked against the shapes the
- * layer specs imply when every layer type is in layer-check.ts's table.
+ * layer specs imply.
  */
-function checkDocument(doc: unknown): Checked {
+function checkDocument(doc: unknown): WeightsFile {
   const d = obj(doc, 'document', 'a JSON object');
   if (get(d, 'format') !== FORMAT) fail('format', `"${FORMAT}" (is this a weights file written by mnist-train?)`, get(d, 'format'));
   const version = get(d, 'version');
@@ -195,7 +181,7 @@ function checkDocument(doc: unknown): Checked {
   onlyKeys(mo, 'model', ['name', 'arch', 'layers']);
   const name = get(mo, 'name') === undefined ? 'model' : str(get(mo, 'name'), 'model.name', 64);
   const arch = get(mo, 'arch') === undefined ? undefined : str(get(mo, 'arch'), 'model.arch', 4096);
-  const { specs, params, complete } = checkLayers(get(mo, 'layers'), 'model.layers', layerTypes());
+  const { specs, params } = checkLayers(get(mo, 'layers'), 'model.layers');
 
   const io = obj(get(d, 'input'), 'input', '{"shape": [1, 28, 28], "mean": ..., "std": ...}');
   onlyKeys(io, 'input', ['shape', 'mean', 'std']);
@@ -226,13 +212,10 @@ function checkDocument(doc: unknown): Checked {
     input: { shape, mean, std }, classes, dataset, training, metrics,
     state: {},
   };
-  if (complete) checkTensors(file, d, params);
-  return { file, doc: d, complete };
-}
-
-function checkTensors(file: WeightsFile, doc: Obj, params: readonly ParamShape[]): void {
-  file.state = checkState(get(doc, 'state'), params);
-  if (get(doc, 'resume') !== undefined) file.resume = validateResume(get(doc, 'resume'), 'resume', params);
+  checkShapes(file);
+  file.state = checkState(get(d, 'state'), params);
+  if (get(d, 'resume') !== undefined) file.resume = validateResume(get(d, 'resume'), 'resume', params);
+  return file;
 }
 
 /**
@@ -241,60 +224,30 @@ function checkTensors(file: WeightsFile, doc: Obj, params: readonly ParamShape[]
  * returns it as fresh objects; throws a CheckpointError naming the first bad field.
  */
 export function validateWeights(doc: unknown): WeightsFile {
-  const c = checkDocument(doc);
-  if (!c.complete) checkTensors(c.file, c.doc, paramShapes(buildChecked(c.file, defaultBuild)));
-  return c.file;
-}
-
-/** Builds with a private RNG: loading a file must not move the seeded global one. */
-function defaultBuild(specs: LayerSpec[]): Sequential {
-  return buildFromRegistry(specs, new Rng(0));
+  return checkDocument(doc);
 }
 
 /**
- * Parses an untrusted weights file and rebuilds its model with the stored parameters: the whole
- * document is validated before anything is built; every failure is a one-line CheckpointError
- * naming the field.
+ * Parses an untrusted weights file and rebuilds its model from the stored parameters: the whole
+ * document is validated before anything is built, and the layers adopt the stored tensors (no
+ * initialisation to overwrite); every failure is a one-line CheckpointError naming the field.
  */
-export function readWeights(text: string, buildModel: (specs: LayerSpec[]) => Sequential = defaultBuild): { file: WeightsFile; model: Sequential } {
-  const { file, doc, complete } = checkDocument(parseUntrustedJson(text));
-  const model = buildChecked(file, buildModel);
-  if (!complete) checkTensors(file, doc, paramShapes(model));
-  loadStateDict(model, file.state);
-  return { file, model };
+export function readWeights(text: string): { file: WeightsFile; model: Sequential } {
+  const file = checkDocument(parseUntrustedJson(text));
+  const state: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(file.state)) state[k] = Float32Array.from(t.data);
+  return { file, model: buildModel(file.model.layers, { state }) };
 }
 
-/** Builds the validated specs (construction errors name the layer) and checks the shapes flow. */
-function buildChecked(file: WeightsFile, buildModel: (specs: LayerSpec[]) => Sequential): Sequential {
-  const layers = file.model.layers;
-  let model: Sequential;
-  try {
-    model = buildModel(layers);
-  } catch (err) {
-    if (!(err instanceof MnistError)) throw err;
-    const i = layers.findIndex((s) => {
-      try {
-        buildModel([s]);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    throw new CheckpointError(`model.layers${i >= 0 ? `[${i}]` : ''}: ${err.message}`, err.hint);
-  }
-  checkShapes(model, file);
-  return model;
-}
-
-/** Runs the input shape through the layers: each must accept its input, the output must be [N, classes]. */
-function checkShapes(model: Sequential, file: WeightsFile): void {
+/** Runs the input shape through the layer specs: each must accept its input, the output must be [N, classes]. */
+function checkShapes(file: WeightsFile): void {
   let shape = [1, ...file.input.shape];
-  model.layers.forEach((layer, i) => {
+  file.model.layers.forEach((spec, i) => {
     try {
-      shape = layer.outputShape(shape);
+      shape = descriptorOf(spec).outputShape(spec, shape);
     } catch (err) {
       if (!(err instanceof MnistError)) throw err;
-      throw new CheckpointError(`model.layers[${i}]: ${layer.type} does not fit its input [N, ${shape.slice(1).join(', ')}]: ${err.message}`);
+      throw new CheckpointError(`model.layers[${i}]: ${spec.type} does not fit its input [N, ${shape.slice(1).join(', ')}]: ${err.message}`);
     }
     const per = shape.slice(1).reduce((a, b) => a * b, 1);
     if (per > MAX_ACTIVATION) fail(`model.layers[${i}]`, `an output of at most ${MAX_ACTIVATION} values per image`, `[N, ${shape.slice(1).join(', ')}]`);
@@ -305,4 +258,3 @@ function checkShapes(model: Sequential, file: WeightsFile): void {
   }
 }
 
-export { LIMITS };

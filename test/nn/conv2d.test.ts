@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
-import type { IntOrPair } from '../../src/nn/args.ts';
+import type { IntOrPair } from '../../src/nn/conv2d.ts';
 import { Conv2d, type Conv2dOptions, type Conv2dPadding } from '../../src/nn/conv2d.ts';
 import { buildLayer } from '../../src/nn/models.ts';
 import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor, type OracleCase } from './helpers.ts';
@@ -193,8 +193,8 @@ describe('Conv2d behaviour', () => {
 
 describe('Conv2d errors', () => {
   const bad: [string, () => unknown, RegExp][] = [
-    ['groups not dividing inChannels', () => new Conv2d(3, 4, 3, { groups: 2 }), /Conv2d: inChannels 3 must be divisible by groups 2/],
-    ['groups not dividing outChannels', () => new Conv2d(4, 3, 3, { groups: 2 }), /Conv2d: outChannels 3 must be divisible by groups 2/],
+    ['groups not dividing inChannels', () => new Conv2d(3, 4, 3, { groups: 2 }), /Conv2d: groups must be a divisor of inChannels 3 and outChannels 4, got 2/],
+    ['groups not dividing outChannels', () => new Conv2d(4, 3, 3, { groups: 2 }), /Conv2d: groups must be a divisor of inChannels 4 and outChannels 3, got 2/],
     ['groups 0', () => new Conv2d(4, 4, 3, { groups: 0 }), /Conv2d: groups must be a positive integer, got 0/],
     ['stride 0', () => new Conv2d(1, 1, 3, { stride: 0 }), /Conv2d: stride must be a positive integer .* got 0/],
     ['negative stride in a pair', () => new Conv2d(1, 1, 3, { stride: [1, -2] }), /Conv2d: stride .* got \[1, -2\]/],
@@ -203,8 +203,8 @@ describe('Conv2d errors', () => {
     ['kernel triple', () => new Conv2d(1, 1, [3, 3, 3]), /Conv2d: kernelSize .* got \[3, 3, 3\]/],
     ['dilation 0', () => new Conv2d(1, 1, 3, { dilation: 0 }), /Conv2d: dilation .* got 0/],
     ['negative padding', () => new Conv2d(1, 1, 3, { padding: -1 }), /Conv2d: padding must be a non-negative integer .* got -1/],
-    ['unknown padding string', () => new Conv2d(1, 1, 3, { padding: 'full' as Conv2dPadding }), /Conv2d: padding must be 'same', 'valid'.* got "full"/],
-    ["'same' with stride 2", () => new Conv2d(1, 1, 3, { padding: 'same', stride: 2 }), /Conv2d: padding 'same' is not supported for strided convolutions, got stride \[2, 2\]/],
+    ['unknown padding string', () => new Conv2d(1, 1, 3, { padding: 'full' as Conv2dPadding }), /Conv2d: padding must be a non-negative integer or an \[h, w\] pair of them, 'same' or 'valid', got "full"/],
+    ["'same' with stride 2", () => new Conv2d(1, 1, 3, { padding: 'same', stride: 2 }), /Conv2d: padding must be a number when the stride is 2 \('same' needs stride 1, as in PyTorch\), got "same"/],
     ['zero channels', () => new Conv2d(0, 1, 3), /Conv2d: inChannels must be a positive integer, got 0/],
     ['fractional channels', () => new Conv2d(1, 1.5, 3), /Conv2d: outChannels must be a positive integer, got 1.5/],
   ];

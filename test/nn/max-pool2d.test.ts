@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
-import type { IntOrPair } from '../../src/nn/args.ts';
+import type { IntOrPair } from '../../src/nn/conv2d.ts';
 import { MaxPool2d, type MaxPool2dOptions } from '../../src/nn/max-pool2d.ts';
 import { buildLayer } from '../../src/nn/models.ts';
 import { checkOracleCase, distinctTensor, gradCheck, loadFixture, loadOracle } from './helpers.ts';
@@ -103,8 +103,8 @@ describe('MaxPool2d configuration and shapes', () => {
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ['padding over half the kernel', () => new MaxPool2d(2, { padding: 2 }), /MaxPool2d: pad should be at most half of effective kernel size, but got padding=2 and kernelSize=2/],
-    ['padding over half in one dimension', () => new MaxPool2d([3, 2], { padding: [1, 2] }), /pad should be at most half/],
+    ['padding over half the kernel', () => new MaxPool2d(2, { padding: 2 }), /MaxPool2d: padding must be at most half the kernel size \(2x2\), got 2/],
+    ['padding over half in one dimension', () => new MaxPool2d([3, 2], { padding: [1, 2] }), /padding must be at most half the kernel size \(3x2\), got \[1, 2\]/],
     ['kernel 0', () => new MaxPool2d(0), /MaxPool2d: kernelSize must be a positive integer .* got 0/],
     ['stride 0', () => new MaxPool2d(2, { stride: 0 }), /MaxPool2d: stride .* got 0/],
     ['negative padding', () => new MaxPool2d(3, { padding: -1 }), /MaxPool2d: padding must be a non-negative integer .* got -1/],

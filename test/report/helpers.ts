@@ -19,7 +19,7 @@ export function buildFromSpecs(specs: LayerSpec[]): Sequential {
 
 /** Conv2d(1,8,3,p1) ReLU MaxPool2d(2) Conv2d(8,16,3,p1) ReLU MaxPool2d(2) Flatten Linear(784,10), trained by PyTorch. */
 export function loadCnn(): { file: WeightsFile; model: Sequential } {
-  return readWeights(readFileSync(join(FIXTURES, 'cnn-small.json'), 'utf8'), buildFromSpecs);
+  return readWeights(readFileSync(join(FIXTURES, 'cnn-small.json'), 'utf8'));
 }
 
 export interface Trace {

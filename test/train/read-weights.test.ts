@@ -2,6 +2,8 @@
 // fails with one CheckpointError line naming the field, before any layer is built from it.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { formatArch, parseArch } from '../../src/nn/arch.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import { Adam } from '../../src/optim/adam.ts';
@@ -81,6 +83,39 @@ describe('readWeights: a good file', () => {
     const before = defaultRng().getState();
     readWeights(serializeWeights(goodFile()));
     expect(defaultRng().getState()).toEqual(before);
+  });
+});
+
+describe('readWeights: the layers added as descriptors', () => {
+  it('stores AvgPool2d, LeakyReLU, Tanh and Sigmoid under PyTorch names and rebuilds the same model', () => {
+    const arch = 'conv(4,3,padding=1) leakyrelu(0.1) avgpool(3,stride=2,padding=1,ceil=true) tanh avgpool(2,count_include_pad=false,divisor=3) sigmoid flatten linear(10)';
+    const layers = parseArch(arch);
+    const model = buildModel(layers, new Rng(5));
+    const f: WeightsFile = { ...goodFile(), model: { name: 'arch', arch, layers }, state: stateDict(model), resume: undefined };
+    const text = serializeWeights(f);
+    expect(text).toContain('{"type":"AvgPool2d","kernelSize":[3,3],"stride":[2,2],"padding":[1,1],"ceilMode":true,"countIncludePad":true,"divisorOverride":null}');
+    expect(text).toContain('{"type":"LeakyReLU","negativeSlope":0.1}');
+    const back = readWeights(text);
+    expect(back.file.model.layers).toEqual(layers);
+    expect(formatArch(back.file.model.layers)).toBe(arch);
+    const x = Tensor.from([2, 1, 28, 28], Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i)));
+    model.eval();
+    back.model.eval();
+    expect([...back.model.forward(x).data]).toEqual([...model.forward(x).data]);
+  });
+
+  it.each<[string, (d: any) => void, string | RegExp]>([
+    ['a negative divisor', (d) => (d.model.layers[2].divisorOverride = -1), 'model.layers[2].divisorOverride: expected an int 1..1048576 or null, found -1'],
+    ['a slope as a string', (d) => (d.model.layers[1].negativeSlope = '0.1'), 'model.layers[1].negativeSlope: expected a finite number, found "0.1"'],
+    ['countIncludePad as a number', (d) => (d.model.layers[2].countIncludePad = 0), 'model.layers[2].countIncludePad: expected true or false, found 0'],
+    ['a field Tanh does not have', (d) => (d.model.layers[3].inplace = true), /^model\.layers\[3\]\.inplace: unknown field/],
+  ])('refuses %s', (_, mutate, expected) => {
+    const layers = parseArch('conv(4,3,padding=1) leakyrelu(0.1) avgpool(2) tanh flatten linear(10)');
+    const d = JSON.parse(serializeWeights({ ...goodFile(), model: { name: 'arch', layers }, state: stateDict(buildModel(layers, new Rng(1))), resume: undefined }));
+    mutate(d);
+    const msg = failure(JSON.stringify(d)).message;
+    if (typeof expected === 'string') expect(msg).toBe(expected);
+    else expect(msg).toMatch(expected);
   });
 });
 
