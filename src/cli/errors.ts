@@ -69,15 +69,25 @@ function isNodeFsError(e: unknown): e is NodeFsError {
 }
 
 function describeFsError(e: NodeFsError): string {
-  const p = e.path ?? '';
-  switch (e.code) {
-    case 'ENOENT': return `${p}: no such file or directory`;
+  return `${e.path ?? ''}: ${fsProblem(e) ?? `${e.code} (${e.syscall})`}`;
+}
+
+/**
+ * What a file-system error means, in words for a message after the path ("no such file"), or
+ * undefined when `err` carries no error code. `expected` names the kind of file wanted.
+ */
+export function fsProblem(err: unknown, expected = 'a file'): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file';
+    case 'ENOTDIR': return 'no such file (a part of the path is not a directory)';
     case 'EACCES':
-    case 'EPERM': return `${p}: permission denied`;
-    case 'EISDIR': return `${p}: is a directory, expected a file`;
-    case 'ENOTDIR': return `${p}: a part of the path is not a directory`;
-    case 'ENOSPC': return `${p}: no space left on the device`;
-    case 'EROFS': return `${p}: read-only file system`;
-    default: return `${p}: ${e.code} (${e.syscall})`;
+    case 'EPERM': return 'permission denied';
+    case 'EISDIR': return `is a directory, expected ${expected}`;
+    case 'ELOOP': return 'too many symbolic links';
+    case 'ENAMETOOLONG': return 'the path is too long';
+    case 'ENOSPC': return 'no space left on the device';
+    case 'EROFS': return 'read-only file system';
+    default: return typeof code === 'string' ? `cannot read it (${code})` : undefined;
   }
 }

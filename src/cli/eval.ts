@@ -6,8 +6,9 @@ import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { encodeGreyPng } from '../data/image-io.ts';
+import { parameterCount } from '../nn/models.ts';
 import { DATASETS, type DatasetName, type Split } from '../data/sources.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
@@ -137,7 +138,7 @@ export async function runEval(path: string, opts: EvalOptions): Promise<EvalRepo
   if (opts.report !== undefined) {
     writeFileAtomic(opts.report, trainingReportHtml({
       command: 'mnist-eval',
-      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(model.parameters().reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(parameterCount(model))} parameters`,
       facts: [['weights', path], ['dataset', dataset]],
       classes: file.classes,
       epochs: file.metrics ?? [],

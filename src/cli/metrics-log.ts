@@ -3,7 +3,7 @@
 // Each record is appended as it happens, so a crash or kill keeps everything logged so far.
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 
 export type LogFormat = 'jsonl' | 'csv';
 

@@ -6,10 +6,11 @@ import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '../data/image-io.ts';
-import { SIZE, normalizePixels, preprocessImage, type PreprocessInfo } from '../data/image.ts';
+import { normalizeImage } from '../data/batches.ts';
+import { SIZE, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { oneLineUsageErrors, runCommand } from './errors.ts';
+import { fsProblem, oneLineUsageErrors, runCommand } from './errors.ts';
 import { positiveInt } from './flags.ts';
 import { checkOutputPath, writeExplainPage } from './report-files.ts';
 import { makeUi, type Ui } from './ui.ts';
@@ -82,21 +83,13 @@ export function readImageFile(path: string): DecodedImage {
 
 function fsError(err: unknown): MnistError {
   if (err instanceof MnistError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT': return new PredictError('no such file');
-    case 'ENOTDIR': return new PredictError('no such file (a part of the path is not a directory)');
-    case 'EACCES':
-    case 'EPERM': return new PredictError('permission denied');
-    case 'EISDIR': return new PredictError('is a directory, expected an image file');
-    default: return new PredictError(`cannot read it (${code ?? (err as Error).message})`);
-  }
+  return new PredictError(fsProblem(err, 'an image file') ?? `cannot read it (${(err as Error).message})`);
 }
 
 /** Runs the model on one 28×28 image: class probabilities. */
 export function classify(model: Sequential, pixels: Uint8Array, mean: number, std: number): Float32Array {
   model.eval();
-  const x = new Tensor([1, 1, SIZE, SIZE], normalizePixels(pixels, mean, std));
+  const x = new Tensor([1, 1, SIZE, SIZE], normalizeImage(pixels, mean, std));
   return new Softmax(1).forward(model.forward(x)).data.slice();
 }
 

@@ -5,10 +5,11 @@ import { dirname, resolve } from 'node:path';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { decodeImage } from '../data/image-io.ts';
-import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
+import { normalizeImage } from '../data/batches.ts';
+import { SIZE, preprocessImage } from '../data/image.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { explainHtml, originalImage } from '../report/explain-page.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { writeFileAtomic } from './files.ts';
 
 export class OutputPathError extends MnistError {}
@@ -41,7 +42,7 @@ export function writeExplainPage(
   const img = decodeImage(bytes);
   const pre = preprocessImage(img);
   if (!pre.pixels) return { noDigit: pre.reason ?? 'no digit found' };
-  const x = new Tensor([1, 1, SIZE, SIZE], normalizePixels(pre.pixels, weights.input.mean, weights.input.std));
+  const x = new Tensor([1, 1, SIZE, SIZE], normalizeImage(pre.pixels, weights.input.mean, weights.input.std));
   const { html, explanation } = explainHtml(model, x, {
     source: imagePath,
     original: originalImage({ bytes, format: img.format, width: img.width, height: img.height, data: img.data }),

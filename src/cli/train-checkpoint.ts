@@ -6,8 +6,8 @@ import { defaultRng, manualSeed } from '../nn/init.ts';
 import type { NamedParameter } from '../nn/sequential.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { LRScheduler } from '../optim/schedule.ts';
-import { CheckpointError } from '../train/checkpoint.ts';
-import { captureResume, restoreOptimizer, type EpochPosition, type ResumeState } from '../train/resume.ts';
+import { CheckpointError } from '../weights/checkpoint.ts';
+import { captureResume, restoreOptimizer, type EpochPosition, type ResumeState } from '../weights/resume.ts';
 import type { DivergenceError } from '../train/train.ts';
 import type { ResumePlan } from './train-resume.ts';
 

@@ -5,9 +5,9 @@ import { AUGMENT_MODES, type AugmentMode } from '../data/augment.ts';
 import { MnistError } from '../engine/errors.ts';
 import { formatArch } from '../nn/arch.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { CheckpointError, type WeightsFile } from '../train/checkpoint.ts';
-import { fail, get, int, num } from '../train/json-fields.ts';
-import { batchesTrained, type ResumeState } from '../train/resume.ts';
+import { CheckpointError, type WeightsFile } from '../weights/checkpoint.ts';
+import { fail, get, int, num } from '../weights/json-fields.ts';
+import { batchesTrained, type ResumeState } from '../weights/resume.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 /** A usage mistake on the command line (conflicting flags, nothing left to do). */

@@ -9,7 +9,7 @@ import { AUGMENT_MODES, Augmenter, epochKey, sampleSeed, type AugmentMode } from
 import type { Split } from '../data/sources.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
-import { buildModel, mlpSpecs } from '../nn/models.ts';
+import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
 import { formatSummary, summarize } from '../nn/summary.ts';
@@ -17,9 +17,9 @@ import { CosineAnnealingLR, CosineAnnealingWarmRestarts, StepLR, type LRSchedule
 import { Adam, AdamW } from '../optim/adam.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SGD } from '../optim/sgd.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../train/checkpoint.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type EpochRecord, type WeightsFile } from '../weights/checkpoint.ts';
 import { DivergenceError, fit, type FitResult } from '../train/train.ts';
-import type { ResumeState } from '../train/resume.ts';
+import type { ResumeState } from '../weights/resume.ts';
 import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
@@ -279,8 +279,9 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     resume,
   });
 
-  // --threads: each batch is split across worker threads holding replicas of the model
-  const stepper = await ParallelStepper.create({
+  // --threads above 1: each batch is split across worker threads holding replicas of the model;
+  // one thread trains the model in place (fit's own step), with no shared memory to copy into
+  const stepper = threads === 1 ? undefined : await ParallelStepper.create({
     specs, model, optimizer, threads, sampleShape: [1, data.train.rows, data.train.cols],
     maxBatch: Math.max(opts.batchSize, 1000), seed: opts.seed,
   });
@@ -329,9 +330,9 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   } finally {
     interrupts.disarm();
     log?.close();
-    await stepper.close();
+    await stepper?.close();
   }
-  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: live.params.reduce((n, p) => n + p.value.size, 0) }, metrics: history };
+  const summary = { out: opts.out, epochs: opts.epochs, model: { name: modelName, arch: formatArch(specs), params: parameterCount(model) }, metrics: history };
   if (result.stopped && result.epoch < opts.epochs) {
     bar?.stop();
     let where: string;
@@ -363,7 +364,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     const ev = evaluate(model, testBatches, data.classes.length);
     const html = trainingReportHtml({
       command: 'mnist-train',
-      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(params.reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${modelName}: ${formatArch(specs)} · ${int(parameterCount(model))} parameters`,
       facts: [['dataset', data.name], ['weights', opts.out]],
       classes: data.classes,
       epochs: history,

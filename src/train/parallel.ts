@@ -6,9 +6,11 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, MnistError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
-import { CrossEntropyLoss, argmaxRows, type CrossEntropyOptions } from '../nn/loss.ts';
+import { CrossEntropyLoss, type CrossEntropyOptions } from '../nn/loss.ts';
+import { parameterCount } from '../nn/models.ts';
 import { Module, type LayerSpec, type Parameter } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import { SliceStep } from './step.ts';
 import type { Stepper } from './train.ts';
 
 /** A worker thread failed, died or stopped answering; the pool cannot be used after this. */
@@ -38,7 +40,6 @@ export interface SharedBuffers {
 /** What a worker is started with (structured-cloned; the buffers are shared, not copied). */
 export interface WorkerInit {
   index: number;
-  threads: number;
   specs: LayerSpec[];
   sampleShape: number[];
   classes: number;
@@ -136,13 +137,6 @@ export function activationFloats(model: Module, sampleShape: readonly number[]):
   return total;
 }
 
-/** Counts the rows whose argmax equals the label. */
-export function countCorrect(logits: Tensor, y: ArrayLike<number>, pred: Int32Array<ArrayBuffer>): number {
-  argmaxRows(logits, pred);
-  let correct = 0;
-  for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
-  return correct;
-}
 
 const decoder = new TextDecoder();
 
@@ -169,14 +163,13 @@ export class ParallelStepper implements Stepper {
   private readonly paramCount: number;
   private readonly sampleSize: number;
   private readonly classes: number;
-  private readonly lossFn: CrossEntropyLoss;
+  private readonly slice: SliceStep;
   private readonly timeoutMs: number;
   private readonly chunkRows: number;
   private readonly hasDropout: boolean;
   private seq = 0;
   private failure?: WorkerError;
   private closed = false;
-  private pred = new Int32Array(0);
   // per batch size: the main thread's slice of x, y and the logits view
   private readonly views = new Map<number, { x: Tensor; y: Int32Array; out: Tensor }>();
   private readonly chunks = new Map<number, Tensor>();
@@ -203,7 +196,7 @@ export class ParallelStepper implements Stepper {
     this.paramCount = new Float32Array(buffers.params).length;
     this.sampleSize = shapeSize(o.sampleShape);
     this.classes = this.out.length / o.maxBatch;
-    this.lossFn = new CrossEntropyLoss(o.loss);
+    this.slice = new SliceStep(o.model, new CrossEntropyLoss(o.loss), () => o.optimizer.zeroGrad());
     this.timeoutMs = o.timeoutMs ?? 120_000;
     this.chunkRows = o.inferenceChunkRows ?? Math.max(1, Math.floor(ACTIVATION_BUDGET / activationFloats(o.model, o.sampleShape)));
     this.evaluator = new ParallelInference(this);
@@ -218,7 +211,7 @@ export class ParallelStepper implements Stepper {
     if (outShape.length !== 2) throw new ConfigError(`ParallelStepper: the model must output [N, classes], but gives ${fmtShape(outShape)} for one sample`);
     const classes = outShape[1];
     const params = o.model.parameters();
-    const paramCount = params.reduce((n, p) => n + p.value.size, 0);
+    const paramCount = parameterCount(o.model);
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
     const buffers: SharedBuffers = {
       params: sab(4 * paramCount),
@@ -247,7 +240,7 @@ export class ParallelStepper implements Stepper {
     const ready: Promise<void>[] = [];
     for (let t = 1; t < this.threads; t++) {
       const init: WorkerInit = {
-        index: t, threads: this.threads, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
+        index: t, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
         maxBatch: this.o.maxBatch, chunkRows: this.chunkRows, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
         loss: this.o.loss ?? {}, buffers: this.buffers,
       };
@@ -405,22 +398,17 @@ export class ParallelStepper implements Stepper {
     const batch = y.length;
     if (x.shape[0] !== batch) throw new ConfigError(`ParallelStepper: ${x.shape[0]} images but ${batch} labels`);
     const seq = this.dispatch(CMD.step, x, y, true);
-    const { model, optimizer } = this.o;
     const v = this.viewsFor(batch);
     const n0 = v.y.length;
-    optimizer.zeroGrad();
     let loss = 0, correct = 0;
     let error: unknown;
     try {
       if (n0 > 0) {
-        model.train();
-        const logits = model.forward(v.x);
-        const l = this.lossFn.forward(logits, v.y);
-        if (Number.isFinite(l)) model.backward(this.lossFn.backward(n0 / batch));
-        if (this.pred.length < n0) this.pred = new Int32Array(n0);
-        correct = countCorrect(logits, v.y, this.pred.subarray(0, n0));
-        loss = (l * n0) / batch;
-      }
+        this.o.model.train();
+        const r = this.slice.run(v.x, v.y, batch);
+        loss = (r.loss * n0) / batch;
+        correct = r.correct;
+      } else this.o.optimizer.zeroGrad(); // the workers' gradients are summed into these
     } catch (e) {
       error = e; // still join, so the workers are idle before the error surfaces
     }
@@ -440,7 +428,7 @@ export class ParallelStepper implements Stepper {
       if (!this.isActive(batch, t)) continue;
       for (let i = 0, j = t * P; i < P; i++, j++) g[i] += g[j];
     }
-    optimizer.step();
+    this.o.optimizer.step();
     return { loss, correct };
   }
 

@@ -12,8 +12,8 @@ import { Rng } from '../../src/engine/rng.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import { Adam } from '../../src/optim/adam.ts';
-import { FORMAT, VERSION, serializeWeights, stateDict, type WeightsFile } from '../../src/train/checkpoint.ts';
-import { captureResume } from '../../src/train/resume.ts';
+import { FORMAT, VERSION, serializeWeights, stateDict, type WeightsFile } from '../../src/weights/checkpoint.ts';
+import { captureResume } from '../../src/weights/resume.ts';
 import { ROOT, expectOneLineError, type Run } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'weights-corpus-'));

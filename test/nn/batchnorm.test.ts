@@ -9,7 +9,7 @@ import { formatArch, parseArch } from '../../src/nn/arch.ts';
 import { BatchNorm, type BatchNormSpec } from '../../src/nn/batchnorm.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import { readWeights, stateDict } from '../../src/train/checkpoint.ts';
+import { readWeights, stateDict } from '../../src/weights/checkpoint.ts';
 import { expectClose, gradCheck, loadFixture, randomTensor, tensorOf } from './helpers.ts';
 
 const bn2 = (c: number, o: Partial<BatchNormSpec> = {}) => new BatchNorm({ type: 'BatchNorm2d', numFeatures: c, ...o });

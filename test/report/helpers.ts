@@ -9,7 +9,7 @@ import { parsePair } from '../../src/data/idx.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
-import { readWeights, type TensorJson, type WeightsFile } from '../../src/train/checkpoint.ts';
+import { readWeights, type TensorJson, type WeightsFile } from '../../src/weights/checkpoint.ts';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures/report');
 

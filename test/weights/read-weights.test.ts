@@ -9,9 +9,9 @@ import type { LayerSpec } from '../../src/nn/module.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import {
   CheckpointError, FORMAT, VERSION, readWeights, serializeWeights, stateDict, validateWeights, type WeightsFile,
-} from '../../src/train/checkpoint.ts';
-import { parseUntrustedJson } from '../../src/train/json-fields.ts';
-import { captureResume } from '../../src/train/resume.ts';
+} from '../../src/weights/checkpoint.ts';
+import { parseUntrustedJson } from '../../src/weights/json-fields.ts';
+import { captureResume } from '../../src/weights/resume.ts';
 
 // conv(4,3,padding=1) relu maxpool(2) dropout(0.1) flatten linear(10): 4x14x14 = 784 features
 const SPECS: LayerSpec[] = [

@@ -138,14 +138,6 @@ export function list(v: unknown, path: string, minLen: number, maxLen: number): 
   return v;
 }
 
-/** An int in lo..hi, or an [h, w] pair of them (PyTorch's int-or-tuple sizes). */
-export function intOrPair(v: unknown, path: string, lo: number, hi: number): number | [number, number] {
-  const ok = (d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= lo && d <= hi;
-  if (ok(v)) return v as number;
-  if (Array.isArray(v) && v.length === 2 && v.every(ok)) return [v[0] as number, v[1] as number];
-  fail(path, `an int ${lo}..${hi} or [h, w]`, v);
-}
-
 /** An RNG state: four unsigned 32-bit integers. */
 export function u32x4(v: unknown, path: string): [number, number, number, number] {
   const a = list(v, path, 4, 4);

@@ -3,7 +3,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import {
   CheckpointError, FORMAT, VERSION, float32ToShortest, loadStateDict, serializeWeights, stateDict, type WeightsFile,
-} from '../../src/train/checkpoint.ts';
+} from '../../src/weights/checkpoint.ts';
 
 describe('float32ToShortest', () => {
   it('round-trips every float32 exactly', () => {
