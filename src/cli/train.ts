@@ -8,7 +8,7 @@ import { Rng } from '../engine/rng.ts';
 import { AUGMENT_MODES, Augmenter, epochKey, sampleSeed, type AugmentMode } from '../data/augment.ts';
 import type { Split } from '../data/sources.ts';
 import { Batcher, subset } from '../data/batches.ts';
-import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
+import { ARCH_PRESETS, formatArch, parseArch } from '../nn/arch.ts';
 import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
@@ -43,7 +43,7 @@ function widthList(v: string): number[] {
 }
 
 export interface TrainOptions {
-  model: 'mlp' | 'cnn';
+  model: 'mlp' | 'cnn' | 'cnn-bn';
   arch?: string;
   hidden: number[];
   summary?: boolean;
@@ -82,7 +82,7 @@ export interface TrainOptions {
 export function trainProgram(): Command {
   return oneLineUsageErrors(new Command('mnist-train'))
     .description('Train a digit classifier on MNIST (or Fashion-MNIST) and save its weights as JSON.')
-    .addOption(new Option('--model <name>', 'model preset').choices(['mlp', 'cnn']).default('mlp'))
+    .addOption(new Option('--model <name>', 'model preset: mlp, cnn, or cnn-bn (the cnn with batch normalisation)').choices(['mlp', 'cnn', 'cnn-bn']).default('mlp'))
     .option('--arch <spec>', 'any sequential model, e.g. "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" (overrides --model)')
     .option('--hidden <widths>', 'MLP hidden layer widths, comma-separated', widthList, [256])
     .option('--summary', 'print the model summary table and exit')
@@ -133,7 +133,8 @@ function checkWritable(out: string, flag = '--out'): void {
 /** The layer specs the flags ask for: --arch, else the --model preset. */
 export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
   if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
-  if (opts.model === 'cnn') return { name: 'cnn', specs: cnnSpecs() };
+  const preset = Object.hasOwn(ARCH_PRESETS, opts.model) ? ARCH_PRESETS[opts.model] : undefined;
+  if (preset) return { name: opts.model, specs: parseArch(preset, inputShape, classes) };
   return { name: 'mlp', specs: mlpSpecs(opts.hidden, inputShape.reduce((a, b) => a * b, 1), classes) };
 }
 
@@ -244,7 +245,13 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   let bar: ReturnType<typeof ui.bar> | undefined;
   let barEpoch = 0;
 
-  const threads = trainThreads(opts.threads, batchesPerEpoch);
+  let threads = trainThreads(opts.threads, batchesPerEpoch);
+  if (threads > 1 && specs.some((s) => s.type === 'BatchNorm2d' || s.type === 'BatchNorm1d')) {
+    // NOTE: the workers do not yet share batch statistics (SyncBatchNorm); until they do, a model
+    // with batch normalisation trains on the main thread, where the statistics are the whole batch's
+    if (opts.threads !== undefined) ui.warn(`--threads ${opts.threads}: batch normalisation trains on 1 thread for now (its statistics must be the whole batch's)`);
+    threads = 1;
+  }
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }
