@@ -245,13 +245,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   let bar: ReturnType<typeof ui.bar> | undefined;
   let barEpoch = 0;
 
-  let threads = trainThreads(opts.threads, batchesPerEpoch);
-  if (threads > 1 && specs.some((s) => s.type === 'BatchNorm2d' || s.type === 'BatchNorm1d')) {
-    // NOTE: the workers do not yet share batch statistics (SyncBatchNorm); until they do, a model
-    // with batch normalisation trains on the main thread, where the statistics are the whole batch's
-    if (opts.threads !== undefined) ui.warn(`--threads ${opts.threads}: batch normalisation trains on 1 thread for now (its statistics must be the whole batch's)`);
-    threads = 1;
-  }
+  const threads = trainThreads(opts.threads, batchesPerEpoch);
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }

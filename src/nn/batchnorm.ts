@@ -142,8 +142,10 @@ export class BatchNorm extends Module {
     return [n, c, x.size / (n * c)];
   }
 
+  // only training steps reduce across threads: inference uses the running statistics (and,
+  // without them, each thread's own rows)
   private sync(n: number): void {
-    this.collective?.sum(this.sums, n);
+    if (this.training) this.collective?.sum(this.sums, n);
   }
 
   // x: [N, C, H, W] (2d) or [N, C] (1d) -> same shape; y = (x - mean) / sqrt(var + eps) · weight + bias

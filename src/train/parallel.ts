@@ -11,6 +11,7 @@ import { parameterCount } from '../nn/models.ts';
 import { Module, type LayerSpec, type Parameter } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { SliceStep } from './step.ts';
+import { SharedAllReduce, attachAllReduce, reduceBuffers, reduceWidth, type ReduceBuffers } from './collective.ts';
 import type { Stepper } from './train.ts';
 
 /** A worker thread failed, died or stopped answering; the pool cannot be used after this. */
@@ -35,6 +36,8 @@ export interface SharedBuffers {
   ctl: SharedArrayBuffer; // Int32 [threads, CTL_STRIDE]
   results: SharedArrayBuffer; // Float64 [threads, RESULT_STRIDE]
   errors: SharedArrayBuffer; // Uint8 [threads, ERROR_BYTES]
+  stats: SharedArrayBuffer; // Float32 [bufferCount]: running statistics, updated by the main thread only
+  reduce: ReduceBuffers; // batch-norm sums across the threads
 }
 
 /** What a worker is started with (structured-cloned; the buffers are shared, not copied). */
@@ -50,6 +53,8 @@ export interface WorkerInit {
   seed: number;
   loss: CrossEntropyOptions;
   buffers: SharedBuffers;
+  /** How long to wait for the other threads' batch statistics. */
+  timeoutMs: number;
 }
 
 export interface ParallelOptions {
@@ -105,6 +110,21 @@ export function bindParameters(params: readonly Parameter[], values: Float32Arra
     (p.value as { data: Float32Array }).data = v;
     (p.grad as { data: Float32Array }).data = g;
     off += n;
+  }
+}
+
+/**
+ * Points the model's buffers (running statistics) at consecutive views of `stats`, copying the
+ * current values in when `copy` is set: every replica then reads the main thread's statistics.
+ */
+export function bindBuffers(model: Module, stats: SharedArrayBuffer, copy: boolean): void {
+  const all = new Float32Array(stats);
+  let off = 0;
+  for (const b of model.buffers()) {
+    const v = all.subarray(off, off + b.value.size);
+    if (copy) v.set(b.value.data);
+    (b.value as { data: Float32Array }).data = v;
+    off += b.value.size;
   }
 }
 
@@ -167,6 +187,7 @@ export class ParallelStepper implements Stepper {
   private readonly timeoutMs: number;
   private readonly chunkRows: number;
   private readonly hasDropout: boolean;
+  private readonly reduce: SharedAllReduce;
   private seq = 0;
   private failure?: WorkerError;
   private closed = false;
@@ -201,6 +222,14 @@ export class ParallelStepper implements Stepper {
     this.chunkRows = o.inferenceChunkRows ?? Math.max(1, Math.floor(ACTIVATION_BUDGET / activationFloats(o.model, o.sampleShape)));
     this.evaluator = new ParallelInference(this);
     this.hasDropout = o.specs.some((l) => l.type === 'Dropout');
+    // while the main thread waits for batch statistics, a worker that failed ends the wait
+    this.reduce = new SharedAllReduce(0, buffers.reduce, this.timeoutMs, () => {
+      for (let t = 1; t < this.threads; t++) {
+        const e = this.workerError(t);
+        if (e) throw (this.failure ??= e);
+      }
+    });
+    attachAllReduce(o.model, this.reduce, true);
   }
 
   /** Moves the model's parameters into shared memory and starts threads - 1 workers. */
@@ -222,8 +251,11 @@ export class ParallelStepper implements Stepper {
       ctl: sab(4 * CTL_STRIDE * o.threads),
       results: sab(8 * RESULT_STRIDE * o.threads),
       errors: sab(ERROR_BYTES * o.threads),
+      stats: sab(4 * o.model.buffers().reduce((n, b) => n + b.value.size, 0)),
+      reduce: reduceBuffers(o.threads, reduceWidth(o.model)),
     };
     bindParameters(params, new Float32Array(buffers.params), new Float32Array(buffers.grads), 0, true);
+    bindBuffers(o.model, buffers.stats, true);
     o.model.inputGrad = false;
     const stepper = new ParallelStepper(o, buffers);
     try {
@@ -242,7 +274,7 @@ export class ParallelStepper implements Stepper {
       const init: WorkerInit = {
         index: t, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
         maxBatch: this.o.maxBatch, chunkRows: this.chunkRows, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
-        loss: this.o.loss ?? {}, buffers: this.buffers,
+        loss: this.o.loss ?? {}, buffers: this.buffers, timeoutMs: this.timeoutMs,
       };
       const w = new Worker(url, { workerData: init });
       this.workers.push(w);
@@ -397,6 +429,7 @@ export class ParallelStepper implements Stepper {
   async step(x: Tensor, y: Int32Array): Promise<{ loss: number; correct: number }> {
     const batch = y.length;
     if (x.shape[0] !== batch) throw new ConfigError(`ParallelStepper: ${x.shape[0]} images but ${batch} labels`);
+    this.reduce.begin((t) => sliceStart(batch, this.threads, t + 1) - sliceStart(batch, this.threads, t));
     const seq = this.dispatch(CMD.step, x, y, true);
     const v = this.viewsFor(batch);
     const n0 = v.y.length;
