@@ -5,7 +5,7 @@ import { Tensor } from '../../src/engine/tensor.ts';
 import type { IntOrPair } from '../../src/nn/conv2d.ts';
 import { Conv2d, type Conv2dOptions, type Conv2dPadding } from '../../src/nn/conv2d.ts';
 import { buildLayer } from '../../src/nn/models.ts';
-import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor, type OracleCase } from './helpers.ts';
+import { checkOracleCase, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle, randomTensor, type OracleCase } from './helpers.ts';
 
 function fromConfig(cfg: Record<string, unknown>, rng = new Rng(1)): Conv2d {
   return new Conv2d(cfg.in_channels as number, cfg.out_channels as number, cfg.kernel_size as IntOrPair, {
@@ -75,19 +75,19 @@ describe('Conv2d hand-worked', () => {
   });
 });
 
-describe('Conv2d against the PyTorch oracle', () => {
-  const cases = loadOracle('conv2d.json');
-  it('has the 22 documented cases', () => expect(cases).toHaveLength(22));
-  for (const c of cases) {
-    it(c.name, () => checkOracleCase(fromConfig(c.config), c));
-    it(`${c.name} (eval mode: im2col rebuilt in backward)`, () => checkOracleCase(fromConfig(c.config).eval(), c));
-  }
-});
-
-describe('Conv2d against extra PyTorch cases (test/fixtures/conv2d_extra.json)', () => {
-  for (const c of loadFixture<OracleCase>('conv2d_extra.json')) {
-    it(c.name, () => checkOracleCase(fromConfig(c.config), c));
-  }
+describe('Conv2d against the PyTorch oracle (test/fixtures, scripts/oracle/gen_extra.py)', () => {
+  it('every case of conv2d.json (kernel, stride, padding, dilation, groups, bias mixes)', () => {
+    forEachCase(loadFixture('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it('every case of conv2d.json in eval mode (im2col rebuilt in backward)', () => {
+    forEachCase(loadFixture('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config).eval(), c));
+  });
+  it("every case of conv2d_extra.json ('same' with even kernels, pointwise, wide channels)", () => {
+    forEachCase(loadFixture<OracleCase>('conv2d_extra.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it.skipIf(!hasSharedOracle('conv2d.json'))('shared oracle (optional, ../shared/oracle/conv2d.json): every case', () => {
+    forEachCase(loadSharedOracle('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
 });
 
 describe('Conv2d gradient check (central differences)', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/engine/errors.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/rng.ts';
@@ -8,21 +8,27 @@ import { summarize } from '../../src/nn/summary.ts';
 import { explain, softmax } from '../../src/report/activations.ts';
 import { buildFromSpecs, loadCnn, loadTrace, testImage } from './helpers.ts';
 
+/** allclose, naming the worst element; a NaN or infinite value counts as a failure, never a pass. */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = 0, at = -1;
   for (let i = 0; i < expected.length; i++) {
     const excess = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
-    if (excess > worst) (worst = excess), (at = i);
+    if (!(excess <= 0) && (at < 0 || !(excess <= worst))) (worst = excess), (at = i);
   }
   expect(at, `${what}: value ${at} is ${actual[at]}, PyTorch says ${expected[at]}`).toBe(-1);
 }
 
 describe('explain on the PyTorch-trained CNN fixture', () => {
-  const { model, file } = loadCnn();
-  const trace = loadTrace().cases[0];
-  const { x, label } = testImage(trace.testIndex, file.input.mean, file.input.std);
-  const ex = explain(model, x);
+  // loaded in beforeAll, so a missing fixture fails these tests, not the file's collection
+  let model: ReturnType<typeof loadCnn>['model'], file: ReturnType<typeof loadCnn>['file'];
+  let trace: ReturnType<typeof loadTrace>['cases'][number], x: Tensor, label: number, ex: ReturnType<typeof explain>;
+  beforeAll(() => {
+    ({ model, file } = loadCnn());
+    trace = loadTrace().cases[0];
+    ({ x, label } = testImage(trace.testIndex, file.input.mean, file.input.std));
+    ex = explain(model, x);
+  });
 
   it('gives every layer output PyTorch computes for the same weights and image', () => {
     expect(label).toBe(trace.label);
@@ -84,6 +90,15 @@ describe('explain on an MLP', () => {
     for (let i = 0; i < 784; i++) z += w.data[i] * ex.input.values[i];
     expect(ex.layers[1].values[0]).toBeCloseTo(z, 4);
     expect(ex.layers[2].values[0]).toBeCloseTo(Math.max(0, z), 4);
+  });
+});
+
+describe('the comparison itself', () => {
+  it('fails on NaN, infinite or far-off values and passes on close ones', () => {
+    expect(() => expectClose([NaN, 1], [0.5, 1], 1e-6, 1e-4, 'nan')).toThrow(/value 0 is NaN/);
+    expect(() => expectClose([1, Infinity], [1, 2], 1e-6, 1e-4, 'inf')).toThrow(/value 1 is Infinity/);
+    expect(() => expectClose([1, 2.1], [1, 2], 1e-6, 1e-4, 'off')).toThrow(/value 1 is 2.1/);
+    expectClose([1, 2.0001], [1, 2], 1e-6, 1e-4, 'close');
   });
 });
 
