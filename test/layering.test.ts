@@ -68,7 +68,10 @@ const ALLOWED: Record<string, string[]> = {
   weights: ['engine', 'nn', 'optim'],
   train: ['engine', 'nn', 'optim', 'weights'],
   report: ['engine', 'nn', 'train', 'weights'],
-  cli: ['engine', 'nn', 'optim', 'data', 'weights', 'train', 'report'],
+  interop: ['engine', 'nn', 'weights', 'train'],
+  // the live page's script: bundled for the browser (see below)
+  live: ['engine', 'nn', 'data', 'report', 'weights'],
+  cli: ['engine', 'nn', 'optim', 'data', 'weights', 'train', 'report', 'interop', 'live'],
 };
 const TERMINAL = /^(commander|chalk|ora|cli-progress)(\/|$)/;
 const NODE_ONLY = new Set(builtinModules);
@@ -126,8 +129,16 @@ describe('layering', () => {
     }
   });
 
-  it('keeps process out of engine, nn, optim, weights, train and report', () => {
-    for (const f of files.filter((x) => ['engine', 'nn', 'optim', 'weights', 'train', 'report'].includes(folder(x)))) {
+  it('keeps Node modules and Node-only packages out of the code the live page bundles', () => {
+    // what src/live/app.ts reaches: esbuild (platform browser) would fail on these and the page would break
+    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/image(\.ts$|\/)|report\/(activations|colors)\.ts$)/.test(show(f)));
+    for (const f of browser.filter((x) => x.endsWith('.ts'))) {
+      for (const spec of parsed.get(f)!.imports) expect(isNodeModule(spec) || /^(pngjs|jpeg-js|esbuild)$/.test(spec), `${show(f)} imports ${spec}`).toBe(false);
+    }
+  });
+
+  it('keeps process out of engine, nn, optim, weights, train, report, interop and live', () => {
+    for (const f of files.filter((x) => ['engine', 'nn', 'optim', 'weights', 'train', 'report', 'interop', 'live'].includes(folder(x)))) {
       expect(parsed.get(f)!.usesProcess, `${show(f)} uses process`).toBe(false);
     }
   });

@@ -11,8 +11,10 @@ Writes test/fixtures/
   {conv2d,maxpool2d,softmax,linear}_extra.json  configurations beyond those ('same' padding with
       even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear on mostly
       constant inputs);
-  {avgpool2d,leakyrelu,tanh,sigmoid,batchnorm}_extra.json  the layers beyond the core set
-      (BatchNorm: train and eval forward/backward, running statistics, several SGD steps).
+  {avgpool2d,leakyrelu,tanh,sigmoid}_extra.json  the layers added as descriptors (AvgPool2d's
+      padding count, ceil mode and divisor override; activations at 0, -0 and saturating inputs);
+  batchnorm_extra.json  BatchNorm2d and BatchNorm1d: train and eval forward/backward, running
+      statistics, several SGD steps.
 """
 import json
 import os
@@ -198,142 +200,6 @@ write("linear", [
 ])
 
 
-# ---- layers beyond the core set (drawn from the same generator, after the extra cases) ----
-BEYOND = "cases of a layer beyond the core set; same schema"
-
-def avgpool_case(name, n, c, hw, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
-    x = exact((n, c) + hw).requires_grad_()
-    y = F.avg_pool2d(x, k, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                     count_include_pad=count_include_pad, divisor_override=divisor_override)
-    g = exact(tuple(y.shape))
-    loss = (y * g).sum()
-    loss.backward()
-    return {
-        "name": name, "op": "avgpool2d",
-        "config": {"kernel_size": k, "stride": stride, "padding": padding, "ceil_mode": ceil_mode,
-                   "count_include_pad": count_include_pad, "divisor_override": divisor_override},
-        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
-        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
-    }
-
-
-def pointwise_case(name, op, f, shape, config=None, scale=2.0, values=None):
-    """An elementwise activation; `values` adds hand-picked inputs (0, large magnitudes)."""
-    x = exact(shape, scale)
-    if values is not None:
-        x.view(-1)[: len(values)] = torch.tensor(values, dtype=torch.float32)
-    x.requires_grad_()
-    y = f(x)
-    g = exact(tuple(y.shape))
-    loss = (y * g).sum()
-    loss.backward()
-    return {
-        "name": name, "op": op, "config": config or {},
-        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
-        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
-    }
-
-
-write("avgpool2d", [
-    avgpool_case("avgpool2d_k2_4x4", 2, 2, (4, 4), 2),
-    avgpool_case("avgpool2d_k3_s2_p1_ceil_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True),
-    avgpool_case("avgpool2d_k3_s2_p1_ceil_exclude_pad_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True,
-                 count_include_pad=False),
-    avgpool_case("avgpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
-    avgpool_case("avgpool2d_k3x2_s1x2_p1x0_divisor5_6x7", 2, 1, (6, 7), [3, 2], [1, 2], padding=[1, 0],
-                 divisor_override=5),
-    avgpool_case("avgpool2d_k3_s3_ceil_8x8", 1, 3, (8, 8), 3, ceil_mode=True, count_include_pad=False),
-], note=BEYOND)
-
-EDGES = [0.0, -0.0, 30.0, -30.0, 100.0, -100.0, 1e-3, -1e-3]
-write("leakyrelu", [
-    pointwise_case("leakyrelu_default_2x3x4", "leakyrelu", lambda x: F.leaky_relu(x), (2, 3, 4),
-                   {"negative_slope": 0.01}, values=EDGES),
-    pointwise_case("leakyrelu_0.1_2x2x3x3", "leakyrelu", lambda x: F.leaky_relu(x, 0.1), (2, 2, 3, 3),
-                   {"negative_slope": 0.1}),
-    pointwise_case("leakyrelu_-0.5_3x5", "leakyrelu", lambda x: F.leaky_relu(x, -0.5), (3, 5),
-                   {"negative_slope": -0.5}, values=EDGES),
-    pointwise_case("leakyrelu_1.5_4x6", "leakyrelu", lambda x: F.leaky_relu(x, 1.5), (4, 6),
-                   {"negative_slope": 1.5}),
-], note=BEYOND)
-write("tanh", [
-    pointwise_case("tanh_2x3x4", "tanh", torch.tanh, (2, 3, 4), values=EDGES),
-    pointwise_case("tanh_wide_2x2x3x3", "tanh", torch.tanh, (2, 2, 3, 3), scale=6.0),
-], note=BEYOND)
-write("sigmoid", [
-    pointwise_case("sigmoid_2x3x4", "sigmoid", torch.sigmoid, (2, 3, 4), values=EDGES),
-    pointwise_case("sigmoid_wide_2x2x3x3", "sigmoid", torch.sigmoid, (2, 2, 3, 3), scale=6.0),
-], note=BEYOND)
-
-
-def bn_case(name, op, shape, eps=1e-5, momentum=0.1, affine=True, track=True, steps=3, lr=0.1):
-    """BatchNorm1d/2d: a train-mode forward and backward (batch statistics, running update), an
-    eval-mode forward and backward (running statistics), then `steps` SGD steps on Σ y·g with a
-    fresh input each, recording the parameters and running statistics after every step."""
-    c = shape[1]
-    cls = torch.nn.BatchNorm2d if op == "batchnorm2d" else torch.nn.BatchNorm1d
-    m = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
-    with torch.no_grad():
-        if affine:
-            m.weight.copy_(1 + exact((c,), 0.3, 2.0**-10))
-            m.bias.copy_(exact((c,), 0.3, 2.0**-10))
-        if track:
-            m.running_mean.copy_(exact((c,), 0.5, 2.0**-10))
-            m.running_var.copy_(1 + exact((c,), 0.2, 2.0**-10).abs())
-    state0 = {k: given(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
-    # per-channel offsets and scales, so the statistics are not all alike
-    off = exact((1, c) + (1,) * (len(shape) - 2), 2.0)
-    x = (exact(shape) * 1.5 + off).requires_grad_()
-    m.train()
-    y = m(x)
-    g = exact(tuple(y.shape))
-    (y * g).sum().backward()
-    train = {"output": t(y), "grad_output": given(g), "grads": {"input": t(x.grad)}}
-    if affine:
-        train["grads"]["weight"] = t(m.weight.grad)
-        train["grads"]["bias"] = t(m.bias.grad)
-    if track:
-        train["running_mean"] = t(m.running_mean)
-        train["running_var"] = t(m.running_var)
-        train["num_batches_tracked"] = int(m.num_batches_tracked.item())
-    m.eval()
-    xe = (exact(shape) + off).requires_grad_()
-    ye = m(xe)
-    ge = exact(tuple(ye.shape))
-    (ye * ge).sum().backward()
-    ev = {"input": given(xe), "output": t(ye), "grad_output": given(ge), "grads": {"input": t(xe.grad)}}
-    m.train()
-    opt = torch.optim.SGD(m.parameters(), lr=lr) if affine else None
-    seq = []
-    for _ in range(steps):
-        xs = exact(shape) * 2 + off
-        gs = exact(shape)
-        if opt:
-            opt.zero_grad()
-        ys = m(xs)
-        if opt:
-            (ys * gs).sum().backward()
-            opt.step()
-        after = {k: t(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
-        seq.append({"input": given(xs), "grad_output": given(gs), "output": t(ys), "after": after})
-    return {
-        "name": name, "op": op,
-        "config": {"num_features": c, "eps": eps, "momentum": momentum, "affine": affine, "track_running_stats": track},
-        "state": state0, "input": given(x), "train": train, "eval": ev, "lr": lr, "steps": seq, "tolerance": TOL,
-    }
-
-
-write("batchnorm", [
-    bn_case("batchnorm2d_default_2x3x4x5", "batchnorm2d", (2, 3, 4, 5)),
-    bn_case("batchnorm2d_eps1e-3_momentum0.3_4x2x3x3", "batchnorm2d", (4, 2, 3, 3), eps=1e-3, momentum=0.3),
-    bn_case("batchnorm2d_no_affine_3x2x2x2", "batchnorm2d", (3, 2, 2, 2), affine=False),
-    bn_case("batchnorm2d_no_tracking_2x2x3x3", "batchnorm2d", (2, 2, 3, 3), track=False),
-    bn_case("batchnorm1d_default_6x5", "batchnorm1d", (6, 5)),
-    bn_case("batchnorm1d_momentum1_eps0.1_4x3", "batchnorm1d", (4, 3), eps=0.1, momentum=1.0),
-], note=BEYOND)
-
-
 # ---- core cases: every op the layer tests check against PyTorch ----
 # A fresh seed, so that adding or changing the extra cases above leaves these values alone.
 gen = torch.Generator().manual_seed(20261202)
@@ -455,4 +321,132 @@ write("cross_entropy", [
     ce_case("cross_entropy_label_smoothing_0.25_large_4x10", 1000 + exact((4, 10), 3.0), [1, 0, 9, 4], 0.25,
             values="large"),
 ], "", CORE)
+
+# ---- the layers added as descriptors: AvgPool2d, LeakyReLU, Tanh, Sigmoid ----
+# Their own seed, so that the cases above stay as they are.
+gen = torch.Generator().manual_seed(20261203)
+ADDED = "cases of {op} (scripts/oracle/gen_extra.py)"
+EDGES = [0.0, -0.0, 30.0, -30.0, 100.0, -100.0, 1e-3, -1e-3]
+
+
+def avgpool_case(name, n, c, hw, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+    config = {"kernel_size": k, "stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+              "count_include_pad": count_include_pad, "divisor_override": divisor_override}
+    return plain_case(name, "avgpool2d", config, exact((n, c) + hw),
+                      lambda x: F.avg_pool2d(x, k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                             count_include_pad=count_include_pad, divisor_override=divisor_override))
+
+
+def with_edges(shape, scale=2.0):
+    """Normal values, the first ones replaced by 0, -0, saturating and tiny inputs."""
+    x = exact(shape, scale)
+    x.view(-1)[: len(EDGES)] = torch.tensor(EDGES)
+    return x
+
+
+write("avgpool2d", [
+    avgpool_case("avgpool2d_k2_4x4", 2, 2, (4, 4), 2),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_exclude_pad_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True,
+                 count_include_pad=False),
+    avgpool_case("avgpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3x2_s1x2_p1x0_divisor5_6x7", 2, 1, (6, 7), [3, 2], [1, 2], padding=[1, 0],
+                 divisor_override=5),
+    avgpool_case("avgpool2d_k3_s3_ceil_8x8", 1, 3, (8, 8), 3, ceil_mode=True, count_include_pad=False),
+], "_extra", ADDED)
+
+write("leakyrelu", [
+    plain_case("leakyrelu_default_2x3x4", "leakyrelu", {"negative_slope": 0.01}, with_edges((2, 3, 4)),
+               lambda x: F.leaky_relu(x)),
+    plain_case("leakyrelu_0.1_2x2x3x3", "leakyrelu", {"negative_slope": 0.1}, exact((2, 2, 3, 3), 2.0),
+               lambda x: F.leaky_relu(x, 0.1)),
+    plain_case("leakyrelu_-0.5_3x5", "leakyrelu", {"negative_slope": -0.5}, with_edges((3, 5)),
+               lambda x: F.leaky_relu(x, -0.5)),
+    plain_case("leakyrelu_1.5_4x6", "leakyrelu", {"negative_slope": 1.5}, exact((4, 6), 2.0),
+               lambda x: F.leaky_relu(x, 1.5)),
+], "_extra", ADDED)
+
+write("tanh", [
+    plain_case("tanh_2x3x4", "tanh", {}, with_edges((2, 3, 4)), torch.tanh),
+    plain_case("tanh_wide_2x2x3x3", "tanh", {}, exact((2, 2, 3, 3), 6.0), torch.tanh),
+], "_extra", ADDED)
+
+write("sigmoid", [
+    plain_case("sigmoid_2x3x4", "sigmoid", {}, with_edges((2, 3, 4)), torch.sigmoid),
+    plain_case("sigmoid_wide_2x2x3x3", "sigmoid", {}, exact((2, 2, 3, 3), 6.0), torch.sigmoid),
+], "_extra", ADDED)
+
 print("wrote", OUT)
+
+
+# ---- BatchNorm2d and BatchNorm1d ----
+# A fresh seed, so these cases leave the ones above alone.
+gen = torch.Generator().manual_seed(20261204)
+
+
+def bn_case(name, op, shape, eps=1e-5, momentum=0.1, affine=True, track=True, steps=3, lr=0.1):
+    """BatchNorm1d/2d: a train-mode forward and backward (batch statistics, running update), an
+    eval-mode forward and backward (running statistics), then `steps` SGD steps on Σ y·g with a
+    fresh input each, recording the parameters and running statistics after every step."""
+    c = shape[1]
+    cls = torch.nn.BatchNorm2d if op == "batchnorm2d" else torch.nn.BatchNorm1d
+    m = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
+    with torch.no_grad():
+        if affine:
+            m.weight.copy_(1 + exact((c,), 0.3, 2.0**-10))
+            m.bias.copy_(exact((c,), 0.3, 2.0**-10))
+        if track:
+            m.running_mean.copy_(exact((c,), 0.5, 2.0**-10))
+            m.running_var.copy_(1 + exact((c,), 0.2, 2.0**-10).abs())
+    state0 = {k: given(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
+    # per-channel offsets and scales, so the statistics are not all alike
+    off = exact((1, c) + (1,) * (len(shape) - 2), 2.0)
+    x = (exact(shape) * 1.5 + off).requires_grad_()
+    m.train()
+    y = m(x)
+    g = exact(tuple(y.shape))
+    (y * g).sum().backward()
+    train = {"output": t(y), "grad_output": given(g), "grads": {"input": t(x.grad)}}
+    if affine:
+        train["grads"]["weight"] = t(m.weight.grad)
+        train["grads"]["bias"] = t(m.bias.grad)
+    if track:
+        train["running_mean"] = t(m.running_mean)
+        train["running_var"] = t(m.running_var)
+        train["num_batches_tracked"] = int(m.num_batches_tracked.item())
+    m.eval()
+    xe = (exact(shape) + off).requires_grad_()
+    ye = m(xe)
+    ge = exact(tuple(ye.shape))
+    (ye * ge).sum().backward()
+    ev = {"input": given(xe), "output": t(ye), "grad_output": given(ge), "grads": {"input": t(xe.grad)}}
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=lr) if affine else None
+    seq = []
+    for _ in range(steps):
+        xs = exact(shape) * 2 + off
+        gs = exact(shape)
+        if opt:
+            opt.zero_grad()
+        ys = m(xs)
+        if opt:
+            (ys * gs).sum().backward()
+            opt.step()
+        after = {k: t(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
+        seq.append({"input": given(xs), "grad_output": given(gs), "output": t(ys), "after": after})
+    return {
+        "name": name, "op": op,
+        "config": {"num_features": c, "eps": eps, "momentum": momentum, "affine": affine, "track_running_stats": track},
+        "state": state0, "input": given(x), "train": train, "eval": ev, "lr": lr, "steps": seq, "tolerance": TOL,
+    }
+
+
+write("batchnorm", [
+    bn_case("batchnorm2d_default_2x3x4x5", "batchnorm2d", (2, 3, 4, 5)),
+    bn_case("batchnorm2d_eps1e-3_momentum0.3_4x2x3x3", "batchnorm2d", (4, 2, 3, 3), eps=1e-3, momentum=0.3),
+    bn_case("batchnorm2d_no_affine_3x2x2x2", "batchnorm2d", (3, 2, 2, 2), affine=False),
+    bn_case("batchnorm2d_no_tracking_2x2x3x3", "batchnorm2d", (2, 2, 3, 3), track=False),
+    bn_case("batchnorm1d_default_6x5", "batchnorm1d", (6, 5)),
+    bn_case("batchnorm1d_momentum1_eps0.1_4x3", "batchnorm1d", (4, 3), eps=0.1, momentum=1.0),
+], note="BatchNorm2d / BatchNorm1d cases; same schema plus train, eval and steps")

@@ -2,6 +2,7 @@
 // same line) with exit code 1; anything else is a bug and prints its stack.
 import type { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
+import { fsReason } from './fs-reason.ts';
 
 let cleanup: (() => void) | undefined;
 
@@ -39,11 +40,26 @@ export function oneLineUsageErrors(cmd: Command): Command {
   });
 }
 
-/** A reader that went away (`mnist-train | head`) ends the command quietly, as SIGPIPE would. */
+/** Exit code of a command whose stdout reader went away outside a training run (128 + SIGPIPE). */
+export const BROKEN_PIPE_EXIT_CODE = 141;
+
+let brokenPipe: (() => void) | undefined;
+
+/** What a closed stdout does while set (mnist-train: stop and save, like Ctrl-C); unset: exit 141. */
+export function onBrokenPipe(fn: (() => void) | undefined): void {
+  brokenPipe = fn;
+}
+
+/**
+ * A reader that went away (`mnist-eval | head`) ends the command with a non-zero exit, as
+ * SIGPIPE would, so a script does not take a cut-off run for a complete one.
+ */
 function exitOnBrokenPipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (stream === process.stdout && brokenPipe) return brokenPipe();
+    // stderr gone too, or a command with nothing to save: nothing more can be said
+    process.exit(process.exitCode || BROKEN_PIPE_EXIT_CODE);
   });
 }
 
@@ -69,25 +85,6 @@ function isNodeFsError(e: unknown): e is NodeFsError {
 }
 
 function describeFsError(e: NodeFsError): string {
-  return `${e.path ?? ''}: ${fsProblem(e) ?? `${e.code} (${e.syscall})`}`;
-}
-
-/**
- * What a file-system error means, in words for a message after the path ("no such file"), or
- * undefined when `err` carries no error code. `expected` names the kind of file wanted.
- */
-export function fsProblem(err: unknown, expected = 'a file'): string | undefined {
-  const code = (err as { code?: unknown }).code;
-  switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'ENOTDIR': return 'no such file (a part of the path is not a directory)';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return `is a directory, expected ${expected}`;
-    case 'ELOOP': return 'too many symbolic links';
-    case 'ENAMETOOLONG': return 'the path is too long';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EROFS': return 'read-only file system';
-    default: return typeof code === 'string' ? `cannot read it (${code})` : undefined;
-  }
+  const reason = fsReason(e) ?? e.code;
+  return e.path ? `${e.path}: ${reason}` : `${reason} (${e.syscall})`;
 }

@@ -3,12 +3,14 @@
 // weights/checkpoint.ts. Every failure is one line naming the file and the field.
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { MnistError } from '../engine/errors.ts';
-import { fsProblem } from './errors.ts';
+import { readProblem } from './fs-reason.ts';
 import { CheckpointError, readWeights, type WeightsFile } from '../weights/checkpoint.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { MAX_WEIGHTS_BYTES } from '../weights/limits.ts';
 
-/** Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded. */
-export const MAX_WEIGHTS_BYTES = 512 * 1024 * 1024;
+// Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded
+// (mnist-train refuses a model whose file would be larger).
+export { MAX_WEIGHTS_BYTES };
 
 const HINT = 'is this a weights file written by mnist-train?';
 
@@ -18,7 +20,7 @@ export function checkWeightsPath(path: string, label = path): number {
   try {
     st = statSync(path);
   } catch (err) {
-    const problem = fsProblem(err, 'a weights file');
+    const problem = readProblem(err, 'a weights file');
     if (!problem) throw err;
     throw new CheckpointError(`${label}: ${problem}`, problem === 'no such file' ? 'mnist-train writes weights.json by default (see --out)' : undefined);
   }
@@ -36,7 +38,7 @@ function readCapped(path: string, label: string): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    const problem = fsProblem(err, 'a weights file');
+    const problem = readProblem(err, 'a weights file');
     if (!problem) throw err;
     throw new CheckpointError(`${label}: ${problem}`);
   }

@@ -4,7 +4,7 @@ import { ShapeError } from '../engine/errors.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
 import { defaultRng } from './init.ts';
-import { checkSpec, type LayerDescriptor } from './layer.ts';
+import { checkSpec, shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
 export interface DropoutSpec extends LayerSpec {
@@ -12,16 +12,8 @@ export interface DropoutSpec extends LayerSpec {
   p: number;
 }
 
-export const dropoutLayer: LayerDescriptor<DropoutSpec> = {
-  type: 'Dropout',
-  arch: 'dropout',
-  positional: ['p'],
-  input: 'any',
-  fields: { p: { kind: 'number', min: 0, max: 1, default: 0.5, repr: 'always', what: 'a probability between 0 and 1' } },
-  outputShape: (_, inShape) => [...inShape],
-  params: () => [],
-  create: (s) => new Dropout(s.p),
-};
+export const dropoutLayer = shapeKeepingLayer<DropoutSpec>('Dropout', 'dropout', (s) => new Dropout(s.p),
+  { p: { kind: 'number', min: 0, max: 1, default: 0.5, repr: 'always', what: 'a probability between 0 and 1' } }, ['p']);
 
 export interface DropoutOptions {
   /** Where masks come from; by default the global RNG in force at each forward (manualSeed). */

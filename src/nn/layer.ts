@@ -239,6 +239,16 @@ export function reprSpec(d: AnyDescriptor, spec: LayerSpec): string {
   return `${d.type}(${args.join(', ')})`;
 }
 
+/**
+ * The descriptor of a layer without parameters whose output has its input's shape (ReLU, Tanh…):
+ * everything but its names, fields and constructor is the same for all of them.
+ */
+export function shapeKeepingLayer<S extends LayerSpec = LayerSpec>(
+  type: string, arch: string, create: (spec: S) => Module, fields: Record<string, FieldDef> = {}, positional: readonly string[] = [],
+): LayerDescriptor<S> {
+  return { type, arch, positional, input: 'any', fields, outputShape: (_, inShape) => [...inShape], params: () => [], create };
+}
+
 /** Parameters of a spec's layer: the sum of its parameter shapes. */
 export function paramCount(d: AnyDescriptor, spec: LayerSpec): number {
   return d.params(spec).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);

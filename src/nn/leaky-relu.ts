@@ -1,7 +1,7 @@
 // Leaky rectified linear unit, like torch.nn.LeakyReLU: x where x > 0, negativeSlope·x elsewhere.
 import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
-import { checkSpec, type LayerDescriptor } from './layer.ts';
+import { checkSpec, shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
 export interface LeakyReLUSpec extends LayerSpec {
@@ -9,16 +9,8 @@ export interface LeakyReLUSpec extends LayerSpec {
   negativeSlope: number;
 }
 
-export const leakyReluLayer: LayerDescriptor<LeakyReLUSpec> = {
-  type: 'LeakyReLU',
-  arch: 'leakyrelu',
-  positional: ['negativeSlope'],
-  input: 'any',
-  fields: { negativeSlope: { kind: 'number', default: 0.01, arch: 'slope', repr: 'always' } },
-  outputShape: (_, inShape) => [...inShape],
-  params: () => [],
-  create: (s) => new LeakyReLU(s.negativeSlope),
-};
+export const leakyReluLayer = shapeKeepingLayer<LeakyReLUSpec>('LeakyReLU', 'leakyrelu', (s) => new LeakyReLU(s.negativeSlope),
+  { negativeSlope: { kind: 'number', default: 0.01, arch: 'slope', repr: 'always' } }, ['negativeSlope']);
 
 export class LeakyReLU extends Module {
   readonly type = 'LeakyReLU';

@@ -1,19 +1,10 @@
 // Rectified linear unit, like torch.nn.ReLU.
 import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
-import type { LayerDescriptor } from './layer.ts';
+import { shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
-export const reluLayer: LayerDescriptor = {
-  type: 'ReLU',
-  arch: 'relu',
-  positional: [],
-  input: 'any',
-  fields: {},
-  outputShape: (_, inShape) => [...inShape],
-  params: () => [],
-  create: () => new ReLU(),
-};
+export const reluLayer = shapeKeepingLayer('ReLU', 'relu', () => new ReLU());
 
 /** Int32 views of float buffers, cached per slot so steady-state calls allocate nothing. */
 class Int32Views {

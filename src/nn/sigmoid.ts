@@ -1,19 +1,10 @@
 // Logistic sigmoid 1 / (1 + e^-x), like torch.nn.Sigmoid.
 import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
-import type { LayerDescriptor } from './layer.ts';
+import { shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
-export const sigmoidLayer: LayerDescriptor = {
-  type: 'Sigmoid',
-  arch: 'sigmoid',
-  positional: [],
-  input: 'any',
-  fields: {},
-  outputShape: (_, inShape) => [...inShape],
-  params: () => [],
-  create: () => new Sigmoid(),
-};
+export const sigmoidLayer = shapeKeepingLayer('Sigmoid', 'sigmoid', () => new Sigmoid());
 
 export class Sigmoid extends Module {
   readonly type = 'Sigmoid';

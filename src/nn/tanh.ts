@@ -1,19 +1,10 @@
 // Hyperbolic tangent, like torch.nn.Tanh.
 import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
-import type { LayerDescriptor } from './layer.ts';
+import { shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
-export const tanhLayer: LayerDescriptor = {
-  type: 'Tanh',
-  arch: 'tanh',
-  positional: [],
-  input: 'any',
-  fields: {},
-  outputShape: (_, inShape) => [...inShape],
-  params: () => [],
-  create: () => new Tanh(),
-};
+export const tanhLayer = shapeKeepingLayer('Tanh', 'tanh', () => new Tanh());
 
 export class Tanh extends Module {
   readonly type = 'Tanh';

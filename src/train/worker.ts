@@ -1,12 +1,13 @@
-// One worker thread of ParallelStepper: builds a replica of the model over the shared parameters,
-// then loops: wait for a command, run forward (and backward) on its rows, signal done.
+// One worker thread of ParallelStepper (parallel.ts; shared layout in parallel-protocol.ts): builds a
+// replica of the model over the shared parameters, then loops: wait for a command, run the slice
+// step (step.ts) or inference on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
 import { SharedAllReduce, attachAllReduce } from './collective.ts';
-import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sliceStart, type WorkerInit } from './parallel.ts';
+import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sliceStart, type WorkerInit } from './parallel-protocol.ts';
 import { SliceStep } from './step.ts';
 
 const init = workerData as WorkerInit;

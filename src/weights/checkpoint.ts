@@ -9,6 +9,7 @@ import type { Sequential } from '../nn/sequential.ts';
 import { CheckpointError } from './errors.ts';
 import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
 import { checkLayers, type ParamShape } from './layer-check.ts';
+import { RUN_LIMITS } from './limits.ts';
 import { validateResume, type ResumeState } from './resume.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
@@ -119,7 +120,7 @@ export function serializeWeights(w: WeightsFile): string {
 
 const TOP_KEYS = ['format', 'version', 'createdAt', 'model', 'input', 'classes', 'dataset', 'training', 'metrics', 'state', 'resume'];
 const METRIC_KEYS: Record<string, [number, number]> = {
-  epoch: [1, 1_000_000],
+  epoch: [1, RUN_LIMITS.epochs.max],
   trainLoss: [0, Number.MAX_VALUE],
   trainAccuracy: [0, 1],
   testLoss: [0, Number.MAX_VALUE],
@@ -147,7 +148,8 @@ function plainObject(v: unknown, path: string, maxKeys: number): Record<string, 
   return out;
 }
 
-function checkState(v: unknown, params: readonly ParamShape[]): Record<string, TensorJson> {
+/** Checks the stored tensors, filling `values` with each one as float32 in the same pass. */
+function checkState(v: unknown, params: readonly ParamShape[], values: Record<string, Float32Array>): Record<string, TensorJson> {
   const o = obj(v, 'state', 'an object of tensors');
   for (const k of Object.keys(o)) {
     if (!params.some((p) => p.key === k)) {
@@ -157,7 +159,8 @@ function checkState(v: unknown, params: readonly ParamShape[]): Record<string, T
   const out: Record<string, TensorJson> = {};
   for (const p of params) {
     if (!Object.hasOwn(o, p.key)) throw new CheckpointError(`${join('state', p.key)}: missing (the model's layers need a tensor ${fmtShape(p.shape)})`);
-    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape);
+    values[p.key] = new Float32Array(shapeSize(p.shape));
+    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape, values[p.key]);
   }
   return out;
 }
@@ -167,7 +170,7 @@ function checkState(v: unknown, params: readonly ParamShape[]): Record<string, T
  * anything; the WeightsFile is made of fresh objects. Tensors are checked against the shapes the
  * layer specs imply.
  */
-function checkDocument(doc: unknown): WeightsFile {
+function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}): WeightsFile {
   const d = obj(doc, 'document', 'a JSON object');
   if (get(d, 'format') !== FORMAT) fail('format', `"${FORMAT}" (is this a weights file written by mnist-train?)`, get(d, 'format'));
   const version = get(d, 'version');
@@ -198,7 +201,7 @@ function checkDocument(doc: unknown): WeightsFile {
   const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 64);
 
   const mv = get(d, 'metrics');
-  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, 1_000_000)).map((m, i) => {
+  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, RUN_LIMITS.epochs.max)).map((m, i) => {
     const p = `metrics[${i}]`;
     const rec = plainObject(m, p, 32);
     for (const [k, [lo, hi]] of Object.entries(METRIC_KEYS)) {
@@ -217,7 +220,7 @@ function checkDocument(doc: unknown): WeightsFile {
   };
   checkShapes(file);
   // running statistics are saved with the parameters but have no optimizer state
-  file.state = checkState(get(d, 'state'), [...params, ...buffers]);
+  file.state = checkState(get(d, 'state'), [...params, ...buffers], values);
   if (get(d, 'resume') !== undefined) file.resume = validateResume(get(d, 'resume'), 'resume', params);
   return file;
 }
@@ -237,9 +240,8 @@ export function validateWeights(doc: unknown): WeightsFile {
  * initialisation to overwrite); every failure is a one-line CheckpointError naming the field.
  */
 export function readWeights(text: string): { file: WeightsFile; model: Sequential } {
-  const file = checkDocument(parseUntrustedJson(text));
   const state: Record<string, Float32Array> = {};
-  for (const [k, t] of Object.entries(file.state)) state[k] = Float32Array.from(t.data);
+  const file = checkDocument(parseUntrustedJson(text), state);
   return { file, model: buildModel(file.model.layers, { state }) };
 }
 

@@ -8,6 +8,7 @@ import type { Optimizer, OptimizerState } from '../optim/optimizer.ts';
 import { CheckpointError } from './errors.ts';
 import { fail, get, int, join, num, obj, onlyKeys, u32x4 } from './json-fields.ts';
 import type { ParamShape } from './layer-check.ts';
+import { RUN_LIMITS, readLimited } from './limits.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 /** Where an interrupted epoch stopped: its batches done and the running sums of its metrics. */
@@ -39,7 +40,6 @@ export interface ResumeState {
   rng: { init: RngState; shuffle: RngState };
 }
 
-const MAX_EPOCHS = 1_000_000;
 const MAX_BATCHES = 2 ** 31 - 1;
 
 export interface CaptureOptions {
@@ -98,8 +98,8 @@ export function restoreOptimizer(opt: Optimizer, r: ResumeState, params: readonl
 export function validateResume(v: unknown, path: string, params: readonly ParamShape[]): ResumeState {
   const o = obj(v, path);
   onlyKeys(o, path, ['epoch', 'epochs', 'batches', 'position', 'optimizer', 'scheduler', 'rng']);
-  const epoch = int(get(o, 'epoch'), `${path}.epoch`, 0, MAX_EPOCHS);
-  const epochs = int(get(o, 'epochs'), `${path}.epochs`, 1, MAX_EPOCHS);
+  const epoch = int(get(o, 'epoch'), `${path}.epoch`, 0, RUN_LIMITS.epochs.max);
+  const epochs = readLimited(get(o, 'epochs'), `${path}.epochs`, RUN_LIMITS.epochs);
   const batches = int(get(o, 'batches'), `${path}.batches`, 1, MAX_BATCHES);
   const r: ResumeState = { epoch, epochs, batches, optimizer: { type: '', step: 0, buffers: {} }, rng: { init: [0, 0, 0, 0], shuffle: [0, 0, 0, 0] } };
 

@@ -44,9 +44,10 @@ export function tensorFromJson(t: TensorJson): Tensor {
 
 /**
  * Checks an untrusted {shape, data} against the shape the model needs: the shape itself, the
- * number of values, and that every value is a finite number. Returns a fresh TensorJson.
+ * number of values, and that every value is a finite number. Returns a fresh TensorJson; `into`
+ * receives the values as float32 in the same pass.
  */
-export function checkTensor(v: unknown, path: string, shape: readonly number[]): TensorJson {
+export function checkTensor(v: unknown, path: string, shape: readonly number[], into?: Float32Array): TensorJson {
   const o = obj(v, path, '{"shape": [...], "data": [...]}');
   onlyKeys(o, path, ['shape', 'data']);
   const s = get(o, 'shape');
@@ -62,6 +63,7 @@ export function checkTensor(v: unknown, path: string, shape: readonly number[]):
     if (typeof x !== 'number' || !Number.isFinite(x)) fail(`${path}.data[${i}]`, 'a finite number', x);
     // NOTE: float32 holds magnitudes below about 3.4e38; a larger double would load as Infinity.
     if (Math.abs(x) > 3.4028234663852886e38) fail(`${path}.data[${i}]`, 'a number within float32 range', x);
+    if (into) into[i] = x;
   }
   return { shape: [...shape], data: data as number[] };
 }

@@ -70,7 +70,7 @@ describe('resume is bit-identical to an uninterrupted run', () => {
     const r = await run.done;
     expect(r.code).toBe(130);
     // the signal lands mid-epoch, after batch 40 of epoch 2 (a loaded machine may be further on)
-    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: mnist-train --resume (\S+) /m.exec(r.stderr);
+    const m = /^interrupted at epoch ([23]), batch (\d+)\/188; resume with: (?:npx )?mnist-train --resume (\S+) /m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     if (m![1] === '2') expect(Number(m![2])).toBeGreaterThanOrEqual(40);
     expect(m![3]).toBe(at('c-int.json'));

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/engine/errors.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/rng.ts';
+import { parseArch } from '../../src/nn/arch.ts';
 import { mlpSpecs } from '../../src/nn/models.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import { summarize } from '../../src/nn/summary.ts';
@@ -110,6 +111,23 @@ describe('explain on a model that ends in Softmax', () => {
     expect(ex.logits).toEqual(ex.layers[3].values);
     expect(ex.probs).toEqual(ex.layers[4].values);
     expectClose(ex.probs, softmax(ex.logits), 1e-7, 1e-5, 'probabilities');
+  });
+});
+
+describe('explain on the layers added as descriptors', () => {
+  it('traces AvgPool2d, LeakyReLU, Tanh and Sigmoid with their PyTorch names and shapes', () => {
+    const model = buildModel(parseArch('conv(4,3,padding=1) leakyrelu(0.1) avgpool(3,stride=2,padding=1,ceil=true) tanh avgpool(2) sigmoid flatten linear(10)'), new Rng(1));
+    const x = testImage(0).x;
+    const ex = explain(model, x);
+    expect(ex.layers.map((l) => l.name)).toEqual([
+      'Conv2d(1, 4, kernel_size=3, padding=1)', 'LeakyReLU(negative_slope=0.1)', 'AvgPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)',
+      'Tanh()', 'AvgPool2d(kernel_size=2, stride=2)', 'Sigmoid()', 'Flatten()', 'Linear(in_features=196, out_features=10)',
+    ]);
+    expect(ex.layers.map((l) => l.outputShape)).toEqual([[4, 28, 28], [4, 28, 28], [4, 15, 15], [4, 15, 15], [4, 7, 7], [4, 7, 7], [196], [10]]);
+    // the sigmoid's outputs are in (0, 1), the tanh's in (-1, 1)
+    expect(Math.min(...ex.layers[5].values)).toBeGreaterThan(0);
+    expect(Math.max(...ex.layers[3].values.map(Math.abs))).toBeLessThan(1);
+    expect(ex.logits).toEqual(model.eval().forward(x).data);
   });
 });
 

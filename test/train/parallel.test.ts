@@ -11,7 +11,8 @@ import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { expectClose, loadNetworkFixture, tensorOf, type NetworkCase, type NetworkStep } from '../nn/helpers.ts';
-import { ParallelStepper, WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel.ts';
+import { WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel-protocol.ts';
+import { ParallelStepper } from '../../src/train/parallel.ts';
 import { localStepper, type Stepper } from '../../src/train/train.ts';
 
 const open: ParallelStepper[] = [];
@@ -175,7 +176,7 @@ describe('ParallelStepper', () => {
     const data = batches(mlp, [16, 16]);
     await train(mlp, 2, data);
     const s = open[0];
-    await (s as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await (s as unknown as { pool: { workers: { terminate(): Promise<number> }[] } }).pool.workers[0].terminate();
     await expect(s.step(data[0].x, data[0].y)).rejects.toThrow(/worker 1 exited unexpectedly/);
   });
 
