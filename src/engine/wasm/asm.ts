@@ -89,10 +89,12 @@ const bin = (op: number) => (a: Code, b: Code): Code => [...a, ...b, op];
 const un = (op: number) => (a: Code): Code => [...a, op];
 
 export const I32 = {
+  min: (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, 0x48, 0x1b],
+  max: (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, 0x4a, 0x1b],
   const: (n: number): Code => [0x41, ...sleb(n)],
   eqz: un(0x45),
   eq: bin(0x46), ne: bin(0x47), ltS: bin(0x48), ltU: bin(0x49), gtS: bin(0x4a), leS: bin(0x4c), geS: bin(0x4e),
-  add: bin(0x6a), sub: bin(0x6b), mul: bin(0x6c), and: bin(0x71), or: bin(0x72), shl: bin(0x74), shrS: bin(0x75),
+  add: bin(0x6a), sub: bin(0x6b), mul: bin(0x6c), divS: bin(0x6d), and: bin(0x71), or: bin(0x72), shl: bin(0x74), shrS: bin(0x75),
   /** Loads / stores take a byte address; `offset` is a constant byte offset added to it. */
   load: (addr: Code, offset = 0): Code => [...addr, 0x28, 2, ...uleb(offset)],
   store: (addr: Code, value: Code, offset = 0): Code => [...addr, ...value, 0x36, 2, ...uleb(offset)],

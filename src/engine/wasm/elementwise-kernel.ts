@@ -91,14 +91,14 @@ function reluBackwardFunc(): Func {
 }
 
 /**
- * adam(w, g, m, v, n, decay, l2, b1, b2, stepSize, invBc2sqrt, eps), all float32:
+ * adam(w, g, m, v, n, decay, l2, b1, c1, b2, c2, stepSize, invBc2sqrt, eps), all float32:
  *   w *= decay (AdamW's decoupled decay; 1 for Adam), g' = g + l2*w (Adam's L2; 0 for AdamW),
- *   m = b1*m + (1-b1)*g', v = b2*v + (1-b2)*g'*g', w -= stepSize*m / (sqrt(v)*invBc2sqrt + eps).
+ *   m = b1*m + c1*g', v = b2*v + c2*g'*g', w -= stepSize*m / (sqrt(v)*invBc2sqrt + eps),
+ * with c1 = 1 - b1 and c2 = 1 - b2 rounded from double (as PyTorch passes them), not f32(1) - f32(b).
  */
 function adamFunc(): Func {
-  const f = new Func('adam', [i32, i32, i32, i32, i32, f32, f32, f32, f32, f32, f32, f32]);
-  const [w, g, m, v, n, decay, l2, b1, b2, stepSize, invBc2sqrt, eps] = f.params;
-  const [c1, c2] = f.localsOf(f32, 2);
+  const f = new Func('adam', [i32, i32, i32, i32, i32, f32, f32, f32, f32, f32, f32, f32, f32, f32]);
+  const [w, g, m, v, n, decay, l2, b1, c1, b2, c2, stepSize, invBc2sqrt, eps] = f.params;
   const body = (L: Lanes, off: Local): Code[] => {
     const [wv, gv, mv, vv] = f.localsOf(L.type, 4);
     return [
@@ -111,11 +111,7 @@ function adamFunc(): Func {
       L.store(at(w, off), L.sub(get(wv), L.div(L.mul(L.of(stepSize), get(mv)), L.add(L.mul(L.sqrt(get(vv)), L.of(invBc2sqrt)), L.of(eps))))),
     ];
   };
-  f.body = [
-    ...set(c1, F32.sub(F32.const(1), get(b1))),
-    ...set(c2, F32.sub(F32.const(1), get(b2))),
-    ...lanesLoop(f, n, body),
-  ];
+  f.body = lanesLoop(f, n, body);
   return f;
 }
 

@@ -9,6 +9,7 @@
 import { F32x4, Func, V128, assemble, get, i32, v128 } from './asm.ts';
 import { gemmPackedFunc, packAFunc, packBFunc } from './gemm-kernel.ts';
 import { elementwiseFuncs } from './elementwise-kernel.ts';
+import { convFuncs } from './conv-kernel.ts';
 
 const PAGE = 65536;
 /** 1 GiB of address space at most (reserved, not resident). */
@@ -18,9 +19,11 @@ export interface KernelExports {
   packA(M: number, K: number, a: number, ars: number, acs: number, out: number): void;
   packB(N: number, K: number, b: number, brs: number, bcs: number, out: number): void;
   gemmPacked(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, accumulate: number, edge: number): void;
+  im2col(x: number, col: number, ...geometry: number[]): void;
+  col2im(dx: number, col: number, ...geometry: number[]): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
-  adam(w: number, g: number, m: number, v: number, n: number, decay: number, l2: number, b1: number, b2: number, stepSize: number, invBc2sqrt: number, eps: number): void;
+  adam(w: number, g: number, m: number, v: number, n: number, decay: number, l2: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, invBc2sqrt: number, eps: number): void;
 }
 
 let simd: boolean | undefined;
@@ -41,7 +44,7 @@ export function simdSupported(): boolean {
 
 /** Every function of the kernel module (the tests validate each module they build). */
 export function kernelFuncs(): Func[] {
-  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs()];
+  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs()];
 }
 
 export class WasmRuntime {
@@ -108,19 +111,25 @@ export class WasmRuntime {
     list.push(addr);
   }
 
-  /** n floats of zeros in this memory that stay valid (needs the shared memory; else null). */
+  /**
+   * n floats of zeros in this memory that stay valid (needs the shared memory; else null). The
+   * block returns to the allocator once the view is garbage (or at releaseFloats).
+   */
   allocFloats(n: number): Float32Array | null {
     if (!this.shared) return null;
     const addr = this.alloc(n * 4);
     const a = new Float32Array(this.memory.buffer, addr, n);
     a.fill(0);
+    this.finalizer.register(a, [addr, n * 4], a);
     return a;
   }
 
-  /** Returns a block from allocFloats. */
+  /** Returns a block from allocFloats at once (the view must not be used again). */
   releaseFloats(a: Float32Array): void {
-    if (this.holds(a)) this.release(a.byteOffset, a.length * 4);
+    if (this.holds(a) && this.finalizer.unregister(a)) this.release(a.byteOffset, a.length * 4);
   }
+
+  private finalizer = new FinalizationRegistry<[number, number]>(([addr, bytes]) => this.release(addr, bytes));
 
   // ---- per-call staging: one scratch region, carved up by a kernel call and then reset ----
 

@@ -1,0 +1,80 @@
+// 2D convolution on the wasm backend: im2col (in wasm) + the f32x4 GEMM for every geometry, with
+// the layouts and contract of ../conv2d.ts (which dispatches here). x, y and the kept columns are
+// used in place when they live in the kernel memory (layer workspaces do), else staged.
+//
+// x: [N, C, H, W]   weight: [O, C/G, kH, kW]   col: [N*G][K, L]   y: [N, O, outH, outW]
+import type { Conv2dGeometry } from '../conv2d.ts';
+import { WASM_MR, WASM_NR, packedBytes } from './gemm-kernel.ts';
+import { wasmRuntime, type WasmRuntime } from './runtime.ts';
+
+function geometryArgs(g: Conv2dGeometry, cg: number): number[] {
+  return [cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW];
+}
+
+/** The kept columns can stay in `col` only when it lives in the kernel memory. */
+export function wasmKeepsCols(col: Float32Array): boolean {
+  return wasmRuntime().holds(col);
+}
+
+/**
+ * y = conv2d(x, weight) + bias; with keepCols every image-group block of columns stays in col for
+ * backward (copied out when col lives outside the kernel memory). Returns whether they did.
+ */
+export function wasmConv2dForward(
+  g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null,
+  y: Float32Array, col: Float32Array, keepCols: boolean, pointwise: boolean,
+): boolean {
+  const rt = wasmRuntime();
+  const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
+  const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  const keep = keepCols && !pointwise && rt.holds(col);
+  // asked to keep columns in a buffer outside the kernel memory: copied out block by block
+  const keepOutside = keepCols && !pointwise && !keep;
+  const xN = n * cIn * h * w, yN = n * cOut * L;
+  const aBytes = packedBytes(og, K, WASM_MR);
+  rt.begin(rt.stageBytes(x, xN) + rt.stageBytes(y, yN) + rt.stageBytes(weight, weight.length) +
+    groups * aBytes + packedBytes(L, K, WASM_NR) + (keep || pointwise ? 0 : K * L * 4) + 256);
+  const px = rt.place(x, 0, xN);
+  const py = rt.place(y, 0, yN, false);
+  const pw = rt.place(weight, 0, weight.length);
+  const wPanels = rt.scratch(groups * aBytes);
+  const panel = rt.scratch(packedBytes(L, K, WASM_NR));
+  const colScratch = keep || pointwise ? 0 : rt.scratch(K * L * 4);
+  const edge = rt.scratch(128);
+  const { k } = rt;
+  for (let gi = 0; gi < groups; gi++) k.packA(og, K, pw + gi * og * K * 4, K * 4, 4, wPanels + gi * aBytes);
+  const geo = geometryArgs(g, cg);
+  const mem = rt.f32;
+  for (let img = 0; img < n; img++) {
+    for (let gi = 0; gi < groups; gi++) {
+      const xOff = px + (img * cIn + gi * cg) * h * w * 4;
+      const yOff = py + (img * cOut + gi * og) * L * 4;
+      let colAddr = xOff;
+      if (!pointwise) {
+        colAddr = keep ? col.byteOffset + (img * groups + gi) * K * L * 4 : colScratch;
+        k.im2col(xOff, colAddr, ...geo);
+        if (keepOutside) col.set(mem.subarray(colAddr >> 2, (colAddr >> 2) + K * L), (img * groups + gi) * K * L);
+      }
+      k.packB(L, K, colAddr, L * 4, 4, panel);
+      // the bias seeds C, which the product then accumulates into
+      if (bias) for (let o = 0; o < og; o++) mem.fill(bias[gi * og + o], (yOff >> 2) + o * L, (yOff >> 2) + (o + 1) * L);
+      k.gemmPacked(og, L, K, wPanels + gi * aBytes, panel, yOff, L * 4, bias ? 1 : 0, edge);
+    }
+  }
+  copyOut(rt, y, py, yN);
+  return keep || keepOutside;
+}
+
+function copyOut(rt: WasmRuntime, a: Float32Array, addr: number, n: number): void {
+  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));
+}
+
+/** im2col of one image-group block (as ../conv2d.ts im2col), when x and col live in the kernel memory. */
+export function wasmIm2col(x: Float32Array, xOff: number, cg: number, g: Conv2dGeometry, col: Float32Array, colOff: number): void {
+  wasmRuntime().k.im2col(x.byteOffset + xOff * 4, col.byteOffset + colOff * 4, ...geometryArgs(g, cg));
+}
+
+/** col2im (adds into dx), when dx and col live in the kernel memory. */
+export function wasmCol2im(col: Float32Array, colOff: number, cg: number, g: Conv2dGeometry, dx: Float32Array, xOff: number): void {
+  wasmRuntime().k.col2im(dx.byteOffset + xOff * 4, col.byteOffset + colOff * 4, ...geometryArgs(g, cg));
+}
