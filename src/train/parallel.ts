@@ -4,6 +4,7 @@
 // fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
 import { Worker } from 'node:worker_threads';
 import { ConfigError, MnistError } from '../engine/errors.ts';
+import { backend, type Backend } from '../engine/backend.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
 import { CrossEntropyLoss, argmaxRows, type CrossEntropyOptions } from '../nn/loss.ts';
@@ -47,6 +48,8 @@ export interface WorkerInit {
   chunkRows: number;
   paramCount: number;
   seed: number;
+  /** The main thread's kernels (engine/backend.ts); every worker runs the same. */
+  backend: Backend;
   loss: CrossEntropyOptions;
   buffers: SharedBuffers;
 }
@@ -249,7 +252,7 @@ export class ParallelStepper implements Stepper {
       const init: WorkerInit = {
         index: t, threads: this.threads, specs: this.o.specs, sampleShape: this.o.sampleShape, classes,
         maxBatch: this.o.maxBatch, chunkRows: this.chunkRows, paramCount, seed: ((this.o.seed ?? 0) * 1000003 + t) >>> 0,
-        loss: this.o.loss ?? {}, buffers: this.buffers,
+        loss: this.o.loss ?? {}, buffers: this.buffers, backend: backend(),
       };
       const w = new Worker(url, { workerData: init });
       this.workers.push(w);

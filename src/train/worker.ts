@@ -2,6 +2,7 @@
 // then loops: wait for a command, run forward (and backward) on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
+import { setBackend } from '../engine/backend.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
@@ -9,6 +10,7 @@ import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, count
 
 const init = workerData as WorkerInit;
 const { index, buffers, sampleShape, classes } = init;
+setBackend(init.backend);
 manualSeed(init.seed);
 const model = buildModel(init.specs);
 const params = model.parameters();

@@ -7,8 +7,12 @@ import type { Conv2dGeometry } from '../conv2d.ts';
 import { WASM_MR, WASM_NR, packedBytes } from './gemm-kernel.ts';
 import { wasmRuntime, type WasmRuntime } from './runtime.ts';
 
-function geometryArgs(g: Conv2dGeometry, cg: number): number[] {
-  return [cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW];
+// (no argument arrays: these run per image, and the training step should allocate nothing)
+function im2colAt(rt: WasmRuntime, x: number, col: number, cg: number, g: Conv2dGeometry): void {
+  rt.k.im2col(x, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
+}
+function col2imAt(rt: WasmRuntime, dx: number, col: number, cg: number, g: Conv2dGeometry): void {
+  rt.k.col2im(dx, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
 }
 
 /** The kept columns can stay in `col` only when it lives in the kernel memory. */
@@ -43,7 +47,6 @@ export function wasmConv2dForward(
   const edge = rt.scratch(128);
   const { k } = rt;
   for (let gi = 0; gi < groups; gi++) k.packA(og, K, pw + gi * og * K * 4, K * 4, 4, wPanels + gi * aBytes);
-  const geo = geometryArgs(g, cg);
   const mem = rt.f32;
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
@@ -52,7 +55,7 @@ export function wasmConv2dForward(
       let colAddr = xOff;
       if (!pointwise) {
         colAddr = keep ? col.byteOffset + (img * groups + gi) * K * L * 4 : colScratch;
-        k.im2col(xOff, colAddr, ...geo);
+        im2colAt(rt, xOff, colAddr, cg, g);
         if (keepOutside) col.set(mem.subarray(colAddr >> 2, (colAddr >> 2) + K * L), (img * groups + gi) * K * L);
       }
       k.packB(L, K, colAddr, L * 4, 4, panel);
@@ -71,10 +74,10 @@ function copyOut(rt: WasmRuntime, a: Float32Array, addr: number, n: number): voi
 
 /** im2col of one image-group block (as ../conv2d.ts im2col), when x and col live in the kernel memory. */
 export function wasmIm2col(x: Float32Array, xOff: number, cg: number, g: Conv2dGeometry, col: Float32Array, colOff: number): void {
-  wasmRuntime().k.im2col(x.byteOffset + xOff * 4, col.byteOffset + colOff * 4, ...geometryArgs(g, cg));
+  im2colAt(wasmRuntime(), x.byteOffset + xOff * 4, col.byteOffset + colOff * 4, cg, g);
 }
 
 /** col2im (adds into dx), when dx and col live in the kernel memory. */
 export function wasmCol2im(col: Float32Array, colOff: number, cg: number, g: Conv2dGeometry, dx: Float32Array, xOff: number): void {
-  wasmRuntime().k.col2im(dx.byteOffset + xOff * 4, col.byteOffset + colOff * 4, ...geometryArgs(g, cg));
+  col2imAt(wasmRuntime(), dx.byteOffset + xOff * 4, col.byteOffset + colOff * 4, cg, g);
 }

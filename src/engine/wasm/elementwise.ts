@@ -30,6 +30,12 @@ export function wasmAdam(w: Float32Array, g: Float32Array, m: Float32Array, v: F
   rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + rt.stageBytes(m, n) + rt.stageBytes(v, n));
   const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pm = rt.place(m, 0, n), pv = rt.place(v, 0, n);
   rt.k.adam(pw, pg, pm, pv, n, s.decay, s.l2, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.stepSize, s.invBc2sqrt, s.eps);
-  const mem = rt.f32;
-  for (const [a, p] of [[w, pw], [m, pm], [v, pv]] as const) if (!rt.holds(a)) a.set(mem.subarray(p >> 2, (p >> 2) + n));
+  copyBack(w, pw, n);
+  copyBack(m, pm, n);
+  copyBack(v, pv, n);
+}
+
+function copyBack(a: Float32Array, addr: number, n: number): void {
+  const rt = wasmRuntime();
+  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));
 }
