@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/eval-main.ts');
+import { launch } from './launch.mjs';
+await launch('eval');

@@ -12,7 +12,7 @@ import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { positiveInt } from './flags.ts';
+import { belowMinimum, percentage, positiveInt } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
 import { checkOutputPath } from './report-files.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
@@ -31,6 +31,8 @@ export interface EvalOptions {
   report?: string;
   json?: boolean;
   pairs: number;
+  /** Percent: exit 1 when the accuracy is lower (a CI smoke test). */
+  minAccuracy?: number;
 }
 
 export function evalProgram(): Command {
@@ -45,7 +47,8 @@ export function evalProgram(): Command {
     .option('--pairs <n>', 'how many of the most confused pairs to list', positiveInt, 5)
     .option('--errors <dir>', 'write every misclassified image there as a PNG, plus a contact sheet')
     .option('--report <file>', 'write an HTML report: training curves from the weights file, confusion matrix, misclassified digits')
-    .option('--json', 'print the results as one JSON document on stdout');
+    .option('--json', 'print the results as one JSON document on stdout')
+    .option('--min-accuracy <percent>', 'exit 1 when the accuracy is below this, e.g. 90: a CI smoke test', percentage);
 }
 
 export interface EvalReport {
@@ -149,11 +152,10 @@ export async function runEval(path: string, opts: EvalOptions): Promise<EvalRepo
 
 export async function evalCommand(path: string, opts: EvalOptions): Promise<void> {
   const report = await runEval(path, opts);
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
-  render(report, makeUi());
+  if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else render(report, makeUi());
+  const short = belowMinimum(report.accuracy, opts.minAccuracy, 'accuracy');
+  if (short) throw new EvalUsageError(short);
 }
 
 // ---- rendering ----

@@ -27,3 +27,20 @@ export function fraction(v: string): number {
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number in [0, 1).');
   return n;
 }
+
+/** --min-accuracy: a percentage of the test set, "90" or "90%". */
+export function percentage(v: string): number {
+  const n = Number(v.trim().replace(/%$/, ''));
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a percentage from 0 to 100, e.g. 90 or 97.5.');
+  return n;
+}
+
+/**
+ * The --min-accuracy gate of a CI smoke test: the one line to print when `accuracy` (0..1)
+ * falls short of `min` (percent), else undefined.
+ */
+export function belowMinimum(accuracy: number, min: number | undefined, what: string): string | undefined {
+  // accuracy is a count ratio: 0.8837 * 100 may land just below 88.37, which must still pass
+  if (min === undefined || accuracy * 100 + 1e-9 >= min) return undefined;
+  return `${what} ${(accuracy * 100).toFixed(2)}% is below --min-accuracy ${min}%`;
+}

@@ -28,7 +28,7 @@ import { ParallelStepper } from '../train/parallel.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './flags.ts';
+import { belowMinimum, fraction, nonNegativeInt, nonNegativeNumber, percentage, positiveInt, positiveNumber } from './flags.ts';
 import { writeFileAtomic } from './files.ts';
 import { int, makeUi, pct } from './ui.ts';
 
@@ -69,6 +69,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
+  minAccuracy?: number;
 }
 
 export function trainProgram(): Command {
@@ -100,7 +102,8 @@ export function trainProgram(): Command {
     .option('--json', 'print one JSON summary on stdout; human output goes to stderr')
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
-    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt);
+    .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
+    .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage);
 }
 
 function checkWritable(out: string, flag = '--out'): void {
@@ -357,7 +360,12 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
     writeFileAtomic(opts.report, html);
     ui.line(`report written to ${opts.report}`);
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last })}\n`);
+  const short = last && belowMinimum(last.testAccuracy, opts.minAccuracy, 'test accuracy');
+  if (opts.json) {
+    const gate = opts.minAccuracy === undefined ? {} : { minAccuracy: opts.minAccuracy, passed: !short };
+    process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last, ...gate })}\n`);
+  }
+  if (short) throw new UsageError(`${short} (the weights are saved in ${opts.out})`);
 }
 
 export async function main(argv = process.argv): Promise<void> {

@@ -127,16 +127,19 @@ export async function loadDataset(opts: LoadOptions): Promise<DatasetSplits> {
     emit({ type: 'found', file: files[k].name, path, source, message: `${files[k].name} from ${source}` });
   }
 
-  const split = (images: Found, labels: Found): Split => {
+  const split = (images: Found, labels: Found, use: string): Split => {
     const parse = () => {
       const names = { images: show(images.path), labels: show(labels.path) };
-      return parsePair(images.bytes, labels.bytes, names, { rows: info.rows, cols: info.cols, numClasses: info.classes.length });
+      const pair = parsePair(images.bytes, labels.bytes, names, { rows: info.rows, cols: info.cols, numClasses: info.classes.length });
+      // A header that says 0 items parses, but every later step (batches, schedules, accuracy) needs one.
+      if (pair.count === 0) throw new DataError(`${names.images} holds 0 images: nothing to ${use}`);
+      return pair;
     };
     const p = images.fromDataDir || labels.fromDataDir ? ownFile(parse) : parse();
     return { images: p.images, labels: p.labels, count: p.count, rows: p.rows, cols: p.cols };
   };
-  const train = split(found.trainImages, found.trainLabels);
-  const test = split(found.testImages, found.testLabels);
+  const train = split(found.trainImages, found.trainLabels, 'train on');
+  const test = split(found.testImages, found.testLabels, 'test on');
 
   for (const k of FILE_KEYS) {
     if (!found[k].verified) {

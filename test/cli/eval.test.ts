@@ -95,6 +95,16 @@ describe('mnist-eval (spawned)', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('--min-accuracy passes at the accuracy it measured and fails, with one line, just above it', () => {
+    const acc = Number(trainerAcc.replace('%', ''));
+    expect(runBin('mnist-eval', [weights, '--min-accuracy', String(acc)]).code).toBe(0);
+    const above = (acc + 0.01).toFixed(2);
+    const r = runBin('mnist-eval', [weights, '--min-accuracy', `${above}%`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: accuracy ${trainerAcc} is below --min-accuracy ${Number(above)}%\n`);
+    expect(r.stdout).toMatch(/^accuracy +\d/m);
+  });
+
   it('asks for --dataset when the weights file names a dataset it does not know', () => {
     const w = JSON.parse(readFileSync(weights, 'utf8'));
     w.dataset = 'emnist';

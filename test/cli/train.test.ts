@@ -36,7 +36,20 @@ describe('mnist-train (spawned)', () => {
     expect(losses(a.stdout)).toEqual(losses(b.stdout));
   });
 
+  it('--min-accuracy: exit 1 with one line when the final accuracy falls short, the weights still written', () => {
+    const out = join(tmp, 'gate.json');
+    const r = runBin('mnist-train', ['--epochs', '1', '--limit', '500', '--test-limit', '200', '--hidden', '16', '--min-accuracy', '99.5', '--json', '--out', out]);
+    const summary = JSON.parse(r.stdout);
+    const acc = summary.final.testAccuracy as number;
+    expect(acc).toBeLessThan(0.995);
+    expect([summary.status, summary.minAccuracy, summary.passed]).toEqual(['completed', 99.5, false]);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`error: test accuracy ${(acc * 100).toFixed(2)}% is below --min-accuracy 99.5% (the weights are saved in ${out})`);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(readFileSync(out, 'utf8')).metrics).toHaveLength(1);
+  });
+
   it.each([
+    [['--min-accuracy', '101'], /--min-accuracy.*percentage/],
     [['--epochs', '0'], /--epochs/],
     [['--lr', '-1'], /--lr/],
     [['--batch-size', '0'], /--batch-size/],
@@ -83,6 +96,16 @@ describe('mnist-train (spawned)', () => {
         copyFileSync(join(src, 't10k-images-idx3-ubyte'), join(d, 't10k-labels-idx1-ubyte'));
       });
       expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /t10k-(images|labels)/);
+    });
+
+    it('refuses a training set of 0 images up front, before the model header', () => {
+      const dir = dataDir((d) => {
+        writeFileSync(join(d, 'train-images-idx3-ubyte'), Buffer.from([0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28]));
+        writeFileSync(join(d, 'train-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 0]));
+      });
+      const r = runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'zero.json')]);
+      expectOneLineError(r, /train-images-idx3-ubyte holds 0 images: nothing to train on/);
+      expect(r.stdout).not.toMatch(/model|Layer/);
     });
 
     it('reports a count mismatch between images and labels', () => {

@@ -116,6 +116,13 @@ describe('loadDataset from the data dir', () => {
     expect((err as DataError).message).toBe(`data dir ${file}: is a file, not a directory`);
   });
 
+  it('refuses a split whose headers say 0 items, naming the file and what it cannot do', async () => {
+    write({ ...raw, trainImages: images(0), trainLabels: labels([]) });
+    expect((await loadError({ pin: false })).message).toBe(`${join(dir, 'train-images-idx3-ubyte')} holds 0 images: nothing to train on`);
+    write({ ...raw, testImages: images(0), testLabels: labels([]) });
+    expect((await loadError({ pin: false })).message).toBe(`${join(dir, 't10k-images-idx3-ubyte')} holds 0 images: nothing to test on`);
+  });
+
   it('rejects wrong image dimensions', async () => {
     write({ ...raw, testImages: images(2, 32, 32) });
     expect((await loadError({ pin: false })).message).toBe(`${join(dir, 't10k-images-idx3-ubyte')}: expected 28 x 28 images, found 32 x 32`);
