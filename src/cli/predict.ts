@@ -12,6 +12,8 @@ import type { Sequential } from '../nn/sequential.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { positiveInt } from './flags.ts';
 import { checkOutputPath, writeExplainPage } from './report-files.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import type { Backend } from '../engine/backend.ts';
 import { makeUi, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
 
@@ -21,6 +23,8 @@ export class PredictError extends MnistError {}
 export const LOW_CONFIDENCE = 0.5;
 
 export interface PredictOptions {
+  /** Kernels (default: wasm where it runs). */
+  backend?: Backend;
   weights: string;
   top: number;
   show?: boolean;
@@ -37,6 +41,7 @@ export function predictProgram(): Command {
     .option('--top <k>', 'how many of the most likely classes to list', positiveInt, 3)
     .option('--show', 'draw the 28×28 image the model saw')
     .option('--save-input <dir>', 'save the 28×28 image the model saw as a PNG in this directory')
+    .addOption(backendOption())
     .option('--json', 'print the results as one JSON document on stdout')
     .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)');
 }
@@ -110,6 +115,7 @@ function uniqueInputPath(dir: string, file: string, used: Set<string>): string {
 
 export async function predict(files: string[], opts: PredictOptions): Promise<void> {
   const ui = makeUi({ json: opts.json });
+  selectBackend(opts.backend, ui);
   if (opts.explain !== undefined) {
     if (files.length !== 1) throw new PredictError(`--explain draws one picture, but ${files.length} were given`, 'run mnist-predict once per picture with --explain');
     checkOutputPath(opts.explain, '--explain');

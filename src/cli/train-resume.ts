@@ -31,6 +31,8 @@ export interface RunSettings {
   dataset: 'mnist' | 'fashion-mnist';
   /** Threads the run trained with (files before this field: unknown); the sums' order depends on it. */
   threads?: number;
+  /** Kernels the run trained with (files before this field: unknown); the rounding depends on them. */
+  backend?: 'wasm' | 'js';
 }
 
 export interface ResumePlan {
@@ -70,6 +72,7 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
     limit: optional('limit', 1, 2 ** 31),
     testLimit: optional('testLimit', 1, 2 ** 31),
     threads: optional('threads', 1, 1024),
+    backend: get(t, 'backend') == null ? undefined : oneOf(get(t, 'backend'), p('backend'), ['wasm', 'js'] as const),
     dataset: oneOf(file.dataset, 'dataset', ['mnist', 'fashion-mnist'] as const),
   };
 }

@@ -22,6 +22,8 @@ import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
 import { explainDivergence, restoreTraining, resumeCommand, snapshot, type LiveTraining } from './train-checkpoint.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import type { Backend } from '../engine/backend.ts';
 import { UsageError, planResume, type ResumeFlags, type ResumePlan } from './train-resume.ts';
 import { evaluate } from '../train/evaluate.ts';
 import { ParallelStepper } from '../train/parallel.ts';
@@ -69,6 +71,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** Kernels (default: wasm where it runs; a resumed run keeps its file's). */
+  backend?: Backend;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
   minAccuracy?: number;
 }
@@ -103,6 +107,7 @@ export function trainProgram(): Command {
     .option('--report <file>', 'after training, write an HTML report: curves, confusion matrix, misclassified test digits')
     .option('--quiet', 'print only the final result')
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches)", positiveInt)
+    .addOption(backendOption())
     .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage);
 }
 
@@ -150,7 +155,7 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
   // a resumed run trains with the file's settings, towards the new total, into the same file
   // --threads stays free, but by default a resumed run splits its batches as the run it continues did
   const opts: TrainOptions = plan
-    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads) }
+    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads), backend: given('backend') ? flags.backend : (plan.settings.backend ?? flags.backend) }
     : flags;
   const interrupts = catchInterrupts({
     stopping: 'stopping after this batch to save a checkpoint (press Ctrl-C again to quit at once)',
@@ -166,6 +171,8 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
 async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts): Promise<void> {
   const ui = makeUi({ quiet: opts.quiet, json: opts.json });
   const { c } = ui;
+  // before any model or optimizer buffer exists: the wasm backend puts them in its memory
+  const backend = selectBackend(opts.backend, ui);
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   manualSeed(opts.seed);
   const model = plan ? plan.model : buildModel(specs);
@@ -235,6 +242,9 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }
+  if (plan?.settings.backend !== undefined && backend !== plan.settings.backend) {
+    ui.warn(`training on the ${backend} backend where ${plan.path} used ${plan.settings.backend}: the result will not be bit-identical to an uninterrupted run`);
+  }
   const weights = (resume: ResumeState): WeightsFile => ({
     format: FORMAT,
     version: VERSION,
@@ -259,6 +269,7 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
       limit: opts.limit,
       testLimit: opts.testLimit,
       threads,
+      backend,
     },
     metrics: history,
     state: stateDict(model),

@@ -89,6 +89,21 @@ describe('resume is bit-identical to an uninterrupted run', () => {
     expect(other.stderr).toMatch(/^warning: training on 1 thread where .*d-straight\.json used 2: the result will not be bit-identical/m);
   });
 
+  it('records the backend; a resume keeps it, and one on the other backend works and says it is not bit-identical', () => {
+    const args = ['--limit', '640', '--test-limit', '200', '--hidden', '16', '--seed', '3', '--threads', '1', '--quiet'];
+    expect(runBin('mnist-train', [...args, '--backend', 'js', '--epochs', '1', '--out', at('b-js.json')]).code).toBe(0);
+    expect(load(at('b-js.json')).training.backend).toBe('js');
+    const same = runBin('mnist-train', ['--resume', at('b-js.json'), '--epochs', '2', '--out', at('b-js2.json'), '--quiet']);
+    expect(same.stderr).toBe('');
+    expect(load(at('b-js2.json')).training.backend).toBe('js');
+    const other = runBin('mnist-train', ['--resume', at('b-js.json'), '--epochs', '2', '--backend', 'wasm', '--quiet']);
+    expect(other.code).toBe(0);
+    expect(other.stderr).toMatch(/^warning: training on the wasm backend where .*b-js\.json used js: the result will not be bit-identical/m);
+    const after = load(at('b-js.json'));
+    expect(after.training.backend).toBe('wasm');
+    expect(after.metrics).toHaveLength(2);
+  });
+
   it('Ctrl-C mid-epoch saves a checkpoint and exits 130; a bare --resume finishes bit-identical (sgd, the per-batch default schedule)', async () => {
     const BIG = ['--limit', '6000', '--test-limit', '300', '--hidden', '32', '--batch-size', '32', '--optimizer', 'sgd', '--epochs', '3', '--seed', '4'];
     const straight = runBin('mnist-train', [...BIG, '--out', at('c-straight.json'), '--quiet']);
