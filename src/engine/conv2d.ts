@@ -15,7 +15,7 @@ import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSi
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
-import { wasmCol2im, wasmConv2dForward, wasmIm2col } from './wasm/conv.ts';
+import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmIm2col } from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
 
 /** Everything a kernel call needs to know about the shapes; built once per input shape. */
@@ -214,6 +214,10 @@ export function conv2dBackward(
   const wasmCols = wasm && wasmRuntime().holds(col) && wasmRuntime().holds(x) && (!dx || (wasmRuntime().holds(dx) && wasmRuntime().holds(dcol)));
   const toCols = wasmCols ? wasmIm2col : im2col;
   const fromCols = wasmCols ? wasmCol2im : col2im;
+  // with the columns kept in the kernel memory, one product over the whole batch gives dweight
+  const batchedDw = wasm && !pointwise && colsKept && wasmRuntime().holds(col) && wasmRuntime().holds(dy);
+  if (batchedDw) wasmConvDweight(g, dy, col, dweight);
+  const dwDone = winoW || batchedDw;
   if (dx && !pointwise && !wino) dx.fill(0);
   if (winoW) {
     for (let gi = 0; gi < groups; gi++) {
@@ -234,7 +238,7 @@ export function conv2dBackward(
       );
     }
   }
-  for (let img = 0; img < n && !(winoW && (wino || !dx)); img++) {
+  for (let img = 0; img < n && !(dwDone && (wino || !dx)); img++) {
     for (let gi = 0; gi < groups; gi++) {
       const xOff = (img * cIn + gi * cg) * h * w;
       const yOff = (img * cOut + gi * og) * L;
@@ -244,7 +248,7 @@ export function conv2dBackward(
         if (dx) gemmTN(K, L, og, weight, dy, dx, false, wOff, yOff, xOff);
         continue;
       }
-      if (!winoW) {
+      if (!dwDone) {
         let colOff = 0;
         if (colsKept) colOff = (img * groups + gi) * K * L;
         else toCols(x, xOff, cg, g, col, 0);

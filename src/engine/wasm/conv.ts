@@ -8,11 +8,18 @@ import { WASM_MR, WASM_NR, packedBytes } from './gemm-kernel.ts';
 import { wasmRuntime, type WasmRuntime } from './runtime.ts';
 
 // (no argument arrays: these run per image, and the training step should allocate nothing)
+/** Stride 1, undilated, output the input's size: each col row is the plane shifted (im2colSame). */
+function same(g: Conv2dGeometry): boolean {
+  return g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.outH === g.h && g.outW === g.w &&
+    g.padTop < g.kH && g.padLeft < g.kW;
+}
 function im2colAt(rt: WasmRuntime, x: number, col: number, cg: number, g: Conv2dGeometry): void {
-  rt.k.im2col(x, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
+  if (same(g)) rt.k.im2colSame(x, col, cg, g.h, g.w, g.kH, g.kW, g.padTop, g.padLeft);
+  else rt.k.im2col(x, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
 }
 function col2imAt(rt: WasmRuntime, dx: number, col: number, cg: number, g: Conv2dGeometry): void {
-  rt.k.col2im(dx, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
+  if (same(g)) rt.k.col2imSame(dx, col, cg, g.h, g.w, g.kH, g.kW, g.padTop, g.padLeft);
+  else rt.k.col2im(dx, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
 }
 
 /** The kept columns can stay in `col` only when it lives in the kernel memory. */
@@ -46,7 +53,7 @@ export function wasmConv2dForward(
   const colScratch = keep || pointwise ? 0 : rt.scratch(K * L * 4);
   const edge = rt.scratch(128);
   const { k } = rt;
-  for (let gi = 0; gi < groups; gi++) k.packA(og, K, pw + gi * og * K * 4, K * 4, 4, wPanels + gi * aBytes);
+  for (let gi = 0; gi < groups; gi++) k.packA(og, K, pw + gi * og * K * 4, K * 4, 4, wPanels + gi * aBytes, 16 * K);
   const mem = rt.f32;
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
@@ -58,10 +65,10 @@ export function wasmConv2dForward(
         im2colAt(rt, xOff, colAddr, cg, g);
         if (keepOutside) col.set(mem.subarray(colAddr >> 2, (colAddr >> 2) + K * L), (img * groups + gi) * K * L);
       }
-      k.packB(L, K, colAddr, L * 4, 4, panel);
+      k.packB(L, K, colAddr, L * 4, 4, panel, 32 * K);
       // the bias seeds C, which the product then accumulates into
       if (bias) for (let o = 0; o < og; o++) mem.fill(bias[gi * og + o], (yOff >> 2) + o * L, (yOff >> 2) + (o + 1) * L);
-      k.gemmPacked(og, L, K, wPanels + gi * aBytes, panel, yOff, L * 4, bias ? 1 : 0, edge);
+      k.gemmPacked(og, L, K, wPanels + gi * aBytes, 16 * K, panel, 32 * K, yOff, L * 4, bias ? 1 : 0, edge);
     }
   }
   copyOut(rt, y, py, yN);
@@ -80,4 +87,40 @@ export function wasmIm2col(x: Float32Array, xOff: number, cg: number, g: Conv2dG
 /** col2im (adds into dx), when dx and col live in the kernel memory. */
 export function wasmCol2im(col: Float32Array, colOff: number, cg: number, g: Conv2dGeometry, dx: Float32Array, xOff: number): void {
   col2imAt(wasmRuntime(), dx.byteOffset + xOff * 4, col.byteOffset + colOff * 4, cg, g);
+}
+
+/** Reduction steps (images x output positions) per packed chunk of the batched weight gradient. */
+const DW_CHUNK = 1024;
+
+/**
+ * dweight (+)= Σ_img dy_img · col_imgᵀ for every group as one product whose reduction runs over
+ * the whole batch (images x positions, a few images per packed chunk that stays in cache), so C
+ * is read and written once per chunk rather than once per image. dy and the kept columns must
+ * live in the kernel memory.
+ */
+export function wasmConvDweight(g: Conv2dGeometry, dy: Float32Array, col: Float32Array, dweight: Float32Array): void {
+  const rt = wasmRuntime();
+  const { n, cIn, cOut, groups, kH, kW, outH, outW } = g;
+  const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  const imgs = Math.max(1, Math.min(n, Math.floor(DW_CHUNK / L)));
+  const kc = imgs * L;
+  rt.begin(rt.stageBytes(dweight, dweight.length) + packedBytes(og, kc, WASM_MR) + packedBytes(K, kc, WASM_NR) + 256);
+  const pdw = rt.place(dweight, 0, dweight.length);
+  const pa = rt.scratch(packedBytes(og, kc, WASM_MR));
+  const pb = rt.scratch(packedBytes(K, kc, WASM_NR));
+  const edge = rt.scratch(128);
+  const { k } = rt;
+  for (let gi = 0; gi < groups; gi++) {
+    for (let i0 = 0; i0 < n; i0 += imgs) {
+      const i1 = Math.min(n, i0 + imgs), steps = (i1 - i0) * L;
+      for (let img = i0; img < i1; img++) {
+        const r = (img - i0) * L; // this image's reduction steps within the chunk
+        // A(o, l) = dy[img, gi*og + o, l]; B(l, kk) = col[img, gi][kk, l]
+        k.packA(og, L, dy.byteOffset + (img * cOut + gi * og) * L * 4, L * 4, 4, pa + r * 16, 16 * steps);
+        k.packB(K, L, col.byteOffset + (img * groups + gi) * K * L * 4, 4, L * 4, pb + r * 32, 32 * steps);
+      }
+      k.gemmPacked(og, K, steps, pa, 16 * steps, pb, 32 * steps, pdw + gi * og * K * 4, K * 4, 1, edge);
+    }
+  }
+  copyOut(rt, dweight, pdw, dweight.length);
 }

@@ -18,10 +18,14 @@ export function packedBytes(rows: number, K: number, R: number): number {
   return Math.ceil(rows / R) * R * K * 4;
 }
 
-/** packA(M, K, a, ars, acs, out): MR-row panels, K groups of MR floats each; rows past M are zero. */
+/**
+ * packA(M, K, a, ars, acs, out, stride): MR-row panels `stride` bytes apart (16*K when packed
+ * alone), K groups of MR floats each; rows past M are zero. A larger stride lets several calls
+ * fill consecutive K ranges of one panel set (a product summed over images).
+ */
 export function packAFunc(): Func {
-  const f = new Func('packA', [i32, i32, i32, i32, i32, i32]);
-  const [M, K, a, ars, acs, out] = f.params;
+  const f = new Func('packA', [i32, i32, i32, i32, i32, i32, i32]);
+  const [M, K, a, ars, acs, out, stride] = f.params;
   const [ib, r, i, k, src, dst, blocks] = f.localsOf(i32, 7);
   const c = I32.const;
   f.body = [
@@ -30,7 +34,7 @@ export function packAFunc(): Func {
       // a transposed A (ars = 4 bytes) with a whole block: MR adjacent floats per k
       if_(I32.and(I32.eq(get(ars), c(4)), I32.leS(I32.add(I32.shl(get(ib), c(2)), c(WASM_MR)), get(M))), [
         set(src, I32.add(get(a), I32.shl(get(ib), c(4)))),
-        set(dst, I32.add(get(out), I32.mul(I32.shl(get(ib), c(4)), get(K)))),
+        set(dst, I32.add(get(out), I32.mul(get(ib), get(stride)))),
         forRange(k, c(0), get(K), c(1),
           V128.store(get(dst), V128.load(get(src))),
           set(src, I32.add(get(src), get(acs))),
@@ -39,7 +43,7 @@ export function packAFunc(): Func {
       ], [
         forRange(r, c(0), c(WASM_MR), c(1),
           set(i, I32.add(I32.shl(get(ib), c(2)), get(r))),
-          set(dst, I32.add(I32.add(get(out), I32.mul(I32.shl(get(ib), c(4)), get(K))), I32.shl(get(r), c(2)))),
+          set(dst, I32.add(I32.add(get(out), I32.mul(get(ib), get(stride))), I32.shl(get(r), c(2)))),
           if_(I32.ltS(get(i), get(M)), [
             set(src, I32.add(get(a), I32.mul(get(i), get(ars)))),
             forRange(k, c(0), get(K), c(1),
@@ -60,10 +64,10 @@ export function packAFunc(): Func {
   return f;
 }
 
-/** packB(N, K, b, brs, bcs, out): NR-column panels, K groups of NR floats each; columns past N are zero. */
+/** packB(N, K, b, brs, bcs, out, stride): NR-column panels `stride` bytes apart (32*K alone), as packA. */
 export function packBFunc(): Func {
-  const f = new Func('packB', [i32, i32, i32, i32, i32, i32]);
-  const [N, K, b, brs, bcs, out] = f.params;
+  const f = new Func('packB', [i32, i32, i32, i32, i32, i32, i32]);
+  const [N, K, b, brs, bcs, out, stride] = f.params;
   const [jb, s, j, k, src, dst, blocks] = f.localsOf(i32, 7);
   const c = I32.const;
   f.body = [
@@ -72,7 +76,7 @@ export function packBFunc(): Func {
       // row-major B with a whole block: NR adjacent floats per k
       if_(I32.and(I32.eq(get(bcs), c(4)), I32.leS(I32.add(I32.shl(get(jb), c(3)), c(WASM_NR)), get(N))), [
         set(src, I32.add(get(b), I32.shl(get(jb), c(5)))),
-        set(dst, I32.add(get(out), I32.mul(I32.shl(get(jb), c(5)), get(K)))),
+        set(dst, I32.add(get(out), I32.mul(get(jb), get(stride)))),
         forRange(k, c(0), get(K), c(1),
           V128.store(get(dst), V128.load(get(src))),
           V128.store(get(dst), V128.load(get(src), 16), 16),
@@ -82,7 +86,7 @@ export function packBFunc(): Func {
       ], [
         forRange(s, c(0), c(WASM_NR), c(1),
           set(j, I32.add(I32.shl(get(jb), c(3)), get(s))),
-          set(dst, I32.add(I32.add(get(out), I32.mul(I32.shl(get(jb), c(5)), get(K))), I32.shl(get(s), c(2)))),
+          set(dst, I32.add(I32.add(get(out), I32.mul(get(jb), get(stride))), I32.shl(get(s), c(2)))),
           if_(I32.ltS(get(j), get(N)), [
             set(src, I32.add(get(b), I32.mul(get(j), get(bcs)))),
             forRange(k, c(0), get(K), c(1),
@@ -104,12 +108,13 @@ export function packBFunc(): Func {
 }
 
 /**
- * gemmPacked(M, N, K, pa, pb, c, ldc, accumulate, edge): C (+)= A·B over panels from packA /
- * packB; `edge` is 128 bytes of scratch for blocks that overhang C. K must be >= 1.
+ * gemmPacked(M, N, K, pa, aStride, pb, bStride, c, ldc, accumulate, edge): C (+)= A·B over K
+ * steps of the panels from packA / packB (aStride, bStride bytes apart); `edge` is 128 bytes of
+ * scratch for blocks that overhang C. K must be >= 1.
  */
 export function gemmPackedFunc(): Func {
-  const f = new Func('gemmPacked', [i32, i32, i32, i32, i32, i32, i32, i32, i32]);
-  const [M, N, K, pa, pb, cAddr, ldc, accumulate, edge] = f.params;
+  const f = new Func('gemmPacked', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [M, N, K, pa, aStride, pb, bStride, cAddr, ldc, accumulate, edge] = f.params;
   const [ib, jb, mBlocks, nBlocks, pA, pB, pEnd, cp, r, s, q] = f.localsOf(i32, 11);
   const acc = f.localsOf(v128, 8); // acc[2r + h]: row r, columns 4h .. 4h+3
   const [av, b0, b1] = f.localsOf(v128, 3);
@@ -165,8 +170,8 @@ export function gemmPackedFunc(): Func {
     ...forRange(jb, c(0), get(nBlocks), c(1),
       forRange(ib, c(0), get(mBlocks), c(1),
         ...acc.map((a) => set(a, V128.zero())),
-        set(pA, I32.add(get(pa), I32.mul(I32.shl(get(ib), c(4)), get(K)))),
-        set(pB, I32.add(get(pb), I32.mul(I32.shl(get(jb), c(5)), get(K)))),
+        set(pA, I32.add(get(pa), I32.mul(get(ib), get(aStride)))),
+        set(pB, I32.add(get(pb), I32.mul(get(jb), get(bStride)))),
         set(pEnd, I32.add(get(pA), I32.shl(get(K), c(4)))),
         doWhile(
           I32.ltU(tee(pA, I32.add(get(pA), c(16))), get(pEnd)),

@@ -40,9 +40,9 @@ export function wasmGemmStrided(
   const packedB = rt.scratch(packedBytes(N, K, WASM_NR));
   const edge = rt.scratch(128);
   const { k } = rt;
-  k.packA(M, K, pa, ars * 4, acs * 4, packedA);
-  k.packB(N, K, pb, brs * 4, bcs * 4, packedB);
-  k.gemmPacked(M, N, K, packedA, packedB, pc, ldcBytes, accumulate ? 1 : 0, edge);
+  k.packA(M, K, pa, ars * 4, acs * 4, packedA, 16 * K);
+  k.packB(N, K, pb, brs * 4, bcs * 4, packedB, 32 * K);
+  k.gemmPacked(M, N, K, packedA, 16 * K, packedB, 32 * K, pc, ldcBytes, accumulate ? 1 : 0, edge);
   if (!cIn) {
     const mem = rt.f32, p = pc >> 2;
     if (ldc === N) c.set(mem.subarray(p, p + M * N), cOff);

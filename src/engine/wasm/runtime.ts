@@ -16,11 +16,13 @@ const PAGE = 65536;
 const MAX_PAGES = 16384;
 
 export interface KernelExports {
-  packA(M: number, K: number, a: number, ars: number, acs: number, out: number): void;
-  packB(N: number, K: number, b: number, brs: number, bcs: number, out: number): void;
-  gemmPacked(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, accumulate: number, edge: number): void;
+  packA(M: number, K: number, a: number, ars: number, acs: number, out: number, stride: number): void;
+  packB(N: number, K: number, b: number, brs: number, bcs: number, out: number, stride: number): void;
+  gemmPacked(M: number, N: number, K: number, pa: number, aStride: number, pb: number, bStride: number, c: number, ldc: number, accumulate: number, edge: number): void;
   im2col(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   col2im(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  im2colSame(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
+  col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
   adam(w: number, g: number, m: number, v: number, n: number, decay: number, l2: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, invBc2sqrt: number, eps: number): void;
