@@ -15,7 +15,7 @@ import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSi
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
-import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmIm2col } from './wasm/conv.ts';
+import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col } from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
 
 /** Everything a kernel call needs to know about the shapes; built once per input shape. */
@@ -218,7 +218,10 @@ export function conv2dBackward(
   const batchedDw = wasm && !pointwise && colsKept && wasmRuntime().holds(col) && wasmRuntime().holds(dy);
   if (batchedDw) wasmConvDweight(g, dy, col, dweight);
   const dwDone = winoW || batchedDw;
-  if (dx && !pointwise && !wino) dx.fill(0);
+  const wasmDx = wasmCols && dx !== null && !pointwise && wasmRuntime().holds(dy);
+  if (wasmDx) wasmConvDx(g, weight, dy, dx, dcol);
+  const dxDone = wino || wasmDx;
+  if (dx && !pointwise && !dxDone) dx.fill(0);
   if (winoW) {
     for (let gi = 0; gi < groups; gi++) {
       winogradDweight(
@@ -238,7 +241,7 @@ export function conv2dBackward(
       );
     }
   }
-  for (let img = 0; img < n && !(dwDone && (wino || !dx)); img++) {
+  for (let img = 0; img < n && !(dwDone && (dxDone || !dx)); img++) {
     for (let gi = 0; gi < groups; gi++) {
       const xOff = (img * cIn + gi * cg) * h * w;
       const yOff = (img * cOut + gi * og) * L;
@@ -254,7 +257,7 @@ export function conv2dBackward(
         else toCols(x, xOff, cg, g, col, 0);
         gemmNT(og, K, L, dy, col, dweight, true, yOff, colOff, wOff);
       }
-      if (dx && !wino) {
+      if (dx && !dxDone) {
         gemmTN(K, L, og, weight, dy, dcol, false, wOff, yOff, 0);
         fromCols(dcol, 0, cg, g, dx, xOff);
       }

@@ -124,3 +124,31 @@ export function wasmConvDweight(g: Conv2dGeometry, dy: Float32Array, col: Float3
   }
   copyOut(rt, dweight, pdw, dweight.length);
 }
+
+/**
+ * dx = Σ col2im(weightᵀ · dy_img) per image and group, with the transposed weights packed once
+ * per call (not once per image). dy, dx and dcol (one image-group block of scratch, which
+ * col2im may zero in places) must live in the kernel memory.
+ */
+export function wasmConvDx(g: Conv2dGeometry, weight: Float32Array, dy: Float32Array, dx: Float32Array, dcol: Float32Array): void {
+  const rt = wasmRuntime();
+  const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
+  const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  const aBytes = packedBytes(K, og, WASM_MR);
+  rt.begin(rt.stageBytes(weight, weight.length) + groups * aBytes + packedBytes(L, og, WASM_NR) + 256);
+  const pw = rt.place(weight, 0, weight.length);
+  const pa = rt.scratch(groups * aBytes);
+  const pb = rt.scratch(packedBytes(L, og, WASM_NR));
+  const edge = rt.scratch(128);
+  const { k } = rt;
+  // A(kk, o) = weight[gi*og + o][kk]
+  for (let gi = 0; gi < groups; gi++) k.packA(K, og, pw + gi * og * K * 4, 4, K * 4, pa + gi * aBytes, 16 * og);
+  dx.fill(0);
+  for (let img = 0; img < n; img++) {
+    for (let gi = 0; gi < groups; gi++) {
+      k.packB(L, og, dy.byteOffset + (img * cOut + gi * og) * L * 4, L * 4, 4, pb, 32 * og);
+      k.gemmPacked(K, L, og, pa + gi * aBytes, 16 * og, pb, 32 * og, dcol.byteOffset, L * 4, 0, edge);
+      col2imAt(rt, dx.byteOffset + (img * cIn + gi * cg) * h * w * 4, dcol.byteOffset, cg, g);
+    }
+  }
+}
