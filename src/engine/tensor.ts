@@ -68,8 +68,11 @@ export class Workspace {
   private t?: Tensor;
   get(shape: readonly number[]): Tensor {
     if (!this.t || !sameShape(this.t.shape, shape)) {
-      const n = shapeSize(shape);
-      this.t = new Tensor([...shape], kernelFloats(n));
+      // the previous buffer goes back at once (its contents were only good until this call):
+      // waiting for the garbage collector let the kernel memory grow with every switch between
+      // training and evaluation shapes
+      if (this.t) wasmRuntime().releaseFloats(this.t.data);
+      this.t = new Tensor([...shape], kernelFloats(shapeSize(shape)));
     }
     return this.t;
   }
