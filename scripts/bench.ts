@@ -25,6 +25,7 @@ import type { LayerSpec } from '../src/nn/module.ts';
 import { Adam } from '../src/optim/adam.ts';
 import { evaluate } from '../src/train/evaluate.ts';
 import { ParallelStepper } from '../src/train/parallel.ts';
+import { localStepper, type Stepper } from '../src/train/train.ts';
 
 type ModelName = 'mlp' | 'cnn';
 
@@ -178,8 +179,9 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
   manualSeed(1);
   const net = buildModel(specs);
   const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-  // as mnist-train runs it (with --threads 1 too: no workers, the same arithmetic as localStepper)
-  const stepper = await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
+  // as mnist-train runs it: one thread trains the model in place (localStepper), more split each batch
+  const parallel = a.threads === 1 ? undefined : await ParallelStepper.create({ specs, model: net, optimizer, threads: a.threads, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
+  const stepper: Stepper = parallel ?? localStepper(net, optimizer);
   try {
     const rng = new Rng(2);
     const it = (function* () {
@@ -219,7 +221,7 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
     const keptPerStep = (used() - kept0) / checkSteps;
 
     // inference: the 10,000 test images at batch 1000 (one warm-up pass)
-    const evalModel = stepper.evaluator;
+    const evalModel = stepper.evaluator ?? net;
     evaluate(evalModel, test);
     const ev = evaluate(evalModel, test);
 
@@ -243,7 +245,7 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
       batches: a.batches,
     };
   } finally {
-    await stepper.close();
+    await parallel?.close();
   }
 }
 

@@ -1,10 +1,18 @@
-"""Extra PyTorch oracle cases for configurations ../shared/oracle/ does not cover ('same'
-padding with even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear
-on mostly constant inputs).
+"""PyTorch oracle cases for the layer tests, in the schema of test/fixtures/README.md.
 
-Writes test/fixtures/{conv2d,maxpool2d,softmax,linear}_extra.json in the schema of
-../shared/oracle/README.md. Run from the repo root: /usr/bin/python3 scripts/oracle/gen_extra.py
-Deterministic (fixed seed); tests read the committed JSON and never need Python.
+Regenerate (needs torch, e.g. Debian's python3-torch; tests never need Python), from the repo root:
+    /usr/bin/python3 scripts/oracle/gen_extra.py
+Deterministic (fixed seeds, given tensors exact in float32): rerunning rewrites identical files.
+
+Writes test/fixtures/
+  {conv2d,maxpool2d,linear,relu,flatten,softmax,cross_entropy}.json  the core cases of every op
+      (kernel/stride/padding/dilation/groups/bias mixes, pooling ties and all-negative windows, ReLU
+      on exact zeros, softmax and cross-entropy on logits near 1000, label smoothing);
+  {conv2d,maxpool2d,softmax,linear}_extra.json  configurations beyond those ('same' padding with
+      even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear on mostly
+      constant inputs);
+  {avgpool2d,leakyrelu,tanh,sigmoid}_extra.json  the layers added as descriptors (AvgPool2d's
+      padding count, ceil mode and divisor override; activations at 0, -0 and saturating inputs).
 """
 import json
 import os
@@ -75,9 +83,23 @@ def weighted_case(name, op, config, x, wshape, bias, f):
     }
 
 
+def pool_input(shape, values):
+    if values == "distinct":
+        return distinct(shape)
+    if values == "ties":
+        return ties(shape)
+    if values == "normal":
+        return exact(shape)
+    if values == "negative":  # every window's maximum is below 0, so -inf padding must never win
+        return -exact(shape).abs() - 2.0**-12
+    if values == "constant":  # every cell ties with every other: the first of each window wins
+        return torch.full(shape, 0.75)
+    raise ValueError(values)
+
+
 def pool_case(name, n, c, hw, k, stride=None, padding=0, dilation=1, ceil_mode=False, values="distinct"):
     shape = (n, c) + hw
-    x = (distinct(shape) if values == "distinct" else ties(shape)).requires_grad_()
+    x = pool_input(shape, values).requires_grad_()
     y = F.max_pool2d(x, k, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     g = exact(tuple(y.shape))
     loss = (y * g).sum()
@@ -116,11 +138,11 @@ def linear_case(name, n, fin, fout, background, keep, bias=True, first_on=False)
     return weighted_case(name, "linear", config, x, (fout, fin), bias, lambda w, b: F.linear(x, w, b))
 
 
-def write(op, cases):
+def write(op, cases, suffix="_extra", note="extra configurations beyond the core cases of {op}.json; same schema"):
     doc = {"schema_version": 1, "op": op, "generator": "scripts/oracle/gen_extra.py",
            "torch_version": torch.__version__, "dtype": "float32",
-           "note": "extra cases beyond ../shared/oracle; same schema", "count": len(cases), "cases": cases}
-    with open(os.path.join(OUT, f"{op}_extra.json"), "w") as f:
+           "note": note.format(op=op), "count": len(cases), "cases": cases}
+    with open(os.path.join(OUT, f"{op}{suffix}.json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
 
@@ -167,7 +189,6 @@ write("softmax", [
     softmax_case("softmax_spread_dim0_5x2", "softmax", (5, 2), 0,
                  values=[[1000, -1000], [0, -999.5], [-1000, -1000], [5, -3000], [500, 2]]),
 ])
-print("wrote", OUT)
 
 write("linear", [
     # MNIST's background after normalisation, (0 - 0.1307) / 0.3081, rounded to 2^-12
@@ -175,3 +196,183 @@ write("linear", [
     linear_case("linear_relu_zeros_64to24_nobias", 5, 64, 24, 0.0, 0.3, bias=False, first_on=True),
     linear_case("linear_dense_40to16", 3, 40, 16, 0.0, 1.0),
 ])
+
+
+# ---- core cases: every op the layer tests check against PyTorch ----
+# A fresh seed, so that adding or changing the extra cases above leaves these values alone.
+gen = torch.Generator().manual_seed(20261202)
+CORE = "core cases of {op} (scripts/oracle/gen_extra.py)"
+
+
+def plain_case(name, op, config, x, f, note=None):
+    """A parameter-free op y = f(x), loss = Σ y·g for an exact g."""
+    x = x.clone().requires_grad_()
+    y = f(x)
+    g = exact(tuple(y.shape))
+    loss = (y * g).sum()
+    loss.backward()
+    case = {
+        "name": name, "op": op, "config": config,
+        "input": given(x), "params": {}, "output": t(y), "grad_output": given(g),
+        "loss": float("%.7g" % loss.item()), "grads": {"input": t(x.grad)}, "tolerance": TOL,
+    }
+    if note:
+        case["note"] = note
+    return case
+
+
+def ce_case(name, logits, target, label_smoothing=0.0, values="normal"):
+    x = logits.clone().requires_grad_()
+    target = torch.tensor(target)
+    loss = F.cross_entropy(x, target, reduction="mean", label_smoothing=label_smoothing)
+    loss.backward()
+    config = {"reduction": "mean"}
+    if label_smoothing:
+        config["label_smoothing"] = label_smoothing
+    return {
+        "name": name, "op": "cross_entropy", "config": config,
+        "input": given(x), "target": target.tolist(), "params": {}, "output": t(loss),
+        "grad_output": given(torch.tensor(1.0)), "loss": float("%.7g" % loss.item()),
+        "grads": {"input": t(x.grad)}, "tolerance": TOL, "values": values,
+    }
+
+
+def with_zeros(shape, frac=0.3):
+    """Normal values with about `frac` of them exactly 0 (ReLU's kink: gradient 0 there)."""
+    x = exact(shape)
+    return torch.where(torch.rand(shape, generator=gen) < frac, torch.zeros(shape), x)
+
+
+write("conv2d", [
+    conv_case("conv2d_n2_c3to4_4x3_k1", 2, 3, 4, (4, 3), 1),
+    conv_case("conv2d_n1_c1to2_5x5_k1_p1_border_is_bias", 1, 1, 2, (5, 5), 1, padding=1),
+    conv_case("conv2d_n1_c1to2_9x9_k2_s2_nobias", 1, 1, 2, (9, 9), 2, stride=2, bias=False),
+    conv_case("conv2d_n3_c2to2_7x7_k3_s2_p1", 3, 2, 2, (7, 7), 3, stride=2, padding=1),
+    conv_case("conv2d_n2_c1to2_10x10_k3_s3_p2", 2, 1, 2, (10, 10), 3, stride=3, padding=2),
+    conv_case("conv2d_n1_c2to3_7x7_k3_p2_d2_nobias", 1, 2, 3, (7, 7), 3, padding=2, dilation=2, bias=False),
+    conv_case("conv2d_n2_c4to4_5x5_k3_p1_g2", 2, 4, 4, (5, 5), 3, padding=1, groups=2),
+    conv_case("conv2d_n1_c4to4_5x5_k3_p1_g4_depthwise_nobias", 1, 4, 4, (5, 5), 3, padding=1, groups=4, bias=False),
+    conv_case("conv2d_n2_c3to3_6x6_k3_s3_g3", 2, 3, 3, (6, 6), 3, stride=3, groups=3),
+    conv_case("conv2d_n1_c2to2_9x9_k5_s2_p2_nobias", 1, 2, 2, (9, 9), 5, stride=2, padding=2, bias=False),
+    conv_case("conv2d_n1_c1to1_10x9_k5_p2_d2", 1, 1, 1, (10, 9), 5, padding=2, dilation=2),
+    conv_case("conv2d_n2_c1to2_9x7_k3x2_s2x1", 2, 1, 2, (9, 7), [3, 2], stride=[2, 1]),
+    conv_case("conv2d_n1_c4to4_7x6_k3x2_s2_p1_g2", 1, 4, 4, (7, 6), [3, 2], stride=2, padding=1, groups=2),
+    conv_case("conv2d_n1_c1to2_9x7_k3_p2x1_d2x1", 1, 1, 2, (9, 7), 3, padding=[2, 1], dilation=[2, 1]),
+    conv_case("conv2d_n2_c2to2_4x7_k3_p1_nonsquare", 2, 2, 2, (4, 7), 3, padding=1),
+    conv_case("conv2d_n1_c1to2_3x3_k3_1x1_output", 1, 1, 2, (3, 3), 3),
+    conv_case("conv2d_n1_c1to1_4x4_k3_p2_output_larger", 1, 1, 1, (4, 4), 3, padding=2),
+], "", CORE)
+
+write("maxpool2d", [
+    pool_case("maxpool2d_n1_c2_8x8_k2_s2_normal", 1, 2, (8, 8), 2, 2, values="normal"),
+    pool_case("maxpool2d_n1_c1_6x6_k2_s1_ties", 1, 1, (6, 6), 2, 1, values="ties"),
+    pool_case("maxpool2d_n2_c1_6x6_k2_s2_p1_negative", 2, 1, (6, 6), 2, 2, padding=1, values="negative"),
+    pool_case("maxpool2d_n2_c1_7x5_k2_sNone_p1_ties", 2, 1, (7, 5), 2, None, padding=1, values="ties"),
+    pool_case("maxpool2d_n1_c2_6x6_k3_s1_p1_negative", 1, 2, (6, 6), 3, 1, padding=1, values="negative"),
+    pool_case("maxpool2d_n1_c1_7x7_k3_s2_p1_ties", 1, 1, (7, 7), 3, 2, padding=1, values="ties"),
+    pool_case("maxpool2d_n3_c1_10x10_k3_sNone_p1_normal", 3, 1, (10, 10), 3, None, padding=1, values="normal"),
+    pool_case("maxpool2d_n1_c1_5x5_k3_s1_p1_constant", 1, 1, (5, 5), 3, 1, padding=1, values="constant"),
+    pool_case("maxpool2d_n2_c1_5x5_k2_s2_odd_ties", 2, 1, (5, 5), 2, 2, values="ties"),
+], "", CORE)
+
+write("linear", [
+    linear_case("linear_n1_5to3", 1, 5, 3, 0.0, 1.0),
+    linear_case("linear_n5_16to16_nobias", 5, 16, 16, 0.0, 1.0, bias=False),
+    linear_case("linear_n3_64to10", 3, 64, 10, 0.0, 1.0),
+], "", CORE)
+
+write("relu", [
+    plain_case("relu_2x3x4x4_zeros", "relu", {}, with_zeros((2, 3, 4, 4)), F.relu,
+               note="about 30% of the inputs are exactly 0: output 0 and gradient 0 there"),
+    plain_case("relu_1x1x5x5_zeros", "relu", {}, with_zeros((1, 1, 5, 5), 0.5), F.relu),
+    plain_case("relu_3x7_all_negative_or_zero", "relu", {}, -with_zeros((3, 7)).abs(), F.relu),
+], "", CORE)
+
+write("flatten", [
+    plain_case("flatten_2x3x4x5_start1", "flatten", {"start_dim": 1, "end_dim": -1}, exact((2, 3, 4, 5)),
+               lambda x: torch.flatten(x, 1, -1)),
+    plain_case("flatten_2x3x4x5_start2", "flatten", {"start_dim": 2, "end_dim": -1}, exact((2, 3, 4, 5)),
+               lambda x: torch.flatten(x, 2, -1)),
+    plain_case("flatten_2x3x2x2_dims1to2", "flatten", {"start_dim": 1, "end_dim": 2}, exact((2, 3, 2, 2)),
+               lambda x: torch.flatten(x, 1, 2)),
+], "", CORE)
+
+write("softmax", [
+    softmax_case("softmax_normal_3x10", "softmax", (3, 10), 1),
+    dict(softmax_case("softmax_large_2x10", "softmax", (2, 10), 1, values=(1000 + exact((2, 10), 2.0)).tolist()),
+         values="large"),
+    dict(softmax_case("softmax_equal_1x10", "softmax", (1, 10), 1, values=[[0.5] * 10]), values="equal"),
+    dict(softmax_case("softmax_spread_2x5", "softmax", (2, 5), 1,
+                      values=[[1000, 0, -1000, 5, 500], [-1000, -999.5, -1000, -3000, 2]]), values="spread"),
+    softmax_case("log_softmax_normal_3x10", "log_softmax", (3, 10), 1),
+    dict(softmax_case("log_softmax_spread_2x5", "log_softmax", (2, 5), 1,
+                      values=[[1000, 0, -1000, 5, 500], [-1000, -999.5, -1000, -3000, 2]]), values="spread"),
+], "", CORE)
+
+write("cross_entropy", [
+    ce_case("cross_entropy_normal_4x10", exact((4, 10), 2.0), [3, 7, 6, 3]),
+    ce_case("cross_entropy_normal_5x3", exact((5, 3)), [0, 2, 1, 1, 2]),
+    ce_case("cross_entropy_large_8x10", 1000 + exact((8, 10), 3.0), [7, 3, 8, 3, 9, 5, 4, 0], values="large"),
+    ce_case("cross_entropy_spread_3x5", torch.tensor([[1000.0, 0, -1000, 5, 500], [-1000, -999.5, -1000, -3000, 2],
+                                                      [0, 0, 0, 0, 0]]), [2, 1, 4], values="spread"),
+    ce_case("cross_entropy_label_smoothing_0.1_5x10", exact((5, 10), 2.0), [6, 6, 7, 2, 6], 0.1),
+    ce_case("cross_entropy_label_smoothing_0.25_large_4x10", 1000 + exact((4, 10), 3.0), [1, 0, 9, 4], 0.25,
+            values="large"),
+], "", CORE)
+
+# ---- the layers added as descriptors: AvgPool2d, LeakyReLU, Tanh, Sigmoid ----
+# Their own seed, so that the cases above stay as they are.
+gen = torch.Generator().manual_seed(20261203)
+ADDED = "cases of {op} (scripts/oracle/gen_extra.py)"
+EDGES = [0.0, -0.0, 30.0, -30.0, 100.0, -100.0, 1e-3, -1e-3]
+
+
+def avgpool_case(name, n, c, hw, k, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+    config = {"kernel_size": k, "stride": stride, "padding": padding, "ceil_mode": ceil_mode,
+              "count_include_pad": count_include_pad, "divisor_override": divisor_override}
+    return plain_case(name, "avgpool2d", config, exact((n, c) + hw),
+                      lambda x: F.avg_pool2d(x, k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                                             count_include_pad=count_include_pad, divisor_override=divisor_override))
+
+
+def with_edges(shape, scale=2.0):
+    """Normal values, the first ones replaced by 0, -0, saturating and tiny inputs."""
+    x = exact(shape, scale)
+    x.view(-1)[: len(EDGES)] = torch.tensor(EDGES)
+    return x
+
+
+write("avgpool2d", [
+    avgpool_case("avgpool2d_k2_4x4", 2, 2, (4, 4), 2),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3_s2_p1_ceil_exclude_pad_7x6", 1, 2, (7, 6), 3, 2, padding=1, ceil_mode=True,
+                 count_include_pad=False),
+    avgpool_case("avgpool2d_k2_s2_p1_ceil_drop_last_5x5", 1, 1, (5, 5), 2, 2, padding=1, ceil_mode=True),
+    avgpool_case("avgpool2d_k3x2_s1x2_p1x0_divisor5_6x7", 2, 1, (6, 7), [3, 2], [1, 2], padding=[1, 0],
+                 divisor_override=5),
+    avgpool_case("avgpool2d_k3_s3_ceil_8x8", 1, 3, (8, 8), 3, ceil_mode=True, count_include_pad=False),
+], "_extra", ADDED)
+
+write("leakyrelu", [
+    plain_case("leakyrelu_default_2x3x4", "leakyrelu", {"negative_slope": 0.01}, with_edges((2, 3, 4)),
+               lambda x: F.leaky_relu(x)),
+    plain_case("leakyrelu_0.1_2x2x3x3", "leakyrelu", {"negative_slope": 0.1}, exact((2, 2, 3, 3), 2.0),
+               lambda x: F.leaky_relu(x, 0.1)),
+    plain_case("leakyrelu_-0.5_3x5", "leakyrelu", {"negative_slope": -0.5}, with_edges((3, 5)),
+               lambda x: F.leaky_relu(x, -0.5)),
+    plain_case("leakyrelu_1.5_4x6", "leakyrelu", {"negative_slope": 1.5}, exact((4, 6), 2.0),
+               lambda x: F.leaky_relu(x, 1.5)),
+], "_extra", ADDED)
+
+write("tanh", [
+    plain_case("tanh_2x3x4", "tanh", {}, with_edges((2, 3, 4)), torch.tanh),
+    plain_case("tanh_wide_2x2x3x3", "tanh", {}, exact((2, 2, 3, 3), 6.0), torch.tanh),
+], "_extra", ADDED)
+
+write("sigmoid", [
+    plain_case("sigmoid_2x3x4", "sigmoid", {}, with_edges((2, 3, 4)), torch.sigmoid),
+    plain_case("sigmoid_wide_2x2x3x3", "sigmoid", {}, exact((2, 2, 3, 3), 6.0), torch.sigmoid),
+], "_extra", ADDED)
+
+print("wrote", OUT)

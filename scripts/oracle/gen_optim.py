@@ -1,6 +1,13 @@
-# Generates test/fixtures/optim.json and test/fixtures/schedule.json: torch.optim (SGD, Adam,
-# AdamW) and lr_scheduler (StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts) results on exact inputs, for the vitest suite.
-# Run from the repo root:  /usr/bin/python3 scripts/oracle/gen_optim.py   (needs torch; CI does not)
+# PyTorch oracle for the optimizers and the whole small network, for the vitest suite:
+#   test/fixtures/optim.json        torch.optim SGD, Adam, AdamW on exact inputs
+#   test/fixtures/schedule.json     lr_scheduler StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts
+#   test/fixtures/network.json.gz   Conv2d(1,4,3,padding=1)-ReLU-MaxPool2d(2)-Flatten-Linear(784,10), batch 4:
+#                                   activations, logits, probs, loss, every gradient, 3 SGD(momentum)
+#                                   and 3 Adam steps (gzip: the plain JSON is ~1.4 MB)
+# Regenerate (needs torch, e.g. Debian's python3-torch; the tests never need Python), from the repo root:
+#   /usr/bin/python3 scripts/oracle/gen_optim.py
+# Deterministic (fixed seeds, given tensors exact in float32, gzip without a timestamp).
+import gzip
 import json
 import math
 import warnings
@@ -137,6 +144,91 @@ def run_sched(name, kind, cfg, base_lr):
             "tolerance": {"rtol": 1e-12, "atol": 1e-15}}
 
 
+def expected_json(t):
+    """A computed tensor: PyTorch's float32 result rounded to 7 significant digits."""
+    t = t.detach().to(torch.float32)
+    return {"shape": list(t.shape), "data": [float("%.7g" % v) for v in t.reshape(-1).tolist()]}
+
+
+NET_TOL = {"rtol": 1e-4, "atol": 1e-5}
+NET_ARCH = [
+    {"type": "Conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "stride": 1, "padding": 1,
+     "dilation": 1, "groups": 1, "bias": True},
+    {"type": "ReLU"},
+    {"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0},
+    {"type": "Flatten", "start_dim": 1, "end_dim": -1},
+    {"type": "Linear", "in_features": 784, "out_features": 10, "bias": True},
+]
+
+
+def network_case():
+    """The network on an MNIST-like batch: strokes of multiples of 1/16 on a zero background, so
+    the conv output is exact in float32 (whatever the summation order) and the background's equal
+    values exercise MaxPool's first-maximum ties and Linear's mostly constant inputs."""
+    g = torch.Generator().manual_seed(20261203)
+    x = torch.zeros(4, 1, 28, 28)
+    for n in range(4):
+        on = torch.rand(28, 28, generator=g) < 0.3
+        on[:4] = False
+        on[-4:] = False
+        on[:, :4] = False
+        on[:, -4:] = False
+        x[n, 0][on] = torch.randint(1, 16, (int(on.sum()),), generator=g).to(torch.float32) / 16
+    target = torch.tensor([3, 7, 0, 9])
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    order = [k for k, _ in model.named_parameters()]
+    fan_in = {"0": 9, "4": 784}
+    init = {}
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            # PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)), rounded to 2^-12: exact in float32
+            bound = fan_in[k.split(".")[0]] ** -0.5
+            p.copy_(exact((torch.rand(p.shape, generator=g) * 2 - 1) * bound))
+            init[k] = p.detach().clone()
+
+    def reset():
+        with torch.no_grad():
+            for k, p in model.named_parameters():
+                p.copy_(init[k])
+
+    xr = x.clone().requires_grad_(True)
+    conv = model[0](xr)
+    pool = model[2](model[1](conv))
+    logits = model[4](model[3](pool))
+    loss = torch.nn.functional.cross_entropy(logits, target)
+    loss.backward()
+    grads = {"input": expected_json(xr.grad), **{k: expected_json(p.grad) for k, p in model.named_parameters()}}
+
+    def run(opt):
+        reset()
+        steps = []
+        for _ in range(3):
+            opt.zero_grad()
+            l = torch.nn.functional.cross_entropy(model(x), target)
+            l.backward()
+            step_grads = {k: expected_json(p.grad) for k, p in model.named_parameters()}
+            opt.step()
+            steps.append({"loss_before_step": float("%.7g" % l.item()), "grads": step_grads,
+                          "params_after_step": {k: expected_json(p) for k, p in model.named_parameters()}})
+        return steps
+
+    sgd_cfg = {"lr": 0.1, "momentum": 0.9, "dampening": 0, "weight_decay": 0, "nesterov": False}
+    adam_cfg = {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0, "amsgrad": False}
+    sgd_steps = run(torch.optim.SGD(model.parameters(), **sgd_cfg))
+    adam_steps = run(torch.optim.Adam(model.parameters(), **dict(adam_cfg, betas=tuple(adam_cfg["betas"]))))
+    return {
+        "name": "network_mnist_like_batch4", "op": "network", "architecture": NET_ARCH, "param_order": order,
+        "input": tensor_json(x), "target": target.tolist(),
+        "params_initial": {k: tensor_json(init[k]) for k in order},
+        "activations": {"conv_output": expected_json(conv), "pool_output": expected_json(pool)},
+        "logits": expected_json(logits), "probs": expected_json(torch.softmax(logits, 1)),
+        "loss": float("%.7g" % loss.item()), "grads": grads,
+        "sgd": {"config": sgd_cfg, "steps": sgd_steps}, "adam": {"config": adam_cfg, "steps": adam_steps},
+        "tolerance": NET_TOL,
+    }
+
+
 def main():
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float32)
@@ -156,6 +248,12 @@ def main():
     with open("test/fixtures/schedule.json", "w") as f:
         json.dump(sched, f, indent=1)
         f.write("\n")
+    net = dict(header, op="network", dtype="float32",
+               note="each optimizer run starts from params_initial; every step uses the same batch",
+               count=1, cases=[network_case()])
+    text = json.dumps(net, separators=(",", ":")) + "\n"
+    with open("test/fixtures/network.json.gz", "wb") as f:
+        f.write(gzip.compress(text.encode(), compresslevel=9, mtime=0))
     print(f"wrote {optim['count']} optimizer cases, {sched['count']} scheduler cases")
 
 

@@ -1,6 +1,6 @@
 // A compact text chart of a run's history for the end of mnist-train: one sparkline row per
 // series (train/test loss, train/test accuracy), plain text that reads the same in a CI log.
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 
 const TICKS = '▁▂▃▄▅▆▇█';
 

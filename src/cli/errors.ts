@@ -2,6 +2,7 @@
 // same line) with exit code 1; anything else is a bug and prints its stack.
 import type { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
+import { fsReason } from './fs-reason.ts';
 
 let cleanup: (() => void) | undefined;
 
@@ -39,11 +40,26 @@ export function oneLineUsageErrors(cmd: Command): Command {
   });
 }
 
-/** A reader that went away (`mnist-train | head`) ends the command quietly, as SIGPIPE would. */
+/** Exit code of a command whose stdout reader went away outside a training run (128 + SIGPIPE). */
+export const BROKEN_PIPE_EXIT_CODE = 141;
+
+let brokenPipe: (() => void) | undefined;
+
+/** What a closed stdout does while set (mnist-train: stop and save, like Ctrl-C); unset: exit 141. */
+export function onBrokenPipe(fn: (() => void) | undefined): void {
+  brokenPipe = fn;
+}
+
+/**
+ * A reader that went away (`mnist-eval | head`) ends the command with a non-zero exit, as
+ * SIGPIPE would, so a script does not take a cut-off run for a complete one.
+ */
 function exitOnBrokenPipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (stream === process.stdout && brokenPipe) return brokenPipe();
+    // stderr gone too, or a command with nothing to save: nothing more can be said
+    process.exit(process.exitCode || BROKEN_PIPE_EXIT_CODE);
   });
 }
 
@@ -69,15 +85,6 @@ function isNodeFsError(e: unknown): e is NodeFsError {
 }
 
 function describeFsError(e: NodeFsError): string {
-  const p = e.path ?? '';
-  switch (e.code) {
-    case 'ENOENT': return `${p}: no such file or directory`;
-    case 'EACCES':
-    case 'EPERM': return `${p}: permission denied`;
-    case 'EISDIR': return `${p}: is a directory, expected a file`;
-    case 'ENOTDIR': return `${p}: a part of the path is not a directory`;
-    case 'ENOSPC': return `${p}: no space left on the device`;
-    case 'EROFS': return `${p}: read-only file system`;
-    default: return `${p}: ${e.code} (${e.syscall})`;
-  }
+  const reason = fsReason(e) ?? e.code;
+  return e.path ? `${e.path}: ${reason}` : `${reason} (${e.syscall})`;
 }

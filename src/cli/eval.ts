@@ -1,20 +1,20 @@
 // mnist-eval: load a weights file, run a split of its dataset through the model and report
 // accuracy, loss, speed, the confusion matrix, per-class precision/recall/F1 and the worst pairs.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { encodeGreyPng } from '../data/image-io.ts';
+import { parameterCount } from '../nn/models.ts';
 import { DATASETS, type DatasetName, type Split } from '../data/sources.ts';
-import type { WeightsFile } from '../train/checkpoint.ts';
+import type { WeightsFile } from '../weights/checkpoint.ts';
 import { evaluate, type Evaluation } from '../train/evaluate.ts';
 import { classMetrics, confusedPairs, macroAverage, type ClassMetrics, type ConfusedPair } from '../train/metrics.ts';
 import { loadDatasetForCli } from './data.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { belowMinimum, percentage, positiveInt } from './flags.ts';
-import { writeFileAtomic } from './files.ts';
-import { checkOutputPath } from './report-files.ts';
+import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
+import { contactSheet, scaleNearest } from '../report/contact-sheet.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
 import { backendOption, selectBackend } from './backend-flag.ts';
 import type { Backend } from '../engine/backend.ts';
@@ -97,9 +97,24 @@ function trainerRecord(file: WeightsFile, opts: EvalOptions, dataset: DatasetNam
 export async function runEval(path: string, opts: EvalOptions): Promise<EvalReport> {
   const ui = makeUi({ json: opts.json });
   selectBackend(opts.backend, ui);
-  if (opts.report !== undefined) checkOutputPath(opts.report, '--report');
+  // every output checked (and --errors created) before the weights are read and the work starts
+  const outputs: OutputSpec[] = [];
+  if (opts.report !== undefined) outputs.push({ flag: '--report', path: opts.report });
+  if (opts.errors !== undefined) outputs.push({ flag: '--errors', path: opts.errors, kind: 'dir' });
+  const claim = claimOutputs(outputs, [{ what: 'the weights file', path }]);
+  try {
+    return await evalClaimed(path, opts, ui);
+  } finally {
+    claim.release();
+  }
+}
+
+async function evalClaimed(path: string, opts: EvalOptions, ui: Ui): Promise<EvalReport> {
   const { file, model } = readWeightsFile(path);
   const dataset = datasetOf(file, opts.dataset, path);
+  if (opts.dataset !== undefined && file.dataset !== opts.dataset) {
+    ui.warn(`${path} was trained on ${file.dataset || 'an unnamed dataset'}, evaluating it on ${opts.dataset}: the numbers say little about the model`);
+  }
   const shape = file.input.shape;
   const data = await loadDatasetForCli(ui, dataset, opts.dataDir);
   const full = opts.split === 'train' ? data.train : data.test;
@@ -141,16 +156,16 @@ export async function runEval(path: string, opts: EvalOptions): Promise<EvalRepo
   };
   if (opts.errors !== undefined) report.errors = writeErrors(opts.errors, split, ev.predictions, file.classes);
   if (opts.report !== undefined) {
-    writeFileAtomic(opts.report, trainingReportHtml({
+    writeFileSafe(opts.report, trainingReportHtml({
       command: 'mnist-eval',
-      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(model.parameters().reduce((n, p) => n + p.value.size, 0))} parameters`,
+      modelLabel: `${file.model.name}${file.model.arch ? `: ${file.model.arch}` : ''} · ${int(parameterCount(model))} parameters`,
       facts: [['weights', path], ['dataset', dataset]],
       classes: file.classes,
       epochs: file.metrics ?? [],
       evaluation: ev,
       split,
       splitLabel: opts.split,
-    }));
+    }), { label: `--report ${opts.report}` });
     report.reportFile = opts.report;
   }
   return report;
@@ -246,78 +261,22 @@ function safeName(s: string): string {
 }
 
 function writeErrors(dir: string, split: Split, predictions: Int32Array, classes: string[]): { dir: string; written: number; sheet: string; sheetCount: number } {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new EvalUsageError(`--errors ${dir}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (!statSync(dir).isDirectory()) throw new EvalUsageError(`--errors ${dir}: not a directory`);
+  // the directory was created and checked by claimOutputs before the evaluation
   const px = split.rows * split.cols;
   const wrong: number[] = [];
   for (let i = 0; i < split.count; i++) if (predictions[i] !== split.labels[i]) wrong.push(i);
   const digits = String(split.count - 1).length;
   for (const i of wrong) {
     const name = `${String(i).padStart(digits, '0')}-true-${safeName(classes[split.labels[i]])}-pred-${safeName(classes[predictions[i]])}.png`;
-    writeFileSync(join(dir, name), encodeGreyPng(split.images.subarray(i * px, (i + 1) * px), split.cols, split.rows));
+    const file = join(dir, name);
+    writeFileSafe(file, encodeGreyPng(split.images.subarray(i * px, (i + 1) * px), split.cols, split.rows), { label: `--errors ${file}` });
   }
   const tiles = wrong.slice(0, SHEET_MAX);
   const sheet = contactSheet(tiles.map((i) => ({ image: split.images.subarray(i * px, (i + 1) * px), top: split.labels[i], bottom: predictions[i] })), split.rows, split.cols);
   const sheetPath = join(dir, 'contact-sheet.png');
   const big = scaleNearest(sheet.pixels, sheet.width, sheet.height, 2);
-  writeFileSync(sheetPath, encodeGreyPng(big, sheet.width * 2, sheet.height * 2));
+  writeFileSafe(sheetPath, encodeGreyPng(big, sheet.width * 2, sheet.height * 2), { label: `--errors ${sheetPath}` });
   return { dir, written: wrong.length, sheet: sheetPath, sheetCount: tiles.length };
-}
-
-/** Enlarges by an integer factor, each pixel becoming an f×f block. */
-function scaleNearest(px: Uint8Array, w: number, h: number, f: number): Uint8Array {
-  const out = new Uint8Array(w * f * h * f);
-  for (let y = 0; y < h * f; y++) {
-    const src = Math.floor(y / f) * w;
-    for (let x = 0; x < w * f; x++) out[y * w * f + x] = px[src + Math.floor(x / f)];
-  }
-  return out;
-}
-
-// 3×5 bitmap digits for the tile captions ("7>2": true class, then the prediction)
-const GLYPHS: Record<string, string[]> = {
-  '0': ['###', '#.#', '#.#', '#.#', '###'],
-  '1': ['.#.', '##.', '.#.', '.#.', '###'],
-  '2': ['###', '..#', '###', '#..', '###'],
-  '3': ['###', '..#', '.##', '..#', '###'],
-  '4': ['#.#', '#.#', '###', '..#', '..#'],
-  '5': ['###', '#..', '###', '..#', '###'],
-  '6': ['###', '#..', '###', '#.#', '###'],
-  '7': ['###', '..#', '.#.', '.#.', '.#.'],
-  '8': ['###', '#.#', '###', '#.#', '###'],
-  '9': ['###', '#.#', '###', '..#', '###'],
-  '>': ['#..', '.#.', '..#', '.#.', '#..'],
-};
-
-/**
- * A grid of the images, each with a caption strip "true>predicted" under it (class indices),
- * on a mid-grey background so the black image edges show.
- */
-export function contactSheet(tiles: { image: Uint8Array; top: number; bottom: number }[], rows: number, cols: number): { pixels: Uint8Array; width: number; height: number } {
-  const per = Math.max(1, Math.min(40, Math.ceil(Math.sqrt(tiles.length * 1.2))));
-  const gap = 2, caption = 8;
-  const tw = cols + gap, th = rows + caption + gap;
-  const gridRows = Math.max(1, Math.ceil(tiles.length / per));
-  const width = per * tw + gap, height = gridRows * th + gap;
-  const out = new Uint8Array(width * height).fill(96);
-  tiles.forEach((t, k) => {
-    const ox = gap + (k % per) * tw, oy = gap + Math.floor(k / per) * th;
-    for (let y = 0; y < rows; y++) out.set(t.image.subarray(y * cols, (y + 1) * cols), (oy + y) * width + ox);
-    const text = `${t.top}>${t.bottom}`;
-    for (let y = 0; y < caption; y++) out.fill(255, (oy + rows + y) * width + ox, (oy + rows + y) * width + ox + cols);
-    let x = ox + 1;
-    for (const ch of text) {
-      const g = GLYPHS[ch];
-      if (!g) continue;
-      for (let gy = 0; gy < 5; gy++) for (let gx = 0; gx < 3; gx++) if (g[gy][gx] === '#') out[(oy + rows + 2 + gy) * width + x + gx] = 0;
-      x += 4;
-    }
-  });
-  return { pixels: out, width, height };
 }
 
 export async function main(argv = process.argv): Promise<void> {

@@ -1,6 +1,7 @@
 // Parsers for numeric command-line flags: commander calls them, and their message follows
 // "option '--x <n>' argument 'v' is invalid." on the one error line.
 import { InvalidArgumentError } from 'commander';
+import { type Limit, withinLimit } from '../weights/limits.ts';
 
 export function positiveInt(v: string): number {
   const n = Number(v);
@@ -26,6 +27,21 @@ export function fraction(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number in [0, 1).');
   return n;
+}
+export function portNumber(v: string): number {
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port).');
+  return n;
+}
+
+/** A parser for a flag whose range is in weights/limits.ts (the range the weights-file reader accepts). */
+export function limited(l: Limit): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    const form = l.kind === 'int' ? /^\s*\d+\s*$/.test(v) : v.trim() !== '';
+    if (!form || !withinLimit(n, l)) throw new InvalidArgumentError(`must be ${l.text}.`);
+    return n;
+  };
 }
 
 /** --min-accuracy: a percentage of the test set, "90" or "90%". */

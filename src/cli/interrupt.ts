@@ -1,9 +1,15 @@
-// Ctrl-C and SIGTERM for long commands: before the work that must be saved starts, a signal exits
-// at once; during it, the first signal asks the loop to stop after the current step (the command
-// saves and exits 130) and a second one exits at once. Writes are atomic (files.ts), so exiting
-// at any moment leaves every file either old and complete or new and complete.
+// Ctrl-C, SIGTERM, SIGHUP and a closed stdout for long commands: before the work that must be
+// saved starts, each exits at once; during it, the first asks the loop to stop after the current
+// step (the command saves and exits 130) and a second signal exits at once. A closed stdout (the
+// reader of `mnist-train | head` gone) only ever asks once: later writes fail the same way.
+// Writes are atomic (safe-write.ts), so exiting at any moment leaves every file either old and
+// complete or new and complete.
+import { onBrokenPipe } from './errors.ts';
 
 export const INTERRUPTED_EXIT_CODE = 130;
+
+/** A closed terminal (SIGHUP) stops a run as Ctrl-C does: the checkpoint is written. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export interface Interrupts {
   /** True once a signal asked the work to stop. */
@@ -43,8 +49,18 @@ export function catchInterrupts(o: InterruptOptions): Interrupts {
     requested = true;
     process.stderr.write(`\n${o.stopping}\n`);
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  let pipeClosed = false;
+  const pipeHandler = () => {
+    if (pipeClosed) return;
+    pipeClosed = true;
+    process.stderr.write('\nstdout was closed (the program reading it has ended)');
+    if (!armed) return exitNow();
+    if (requested) return;
+    requested = true;
+    process.stderr.write(`; ${o.stopping.replace(/ \(press Ctrl-C.*\)$/, '')}\n`);
+  };
+  for (const s of SIGNALS) process.on(s, handler);
+  onBrokenPipe(pipeHandler);
   return {
     get requested() {
       return requested;
@@ -56,8 +72,8 @@ export function catchInterrupts(o: InterruptOptions): Interrupts {
       armed = false;
     },
     dispose() {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const s of SIGNALS) process.off(s, handler);
+      onBrokenPipe(undefined);
     },
   };
 }

@@ -1,9 +1,11 @@
 // --log FILE: training records as JSON Lines (.jsonl) or CSV (.csv), chosen by the extension: one
 // per epoch, and with --log-every N one per N batches (the mean loss and accuracy of those N).
 // Each record is appended as it happens, so a crash or kill keeps everything logged so far.
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
+import { fsReason } from './fs-reason.ts';
+import { OutputError, nodeFs, writeAll, type WriteFs } from './safe-write.ts';
 
 export type LogFormat = 'jsonl' | 'csv';
 
@@ -28,11 +30,17 @@ const CSV_COLUMNS = ['type', 'time', 'epoch', 'batch', 'batches', 'loss', 'accur
 export class MetricsLog {
   readonly format: LogFormat;
   private fd: number;
+  private readonly fs: WriteFs;
 
-  /** Opens (creating or, unless `append`, truncating) the log; throws the fs error if it cannot. */
-  constructor(readonly path: string, opts: { append?: boolean } = {}) {
+  /** Opens (creating or, unless `append`, truncating) the log; throws an OutputError naming it if it cannot. */
+  constructor(readonly path: string, opts: { append?: boolean; fs?: WriteFs } = {}) {
     this.format = logFormat(path) ?? 'jsonl';
-    this.fd = openSync(path, opts.append ? 'a' : 'w');
+    this.fs = opts.fs ?? nodeFs;
+    try {
+      this.fd = this.fs.openSync(path, opts.append ? 'a' : 'w');
+    } catch (err) {
+      throw this.failure(err);
+    }
     if (this.format === 'csv' && fstatSync(this.fd).size === 0) this.write(CSV_COLUMNS.join(','));
   }
 
@@ -52,7 +60,7 @@ export class MetricsLog {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) this.fs.closeSync(this.fd);
     this.fd = -1;
   }
 
@@ -60,8 +68,18 @@ export class MetricsLog {
     this.write(cells.map(String).join(','));
   }
 
+  /** A whole line or an error naming the log: a full disk mid-run says which file it could not write. */
   private write(line: string): void {
-    writeSync(this.fd, `${line}\n`);
+    try {
+      writeAll(this.fs, this.fd, Buffer.from(`${line}\n`));
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
+
+  private failure(err: unknown): unknown {
+    const reason = fsReason(err);
+    return reason ? new OutputError(`--log ${this.path}: cannot write it: ${reason}`, 'the records logged so far are kept; the weights file is written separately') : err;
   }
 }
 

@@ -1,17 +1,20 @@
 // mnist-predict: read PNG/JPEG pictures of digits, prepare each the way MNIST was made and print
 // the model's answer with its probability and runners-up. One bad file does not stop the batch.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '../data/image-io.ts';
-import { SIZE, normalizePixels, preprocessImage, type PreprocessInfo } from '../data/image.ts';
+import { normalizeImage } from '../data/batches.ts';
+import { SIZE, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
+import { readProblem } from './fs-reason.ts';
 import { positiveInt } from './flags.ts';
-import { checkOutputPath, writeExplainPage } from './report-files.ts';
+import { writeExplainPage } from './report-files.ts';
+import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { backendOption, selectBackend } from './backend-flag.ts';
 import type { Backend } from '../engine/backend.ts';
 import { makeUi, type Ui } from './ui.ts';
@@ -87,21 +90,13 @@ export function readImageFile(path: string): DecodedImage {
 
 function fsError(err: unknown): MnistError {
   if (err instanceof MnistError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT': return new PredictError('no such file');
-    case 'ENOTDIR': return new PredictError('no such file (a part of the path is not a directory)');
-    case 'EACCES':
-    case 'EPERM': return new PredictError('permission denied');
-    case 'EISDIR': return new PredictError('is a directory, expected an image file');
-    default: return new PredictError(`cannot read it (${code ?? (err as Error).message})`);
-  }
+  return new PredictError(readProblem(err, 'an image file') ?? `cannot read it (${(err as Error).message})`);
 }
 
 /** Runs the model on one 28×28 image: class probabilities. */
 export function classify(model: Sequential, pixels: Uint8Array, mean: number, std: number): Float32Array {
   model.eval();
-  const x = new Tensor([1, 1, SIZE, SIZE], normalizePixels(pixels, mean, std));
+  const x = new Tensor([1, 1, SIZE, SIZE], normalizeImage(pixels, mean, std));
   return new Softmax(1).forward(model.forward(x)).data.slice();
 }
 
@@ -116,10 +111,41 @@ function uniqueInputPath(dir: string, file: string, used: Set<string>): string {
 export async function predict(files: string[], opts: PredictOptions): Promise<void> {
   const ui = makeUi({ json: opts.json });
   selectBackend(opts.backend, ui);
-  if (opts.explain !== undefined) {
-    if (files.length !== 1) throw new PredictError(`--explain draws one picture, but ${files.length} were given`, 'run mnist-predict once per picture with --explain');
-    checkOutputPath(opts.explain, '--explain');
+  if (opts.explain !== undefined && files.length !== 1) {
+    throw new PredictError(`--explain draws one picture, but ${files.length} were given`, 'run mnist-predict once per picture with --explain');
   }
+  const outputs: OutputSpec[] = [];
+  if (opts.explain !== undefined) outputs.push({ flag: '--explain', path: opts.explain });
+  if (opts.saveInput !== undefined) outputs.push({ flag: '--save-input', path: opts.saveInput, kind: 'dir' });
+  const claim = claimOutputs(outputs, [{ what: 'the weights file', path: opts.weights }, ...files.map((f) => ({ what: 'a picture', path: f }))]);
+  try {
+    await predictClaimed(files, opts, ui);
+  } finally {
+    claim.release();
+  }
+}
+
+/** Names of the pictures that live in `dir`: --save-input must not write over them. */
+function inputsIn(dir: string, files: string[]): Set<string> {
+  const names = new Set<string>();
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return names;
+  }
+  for (const f of files) {
+    try {
+      const r = realpathSync(f);
+      if (dirname(r) === real) names.add(basename(r));
+    } catch {
+      // a missing picture is reported when it is read
+    }
+  }
+  return names;
+}
+
+async function predictClaimed(files: string[], opts: PredictOptions, ui: Ui): Promise<void> {
   const { file: weights, model } = readWeightsFile(opts.weights);
   const shape = weights.input.shape;
   if (shape.length !== 3 || shape[0] !== 1 || shape[1] !== SIZE || shape[2] !== SIZE) {
@@ -128,15 +154,7 @@ export async function predict(files: string[], opts: PredictOptions): Promise<vo
   if (weights.dataset !== 'mnist') ui.warn(`${opts.weights} was trained on ${weights.dataset}; pictures are prepared like MNIST digits (centred by mass in a 20×20 box)`);
   const classes = weights.classes;
   const top = Math.min(opts.top, classes.length);
-  if (opts.saveInput !== undefined) {
-    try {
-      mkdirSync(opts.saveInput, { recursive: true });
-    } catch (err) {
-      throw new PredictError(`--save-input ${opts.saveInput}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    if (!statSync(opts.saveInput).isDirectory()) throw new PredictError(`--save-input ${opts.saveInput}: not a directory`);
-  }
-  const used = new Set<string>();
+  const used = opts.saveInput === undefined ? new Set<string>() : inputsIn(opts.saveInput, files);
   const results: Prediction[] = [];
   let failed = 0;
   for (const path of files) {
@@ -197,11 +215,7 @@ function predictOne(
   if (opts.show && opts.json) r.pixels = Array.from({ length: SIZE }, (_, y) => Array.from(pre.pixels!.subarray(y * SIZE, (y + 1) * SIZE)));
   if (opts.saveInput !== undefined) {
     const out = uniqueInputPath(opts.saveInput, path, used);
-    try {
-      writeFileSync(out, encodeGreyPng(pre.pixels, SIZE, SIZE));
-    } catch (err) {
-      throw new PredictError(`--save-input: cannot write ${out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+    writeFileSafe(out, encodeGreyPng(pre.pixels, SIZE, SIZE), { label: `--save-input ${out}` });
     r.savedInput = out;
   }
   return { r, pixels: pre.pixels };
@@ -230,7 +244,8 @@ function render(r: Prediction, pixels: Uint8Array | undefined, opts: PredictOpti
   }
   const p = r.probability ?? 0;
   const head = `${r.file}: ${c.bold(r.label ?? String(r.digit))} (${pct1(p)})`;
-  ui.line(r.lowConfidence ? `${head} ${c.yellow(`low confidence: the model is not sure (below ${LOW_CONFIDENCE * 100}%)`)}` : head);
+  const notes = [...(r.lowConfidence ? [`low confidence: the model is not sure (below ${LOW_CONFIDENCE * 100}%)`] : []), ...(r.input?.warnings ?? [])];
+  ui.line(notes.length ? `${head} ${c.yellow(notes.join('; '))}` : head);
   const w = Math.max(...(r.top ?? []).map((t) => t.label.length));
   for (const t of r.top ?? []) {
     const b = bar(t.probability).padEnd(20);

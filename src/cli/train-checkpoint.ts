@@ -1,13 +1,15 @@
 // mnist-train's checkpoints: the resume state written with every epoch and on Ctrl-C, restoring
 // it for --resume, and the messages saying where a stopped run is and how to continue it.
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { MnistError } from '../engine/errors.ts';
 import type { Rng, RngState } from '../engine/rng.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import type { NamedParameter } from '../nn/sequential.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { LRScheduler } from '../optim/schedule.ts';
-import { CheckpointError } from '../train/checkpoint.ts';
-import { captureResume, restoreOptimizer, type EpochPosition, type ResumeState } from '../train/resume.ts';
+import { CheckpointError } from '../weights/checkpoint.ts';
+import { captureResume, restoreOptimizer, type EpochPosition, type ResumeState } from '../weights/resume.ts';
 import type { DivergenceError } from '../train/train.ts';
 import type { ResumePlan } from './train-resume.ts';
 
@@ -69,11 +71,28 @@ export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `mnist-train --resume w.json` plus the flags that are not stored in the file (data dir, log). */
-export function resumeCommand(out: string, extra: Record<string, string | number | undefined>): string {
-  const words = ['mnist-train', '--resume', shellWord(out)];
+/**
+ * How the user can run mnist-train again: `npx mnist-train` when this run came through npm
+ * (npx, npm run) or the command is not on PATH, else plain `mnist-train`.
+ */
+export function trainCommandWord(env: NodeJS.ProcessEnv = process.env, onPath = (name: string) => onSearchPath(name, env.PATH)): string {
+  return env.npm_command !== undefined || env.npm_execpath !== undefined || !onPath('mnist-train') ? 'npx mnist-train' : 'mnist-train';
+}
+
+function onSearchPath(name: string, path: string | undefined): boolean {
+  return (path ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, name)));
+}
+
+/** `npx mnist-train --resume w.json` plus the flags that are not stored in the file (data dir, log). */
+export function resumeCommand(out: string, extra: Record<string, string | number | undefined>, command = trainCommandWord()): string {
+  const words = [command, '--resume', shellWord(out)];
   for (const [flag, v] of Object.entries(extra)) if (v !== undefined) words.push(flag, shellWord(String(v)));
   return words.join(' ');
+}
+
+/** A number as a flag takes it and a person reads it: 1e29 rather than 1e+29. */
+export function flagNumber(x: number): string {
+  return String(x).replace('e+', 'e');
 }
 
 /** The divergence message with a hint fitted to the run: the lr to try, and what is on disk. */
@@ -82,5 +101,5 @@ export function explainDivergence(err: DivergenceError, o: { lr: number; out: st
   const kept = o.savedEpoch === undefined
     ? 'no weights file was written by this run'
     : `${o.out} keeps the weights of epoch ${o.savedEpoch}`;
-  return new MnistError(err.message, `lower the learning rate (it is ${o.lr}; try --lr ${lower}); ${kept}`);
+  return new MnistError(err.message, `lower the learning rate (it is ${flagNumber(o.lr)}; try --lr ${flagNumber(lower)}); ${kept}`);
 }

@@ -4,9 +4,10 @@
 import { MnistError } from '../engine/errors.ts';
 import { formatArch } from '../nn/arch.ts';
 import type { Sequential } from '../nn/sequential.ts';
-import { CheckpointError, type WeightsFile } from '../train/checkpoint.ts';
-import { fail, get, int, num } from '../train/json-fields.ts';
-import { batchesTrained, type ResumeState } from '../train/resume.ts';
+import { CheckpointError, type WeightsFile } from '../weights/checkpoint.ts';
+import { fail, get } from '../weights/json-fields.ts';
+import { RUN_LIMITS, readLimited } from '../weights/limits.ts';
+import { batchesTrained, type ResumeState } from '../weights/resume.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 /** A usage mistake on the command line (conflicting flags, nothing left to do). */
@@ -56,22 +57,24 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
   const p = (k: string) => `training.${k}`;
   const optimizer = oneOf(get(t, 'optimizer'), p('optimizer'), ['adam', 'adamw', 'sgd'] as const);
   const scheduler = oneOf(get(t, 'scheduler') ?? 'none', p('scheduler'), ['none', 'step', 'cosine', 'cosine-restarts'] as const);
-  const optional = (k: string, lo: number, hi: number) => (get(t, k) == null ? undefined : int(get(t, k), p(k), lo, hi));
+  const L = RUN_LIMITS;
+  const read = (k: keyof typeof L) => readLimited(get(t, k), p(k), L[k]);
+  const optional = (k: keyof typeof L) => (get(t, k) == null ? undefined : read(k));
   return {
     optimizer,
-    lr: num(get(t, 'lr'), p('lr'), Number.MIN_VALUE, 1e9, 'a number > 0'),
-    momentum: optimizer === 'sgd' ? num(get(t, 'momentum'), p('momentum'), 0, 0.999999999) : 0.9,
+    lr: read('lr'),
+    momentum: optimizer === 'sgd' ? read('momentum') : 0.9,
     nesterov: optimizer === 'sgd' ? get(t, 'nesterov') === true : false,
-    weightDecay: num(get(t, 'weightDecay') ?? 0, p('weightDecay'), 0, 1e9),
+    weightDecay: get(t, 'weightDecay') == null ? 0 : read('weightDecay'),
     scheduler,
-    stepSize: scheduler === 'step' ? int(get(t, 'stepSize'), p('stepSize'), 1, 1_000_000) : 2,
-    gamma: scheduler === 'step' ? num(get(t, 'gamma'), p('gamma'), Number.MIN_VALUE, 1e9, 'a number > 0') : 0.5,
-    tMax: scheduler === 'cosine' ? int(get(t, 'tMax'), p('tMax'), 1, 1_000_000) : 1,
-    batchSize: int(get(t, 'batchSize'), p('batchSize'), 1, 1 << 20),
-    seed: int(get(t, 'seed'), p('seed'), 0, Number.MAX_SAFE_INTEGER),
-    limit: optional('limit', 1, 2 ** 31),
-    testLimit: optional('testLimit', 1, 2 ** 31),
-    threads: optional('threads', 1, 1024),
+    stepSize: scheduler === 'step' ? read('stepSize') : 2,
+    gamma: scheduler === 'step' ? read('gamma') : 0.5,
+    tMax: scheduler === 'cosine' ? read('tMax') : 1,
+    batchSize: read('batchSize'),
+    seed: read('seed'),
+    limit: optional('limit'),
+    testLimit: optional('testLimit'),
+    threads: optional('threads'),
     backend: get(t, 'backend') == null ? undefined : oneOf(get(t, 'backend'), p('backend'), ['wasm', 'js'] as const),
     dataset: oneOf(file.dataset, 'dataset', ['mnist', 'fashion-mnist'] as const),
   };

@@ -1,29 +1,18 @@
 // Reading a weights file from disk for every command (mnist-train --resume, mnist-eval,
 // mnist-predict): type and size checks before reading, then the field-by-field validation in
-// train/checkpoint.ts. Every failure is one line naming the file and the field.
+// weights/checkpoint.ts. Every failure is one line naming the file and the field.
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { MnistError } from '../engine/errors.ts';
-import { CheckpointError, readWeights, type WeightsFile } from '../train/checkpoint.ts';
+import { readProblem } from './fs-reason.ts';
+import { CheckpointError, readWeights, type WeightsFile } from '../weights/checkpoint.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { MAX_WEIGHTS_BYTES } from '../weights/limits.ts';
 
-/** Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded. */
-export const MAX_WEIGHTS_BYTES = 512 * 1024 * 1024;
+// Larger files are refused before reading: far past any MNIST model, and it keeps memory bounded
+// (mnist-train refuses a model whose file would be larger).
+export { MAX_WEIGHTS_BYTES };
 
 const HINT = 'is this a weights file written by mnist-train?';
-
-function fsProblem(err: unknown): string | undefined {
-  const code = (err as { code?: unknown }).code;
-  switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'ENOTDIR': return 'no such file (a part of the path is not a directory)';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory, expected a weights file';
-    case 'ELOOP': return 'too many symbolic links';
-    case 'ENAMETOOLONG': return 'the path is too long';
-    default: return typeof code === 'string' ? `cannot read it (${code})` : undefined;
-  }
-}
 
 /** Checks that `path` names a regular, non-empty file of sane size; returns its size. */
 export function checkWeightsPath(path: string, label = path): number {
@@ -31,7 +20,7 @@ export function checkWeightsPath(path: string, label = path): number {
   try {
     st = statSync(path);
   } catch (err) {
-    const problem = fsProblem(err);
+    const problem = readProblem(err, 'a weights file');
     if (!problem) throw err;
     throw new CheckpointError(`${label}: ${problem}`, problem === 'no such file' ? 'mnist-train writes weights.json by default (see --out)' : undefined);
   }
@@ -49,7 +38,7 @@ function readCapped(path: string, label: string): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    const problem = fsProblem(err);
+    const problem = readProblem(err, 'a weights file');
     if (!problem) throw err;
     throw new CheckpointError(`${label}: ${problem}`);
   }

@@ -22,8 +22,8 @@ function lookupTable(mean: number, std: number): Float32Array {
 }
 
 /**
- * Normalizes one image like the training batches: Uint8Array pixels are 0..255, Float32Array
- * pixels are intensities in 0..1.
+ * Normalizes one image exactly as the training batches are (the same table for bytes):
+ * Uint8Array pixels are 0..255, Float32Array pixels are intensities in 0..1.
  */
 export function normalizeImage(
   pixels: Uint8Array | Float32Array,
@@ -31,9 +31,13 @@ export function normalizeImage(
   std: number,
   out = new Float32Array(pixels.length),
 ): Float32Array {
-  if (!(std > 0)) throw new ConfigError(`normalizeImage: std must be positive, got ${std}`);
-  const scale = pixels instanceof Uint8Array ? 1 / 255 : 1;
-  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] * scale - mean) / std;
+  if (pixels instanceof Uint8Array) {
+    const lut = lookupTable(mean, std);
+    for (let i = 0; i < pixels.length; i++) out[i] = lut[pixels[i]];
+    return out;
+  }
+  if (!(std > 0)) throw new ConfigError(`normalize: std must be positive, got ${std}`);
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] - mean) / std;
   return out;
 }
 

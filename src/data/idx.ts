@@ -62,9 +62,17 @@ function checkLength(bytes: Uint8Array, file: string, header: number, dims: numb
   }
 }
 
-/** Parses an images file (magic 2051); `expect` pins the image size (28 x 28 for MNIST). */
+/** Parses an images file (magic 2051), gzipped or not; `expect` pins the image size (28 x 28 for MNIST). */
 export function parseImages(bytes: Uint8Array, file: string, expect?: { rows: number; cols: number }): IdxImages {
-  bytes = decompress(bytes, file);
+  return imagesOf(decompress(bytes, file), file, expect);
+}
+
+/** Parses a labels file (magic 2049), gzipped or not; with `numClasses`, every label must be below it. */
+export function parseLabels(bytes: Uint8Array, file: string, numClasses?: number): IdxLabels {
+  return labelsOf(decompress(bytes, file), file, numClasses);
+}
+
+function imagesOf(bytes: Uint8Array, file: string, expect?: { rows: number; cols: number }): IdxImages {
   const [count, rows, cols] = readHeader(bytes, file, IMAGES_MAGIC, 3);
   if (rows === 0 || cols === 0 || (expect && (rows !== expect.rows || cols !== expect.cols))) {
     const want = expect ? `${expect.rows} x ${expect.cols}` : 'non-empty';
@@ -74,9 +82,7 @@ export function parseImages(bytes: Uint8Array, file: string, expect?: { rows: nu
   return { images: new Uint8Array(bytes.buffer, bytes.byteOffset + 16, count * rows * cols), count, rows, cols };
 }
 
-/** Parses a labels file (magic 2049); with `numClasses`, every label must be below it. */
-export function parseLabels(bytes: Uint8Array, file: string, numClasses?: number): IdxLabels {
-  bytes = decompress(bytes, file);
+function labelsOf(bytes: Uint8Array, file: string, numClasses?: number): IdxLabels {
   const [count] = readHeader(bytes, file, LABELS_MAGIC, 1);
   checkLength(bytes, file, 8, [count]);
   const labels = new Uint8Array(bytes.buffer, bytes.byteOffset + 8, count);
@@ -88,8 +94,8 @@ export function parseLabels(bytes: Uint8Array, file: string, numClasses?: number
 }
 
 /**
- * Parses the two files of one split and checks they belong together: a swapped pair and a
- * count mismatch get their own messages.
+ * Parses the two files of one split (each decompressed once, if gzipped) and checks they belong
+ * together: a swapped pair and a count mismatch get their own messages.
  */
 export function parsePair(
   imageBytes: Uint8Array,
@@ -107,8 +113,8 @@ export function parsePair(
         `(magic ${LABELS_MAGIC}), found ${kindOf(mi)} then ${kindOf(ml)}`,
     );
   }
-  const img = parseImages(imageBytes, files.images, expect);
-  const lbl = parseLabels(labelBytes, files.labels, expect?.numClasses);
+  const img = imagesOf(imageBytes, files.images, expect);
+  const lbl = labelsOf(labelBytes, files.labels, expect?.numClasses);
   if (img.count !== lbl.count) {
     throw new DataError(
       `${files.labels}: expected ${img.count} labels (one per image in ${files.images}), found ${lbl.count}`,

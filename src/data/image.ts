@@ -1,6 +1,7 @@
 // Turns an arbitrary picture of a digit into a 28×28 MNIST-style image, the way MNIST was made:
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from './image-io.ts';
+import { inkWarnings } from './ink-shape.ts';
 
 export const SIZE = 28;
 /** MNIST fits the digit's longer side to this many pixels. */
@@ -47,6 +48,8 @@ export interface PreprocessInfo {
   /** Estimated stroke width at 28×28 before and after thickening/thinning. */
   stroke?: number;
   strokeAdjusted?: number;
+  /** Doubts about the ink kept as the digit (ink-shape.ts): several digits, or not a digit. */
+  warnings?: string[];
 }
 
 const DEFAULTS: Required<PreprocessOptions> = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
@@ -143,6 +146,8 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const keep = digitMask(v, w, h);
   if (!keep) return fail('no digit found');
   for (let i = 0; i < n; i++) if (!keep[i]) v[i] = 0;
+  const doubts = inkWarnings(v, w, h);
+  if (doubts.length) info.warnings = doubts;
   let box = extent(v, w, h, 0.5);
   if (!box) return fail('no digit found');
   const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);

@@ -5,7 +5,7 @@
 // x: [N, C, H, W] with one channel per group  weight: [O, 1, 3, 3]  ->  y: [N, O, outH, outW]
 // Each input plane is copied once into a zero-bordered float64 scratch plane of
 // (outH + 2) x (outW + 2), so the window never needs a bounds check.
-import type { Conv2dGeometry } from './conv2d.ts';
+import type { Conv2dGeometry } from './conv-geometry.ts';
 import { growScratch } from './gemm.ts';
 
 let plane: Float64Array = new Float64Array(0);

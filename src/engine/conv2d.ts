@@ -17,18 +17,9 @@ import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
 import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col } from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
+import type { Conv2dGeometry } from './conv-geometry.ts';
 
-/** Everything a kernel call needs to know about the shapes; built once per input shape. */
-export interface Conv2dGeometry {
-  n: number; cIn: number; h: number; w: number;
-  cOut: number; groups: number;
-  kH: number; kW: number;
-  sH: number; sW: number;
-  dH: number; dW: number;
-  /** Zero rows above / columns left of the input; the bottom/right padding only shows in outH/outW. */
-  padTop: number; padLeft: number;
-  outH: number; outW: number;
-}
+export type { Conv2dGeometry };
 
 /** floor((in + padLo + padHi - d*(k-1) - 1) / s) + 1; <= 0 when the window does not fit. */
 export function convOutSize(inSize: number, k: number, s: number, padLo: number, padHi: number, d: number): number {

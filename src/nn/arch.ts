@@ -1,25 +1,13 @@
-// The --arch grammar: a line like "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" parsed
+// The --arch grammar, generic over the layer descriptors (layers.ts): a line like "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" parsed
 // into layer specs, with input sizes inferred by propagating the sample shape; and back (formatArch).
 import { ConfigError, MnistError } from '../engine/errors.ts';
-import { Rng } from '../engine/rng.ts';
 import { fmtShape } from '../engine/tensor.ts';
-import { buildLayer } from './models.ts';
+import { FitError, LayerFieldError, archUsage, checkSpec, fmtValue, isDefault, type AnyDescriptor } from './layer.ts';
+import { LAYERS, layerByArch, layerByType } from './layers.ts';
 import type { LayerSpec } from './module.ts';
 
-/**
- * Grammar (layers separated by spaces and/or commas; arguments Python-style, positional first):
- *
- *   conv(out, kernel, stride=1, padding=0, dilation=1, groups=1, bias=true)
- *   maxpool(kernel, stride=kernel, padding=0, dilation=1, ceil=false)
- *   linear(out, bias=true)   dropout(p=0.5)   relu   flatten   softmax   logsoftmax
- *
- * kernel, stride, padding and dilation take an int (same for height and width) or HxW such as
- * 3x2 (height 3, width 2); conv's padding may also be `same` or `valid`; booleans are true/false.
- * Input channels and features are inferred, so conv and linear name only their outputs.
- */
-export const ARCH_GRAMMAR =
-  'conv(out, kernel, stride=, padding=, dilation=, groups=, bias=), maxpool(kernel, stride=, padding=, dilation=, ceil=), ' +
-  'linear(out, bias=), dropout(p), relu, flatten, softmax, logsoftmax; sizes are N or HxW';
+/** One entry per layer type (layers.ts): "conv(out, kernel, stride=, …), maxpool(…), …; sizes are N or HxW". */
+export const ARCH_GRAMMAR = `${LAYERS.map(grammarEntry).join(', ')}; sizes are N or HxW`;
 
 /** The default CNN preset: two conv/pool stages and a two-layer classifier (206,922 parameters). */
 export const CNN_ARCH = 'conv(16,3,padding=1) relu maxpool(2) conv(32,3,padding=1) relu maxpool(2) flatten linear(128) relu linear(10)';
@@ -162,233 +150,123 @@ function isValue(t: Token): boolean {
   return t.kind === 'number' || t.kind === 'pair' || t.kind === 'name';
 }
 
-// ---- semantics: the known layers, their arguments and shape rules ----
-
-type Pair = [number, number];
-
-/** Typed access to one call's arguments; every failure points at the offending token. */
-class Args {
-  private byName = new Map<string, Arg>();
-
-  constructor(
-    private readonly spec: string,
-    private readonly call: LayerCall,
-    private readonly def: LayerDef,
-  ) {
-    const { name } = call;
-    let positional = 0;
-    let sawKeyword = false;
-    for (const a of call.args) {
-      if (a.key === undefined) {
-        if (sawKeyword) this.fail(a.value, `positional argument after a keyword argument in ${name.text}`, this.usage());
-        const pname = def.positional[positional++];
-        if (pname === undefined) {
-          const n = def.positional.length;
-          this.fail(a.value, `${name.text} takes ${n === 0 ? 'no' : `at most ${n}`} positional argument${n === 1 ? '' : 's'}, got another: ${a.value.text}`, this.usage());
-        }
-        this.byName.set(pname!, a);
-      } else {
-        sawKeyword = true;
-        const all = [...def.positional, ...def.keywords];
-        if (!all.includes(a.key)) {
-          const near = closest(a.key, all);
-          this.fail(a.keyTok!, `unknown keyword "${a.key}" for ${name.text}${near ? ` (did you mean "${near}"?)` : ''}`, this.usage());
-        }
-        if (this.byName.has(a.key)) this.fail(a.keyTok!, `${a.key} given twice in ${name.text}`, this.usage());
-        this.byName.set(a.key, a);
-      }
-    }
-    const missing = def.required.filter((r) => !this.byName.has(r));
-    if (missing.length > 0) {
-      throw new ArchError(`${name.text} is missing its ${missing.join(' and ')} argument${missing.length > 1 ? 's' : ''}`, spec, call.pos + 1, call.length, this.usage());
-    }
-  }
-
-  /** The call's text in the spec, e.g. "linear(10)". */
-  source(): string {
-    return this.spec.slice(this.call.pos, this.call.pos + this.call.length);
-  }
-
-  usage(): string {
-    return `usage: ${this.def.usage}`;
-  }
-
-  fail(t: Token, problem: string, hint?: string): never {
-    throw new ArchError(problem, this.spec, t.pos + 1, t.text.length || 1, hint);
-  }
-
-  has(key: string): boolean {
-    return this.byName.has(key);
-  }
-
-  token(key: string): Token | undefined {
-    return this.byName.get(key)?.value;
-  }
-
-  int(key: string, min: number, dflt?: number): number {
-    const a = this.byName.get(key);
-    if (!a) return dflt!;
-    const v = Number(a.value.text);
-    if (a.value.kind !== 'number' || !Number.isInteger(v) || v < min) {
-      this.fail(a.value, `${key} of ${this.call.name.text} must be ${describeMin(min)}, got ${a.value.text}`, this.usage());
-    }
-    return v;
-  }
-
-  pair(key: string, min: number, dflt?: Pair): Pair {
-    const a = this.byName.get(key);
-    if (!a) return dflt!;
-    const t = a.value;
-    let p: number[] | undefined;
-    if (t.kind === 'pair') p = t.text.split('x').map(Number);
-    else if (t.kind === 'number' && Number.isInteger(Number(t.text))) p = [Number(t.text), Number(t.text)];
-    if (!p || !p.every((d) => d >= min)) {
-      this.fail(t, `${key} of ${this.call.name.text} must be ${describeMin(min)} or HxW of them, got ${t.text}`, this.usage());
-    }
-    return [p![0], p![1]];
-  }
-
-  bool(key: string, dflt: boolean): boolean {
-    const a = this.byName.get(key);
-    if (!a) return dflt;
-    const s = a.value.text.toLowerCase();
-    if (a.value.kind !== 'name' || (s !== 'true' && s !== 'false')) {
-      this.fail(a.value, `${key} of ${this.call.name.text} must be true or false, got ${a.value.text}`, this.usage());
-    }
-    return s === 'true';
-  }
-
-  prob(key: string, dflt: number): number {
-    const a = this.byName.get(key);
-    if (!a) return dflt;
-    const v = Number(a.value.text);
-    if (a.value.kind !== 'number' || !(v >= 0 && v <= 1)) {
-      this.fail(a.value, `${key} of ${this.call.name.text} must be a probability between 0 and 1, got ${a.value.text}`, this.usage());
-    }
-    return v;
-  }
-}
+// ---- semantics: the known layers (layers.ts), their arguments and shape rules ----
 
 /** A sample shape shown with its batch dimension: [N, 16, 28, 28]. */
 function batchShape(shape: readonly number[]): string {
   return `[N, ${shape.join(', ')}]`;
 }
 
-function describeMin(min: number): string {
-  return min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+/** Every field --arch can set, by its --arch keyword. */
+function archFields(d: AnyDescriptor): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, f] of Object.entries(d.fields)) if (f.arch !== false && !f.infer) out.set(f.arch ?? name, name);
+  return out;
 }
 
-interface LayerDef {
-  positional: string[];
-  required: string[];
-  keywords: string[];
-  usage: string;
-  /** Builds the spec for a sample of shape `shape` (no batch dimension); throws ArchError on misfits. */
-  build(a: Args, shape: readonly number[], call: LayerCall): LayerSpec;
+function keyOf(d: AnyDescriptor, field: string): string {
+  const a = d.fields[field]?.arch;
+  return typeof a === 'string' ? a : field;
 }
 
-/** The sample shape must be [C, H, W] for convolution and pooling. */
-function needImage(a: Args, call: LayerCall, shape: readonly number[]): void {
-  if (shape.length !== 3) {
-    a.fail(call.name, `${call.name.text} needs an image input [C, H, W], but the input here is ${batchShape(shape)}`,
-      `put ${call.name.text} before flatten and linear`);
+/** A token's value: a number, an [h, w] pair, true/false, none (PyTorch's None) or a word (same, valid). */
+function tokenValue(t: Token): unknown {
+  if (t.kind === 'number') return Number(t.text);
+  if (t.kind === 'pair') return t.text.split('x').map(Number);
+  const lower = t.text.toLowerCase();
+  return lower === 'true' ? true : lower === 'false' ? false : lower === 'none' ? null : t.text;
+}
+
+/** Binds one call's arguments to the descriptor's fields; every failure points at the offending token. */
+function bindArgs(spec: string, call: LayerCall, d: AnyDescriptor): Map<string, Token> {
+  const fail = (t: Token, problem: string): never => {
+    throw new ArchError(problem, spec, t.pos + 1, t.text.length || 1, usage(d));
+  };
+  const name = call.name.text;
+  const keys = archFields(d);
+  const byField = new Map<string, Token>();
+  let positional = 0;
+  let sawKeyword = false;
+  for (const a of call.args) {
+    if (a.key === undefined) {
+      if (sawKeyword) fail(a.value, `positional argument after a keyword argument in ${name}`);
+      const field = d.positional[positional++];
+      if (field === undefined) {
+        const n = d.positional.length;
+        fail(a.value, `${name} takes ${n === 0 ? 'no' : `at most ${n}`} positional argument${n === 1 ? '' : 's'}, got another: ${a.value.text}`);
+      }
+      byField.set(field, a.value);
+    } else {
+      sawKeyword = true;
+      const field = keys.get(a.key);
+      if (field === undefined) {
+        const near = closest(a.key, [...keys.keys()]);
+        fail(a.keyTok!, `unknown keyword "${a.key}" for ${name}${near ? ` (did you mean "${near}"?)` : ''}`);
+      }
+      if (byField.has(field!)) fail(a.keyTok!, `${a.key} given twice in ${name}`);
+      byField.set(field!, a.value);
+    }
+  }
+  const missing = [...keys].filter(([, f]) => !Object.hasOwn(d.fields[f], 'default') && !byField.has(f)).map(([k]) => k);
+  if (missing.length > 0) {
+    throw new ArchError(`${name} is missing its ${missing.join(' and ')} argument${missing.length > 1 ? 's' : ''}`, spec, call.pos + 1, call.length, usage(d));
+  }
+  return byField;
+}
+
+function usage(d: AnyDescriptor): string {
+  return `usage: ${archUsage(d)}`;
+}
+
+/** Builds the spec of one call for a sample of shape `shape` (no batch dimension) and its output shape. */
+function buildCall(spec: string, call: LayerCall, d: AnyDescriptor, shape: readonly number[]): { spec: LayerSpec; out: number[] } {
+  const name = call.name.text;
+  const source = spec.slice(call.pos, call.pos + call.length);
+  const at = (t: Token | undefined) => t ?? call.name;
+  const fail = (t: Token, problem: string, hint?: string): never => {
+    throw new ArchError(problem, spec, t.pos + 1, t.text.length || 1, hint);
+  };
+  const tokens = bindArgs(spec, call, d);
+  if (d.input === 'image' && shape.length !== 3) {
+    fail(call.name, `${name} needs an image input [C, H, W], but the input here is ${batchShape(shape)}`, `put ${name} before flatten`);
+  }
+  if (d.input === 'features' && shape.length !== 1) {
+    fail(call.name, `a flatten is missing before ${name}: its input is ${batchShape(shape)}, but ${name} needs [N, features]`, `insert flatten before ${source}`);
+  }
+  const raw: Record<string, unknown> = { type: d.type };
+  for (const [field, f] of Object.entries(d.fields)) if (f.infer) raw[field] = f.infer(shape);
+  for (const [field, t] of tokens) raw[field] = tokenValue(t);
+  let layerSpec: LayerSpec;
+  try {
+    layerSpec = checkSpec(d, raw);
+  } catch (e) {
+    if (!(e instanceof LayerFieldError)) throw e;
+    const t = tokens.get(e.field);
+    fail(at(t), `${keyOf(d, e.field)} of ${name} must be ${e.expected('arch')}, got ${t ? t.text : fmtValue(e.found)}`, e.hint ?? usage(d));
+  }
+  try {
+    return { spec: layerSpec!, out: d.outputShape(layerSpec!, [1, ...shape]).slice(1) };
+  } catch (e) {
+    if (!(e instanceof MnistError)) throw e;
+    const t = e instanceof FitError && e.field ? tokens.get(e.field) : undefined;
+    if (t) fail(t, `${name} does not fit here: ${e.message}`, e.hint);
+    throw new ArchError(`${name} does not fit here: ${e.message}`, spec, call.pos + 1, call.length, e.hint);
   }
 }
 
-/** PyTorch's window check: the (dilated) kernel must fit inside the padded input. */
-function checkWindow(a: Args, call: LayerCall, shape: readonly number[], k: Pair, pad: Pair, dil: Pair): void {
-  const at = a.token('kernel') ?? call.name;
-  const [, h, w] = shape;
-  const extH = dil[0] * (k[0] - 1) + 1, extW = dil[1] * (k[1] - 1) + 1;
-  if (extH > h + 2 * pad[0] || extW > w + 2 * pad[1]) {
-    const dilNote = dil[0] === 1 && dil[1] === 1 ? '' : ` (dilated to ${extH}x${extW})`;
-    a.fail(at, `${call.name.text} kernel ${k[0]}x${k[1]}${dilNote} is larger than its input ${h}x${w}` +
-      (pad[0] || pad[1] ? ` padded to ${h + 2 * pad[0]}x${w + 2 * pad[1]}` : ''),
-    'use a smaller kernel, add padding, or pool less before this layer');
+/** A layer in the grammar summary: "conv(out, kernel, stride=, …)". */
+function grammarEntry(d: AnyDescriptor): string {
+  const args: string[] = [];
+  for (const [name, f] of Object.entries(d.fields)) {
+    if (f.arch === false || f.infer) continue;
+    const key = f.arch ?? name;
+    args.push(d.positional.includes(name) && !Object.hasOwn(f, 'default') ? key : `${key}=`);
   }
+  return args.length ? `${d.arch}(${args.join(', ')})` : d.arch;
 }
-
-const LAYERS: Record<string, LayerDef> = {
-  conv: {
-    positional: ['out', 'kernel'],
-    required: ['out', 'kernel'],
-    keywords: ['stride', 'padding', 'dilation', 'groups', 'bias'],
-    usage: 'conv(out, kernel, stride=1, padding=0|same|valid, dilation=1, groups=1, bias=true), sizes N or HxW',
-    build(a, shape, call) {
-      needImage(a, call, shape);
-      const outChannels = a.int('out', 1);
-      const kernelSize = a.pair('kernel', 1);
-      const stride = a.pair('stride', 1, [1, 1]);
-      const dilation = a.pair('dilation', 1, [1, 1]);
-      const groups = a.int('groups', 1, 1);
-      const bias = a.bool('bias', true);
-      const pt = a.token('padding');
-      const named = pt?.kind === 'name' ? pt.text : undefined;
-      if (named !== undefined && named !== 'same' && named !== 'valid') {
-        a.fail(pt!, `padding of conv must be a non-negative integer, HxW, same or valid, got ${named}`, a.usage());
-      }
-      if (named === 'same' && (stride[0] !== 1 || stride[1] !== 1)) {
-        a.fail(pt!, 'padding=same is not supported for strided convolutions (as in PyTorch)', 'use stride=1, or give the padding as a number');
-      }
-      const padding: Pair | 'same' | 'valid' = named === 'same' || named === 'valid' ? named : a.pair('padding', 0, [0, 0]);
-      const inChannels = shape[0];
-      const undivided = ([['inChannels', inChannels], ['outChannels', outChannels]] as const).filter(([, n]) => n % groups !== 0);
-      if (undivided.length > 0) {
-        a.fail(a.token('groups')!, `groups=${groups} does not divide ${undivided.map(([w, n]) => `${w} ${n}`).join(' / ')} of ${call.name.text}`,
-          `groups must divide both the input channels (${inChannels}) and the output channels (${outChannels}); groups=1 always does`);
-      }
-      // 'same' pads by the dilated kernel extent, so its window always fits
-      if (padding !== 'same') checkWindow(a, call, shape, kernelSize, padding === 'valid' ? [0, 0] : padding, dilation);
-      return { type: 'Conv2d', inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias };
-    },
-  },
-  maxpool: {
-    positional: ['kernel'],
-    required: ['kernel'],
-    keywords: ['stride', 'padding', 'dilation', 'ceil'],
-    usage: 'maxpool(kernel, stride=kernel, padding=0, dilation=1, ceil=false), sizes N or HxW',
-    build(a, shape, call) {
-      needImage(a, call, shape);
-      const kernelSize = a.pair('kernel', 1);
-      const stride = a.pair('stride', 1, kernelSize);
-      const padding = a.pair('padding', 0, [0, 0]);
-      const dilation = a.pair('dilation', 1, [1, 1]);
-      const ceilMode = a.bool('ceil', false);
-      if (padding[0] > kernelSize[0] / 2 || padding[1] > kernelSize[1] / 2) {
-        a.fail(a.token('padding')!, `padding of maxpool must be at most half the kernel (${kernelSize[0]}x${kernelSize[1]}), got ${padding[0]}x${padding[1]}`, a.usage());
-      }
-      checkWindow(a, call, shape, kernelSize, padding, dilation);
-      return { type: 'MaxPool2d', kernelSize, stride, padding, dilation, ceilMode };
-    },
-  },
-  linear: {
-    positional: ['out'],
-    required: ['out'],
-    keywords: ['bias'],
-    usage: 'linear(out, bias=true)',
-    build(a, shape, call) {
-      if (shape.length !== 1) {
-        a.fail(call.name, `a flatten is missing before ${call.name.text}: its input is ${batchShape(shape)}, but linear needs [N, features]`,
-          `insert flatten before ${a.source()}`);
-      }
-      return { type: 'Linear', inFeatures: shape[0], outFeatures: a.int('out', 1), bias: a.bool('bias', true) };
-    },
-  },
-  dropout: {
-    positional: ['p'],
-    required: [],
-    keywords: [],
-    usage: 'dropout(p=0.5)',
-    build: (a) => ({ type: 'Dropout', p: a.prob('p', 0.5) }),
-  },
-  relu: { positional: [], required: [], keywords: [], usage: 'relu', build: () => ({ type: 'ReLU' }) },
-  flatten: { positional: [], required: [], keywords: [], usage: 'flatten', build: () => ({ type: 'Flatten', startDim: 1, endDim: -1 }) },
-  softmax: { positional: [], required: [], keywords: [], usage: 'softmax', build: () => ({ type: 'Softmax', dim: 1 }) },
-  logsoftmax: { positional: [], required: [], keywords: [], usage: 'logsoftmax', build: () => ({ type: 'LogSoftmax', dim: 1 }) },
-};
 
 function knownLayersHint(): string {
-  return `known layers: ${Object.keys(LAYERS).join(', ')} (${ARCH_GRAMMAR})`;
+  return `known layers: ${LAYERS.map((d) => d.arch).join(', ')} (${ARCH_GRAMMAR})`;
 }
 
 function closest(word: string, options: readonly string[]): string | undefined {
@@ -435,27 +313,18 @@ export function parseArchLayers(spec: string, inputShape: readonly number[] = [1
     throw new ConfigError(`parseArch: inputShape must be positive integers such as [1, 28, 28], got ${fmtShape(inputShape)}`);
   }
   const calls = parseCalls(spec);
-  // Layers are built only to ask their outputShape: draw their weights from a private RNG so
-  // parsing leaves the seeded global one untouched.
-  const rng = new Rng(0);
   let shape = [...inputShape];
   const out: ArchLayer[] = [];
   for (const call of calls) {
-    const def = LAYERS[call.name.text];
-    if (!def) {
-      const near = closest(call.name.text, Object.keys(LAYERS));
+    const d = layerByArch(call.name.text);
+    if (!d) {
+      const near = closest(call.name.text, LAYERS.map((l) => l.arch));
       throw new ArchError(`unknown layer "${call.name.text}"`, spec, call.name.pos + 1, call.name.text.length,
         `${near ? `did you mean "${near}"? ` : ''}${knownLayersHint()}`);
     }
-    const args = new Args(spec, call, def);
-    const layerSpec = def.build(args, shape, call);
-    try {
-      shape = buildLayer(layerSpec, rng).outputShape([1, ...shape]).slice(1);
-    } catch (e) {
-      if (!(e instanceof MnistError)) throw e;
-      throw new ArchError(`${call.name.text} does not fit here: ${e.message}`, spec, call.pos + 1, call.length, e.hint);
-    }
-    out.push({ spec: layerSpec, outputShape: shape, source: spec.slice(call.pos, call.pos + call.length) });
+    const built = buildCall(spec, call, d, shape);
+    shape = built.out;
+    out.push({ spec: built.spec, outputShape: shape, source: spec.slice(call.pos, call.pos + call.length) });
   }
   const last = calls[calls.length - 1];
   if (shape.length !== 1 || shape[0] !== classes) {
@@ -476,14 +345,9 @@ export function parseArch(spec: string, inputShape: readonly number[] = [1, 28, 
 
 // ---- specs back to text ----
 
-function pairText(v: unknown): string {
-  const p = Array.isArray(v) ? (v as number[]) : [v as number, v as number];
-  return p[0] === p[1] ? `${p[0]}` : `${p[0]}x${p[1]}`;
-}
-
-function isPair(v: unknown, n: number): boolean {
-  const p = Array.isArray(v) ? v : [v, v];
-  return p[0] === n && p[1] === n;
+function valueText(v: unknown): string {
+  if (Array.isArray(v)) return v[0] === v[1] ? `${v[0]}` : `${v[0]}x${v[1]}`;
+  return String(v);
 }
 
 /** Writes layer specs as an --arch string that parses back to the same specs (for the same input). */
@@ -491,38 +355,18 @@ export function formatArch(specs: readonly LayerSpec[]): string {
   return specs.map(formatLayer).join(' ');
 }
 
-function formatLayer(s: LayerSpec): string {
+function formatLayer(raw: LayerSpec): string {
+  const d = layerByType(raw.type);
+  const noForm = () => new ConfigError(`formatArch: layer ${JSON.stringify(raw)} has no --arch form`, `the --arch grammar covers: ${ARCH_GRAMMAR}`);
+  if (!d) throw noForm();
+  const s = checkSpec(d, raw);
   const args: string[] = [];
-  switch (s.type) {
-    case 'Conv2d':
-      args.push(`${s.outChannels}`, pairText(s.kernelSize));
-      if (!isPair(s.stride ?? 1, 1)) args.push(`stride=${pairText(s.stride)}`);
-      if (typeof s.padding === 'string') args.push(`padding=${s.padding}`);
-      else if (!isPair(s.padding ?? 0, 0)) args.push(`padding=${pairText(s.padding)}`);
-      if (!isPair(s.dilation ?? 1, 1)) args.push(`dilation=${pairText(s.dilation)}`);
-      if ((s.groups ?? 1) !== 1) args.push(`groups=${s.groups}`);
-      if (s.bias === false) args.push('bias=false');
-      return `conv(${args.join(',')})`;
-    case 'MaxPool2d':
-      args.push(pairText(s.kernelSize));
-      if (s.stride != null && pairText(s.stride) !== pairText(s.kernelSize)) args.push(`stride=${pairText(s.stride)}`);
-      if (!isPair(s.padding ?? 0, 0)) args.push(`padding=${pairText(s.padding)}`);
-      if (!isPair(s.dilation ?? 1, 1)) args.push(`dilation=${pairText(s.dilation)}`);
-      if (s.ceilMode === true) args.push('ceil=true');
-      return `maxpool(${args.join(',')})`;
-    case 'Linear':
-      return s.bias === false ? `linear(${s.outFeatures},bias=false)` : `linear(${s.outFeatures})`;
-    case 'Dropout':
-      return `dropout(${s.p ?? 0.5})`;
-    case 'ReLU':
-      return 'relu';
-    case 'Flatten':
-      if ((s.startDim ?? 1) === 1 && (s.endDim ?? -1) === -1) return 'flatten';
-      break;
-    case 'Softmax':
-    case 'LogSoftmax':
-      if ((s.dim ?? 1) === 1) return s.type.toLowerCase();
-      break;
+  for (const [name, f] of Object.entries(d.fields)) {
+    if (f.infer) continue;
+    if (f.arch === false) {
+      if (!isDefault(f, s, name)) throw noForm();
+    } else if (d.positional.includes(name)) args.push(valueText(s[name]));
+    else if (!isDefault(f, s, name)) args.push(`${f.arch ?? name}=${valueText(s[name])}`);
   }
-  throw new ConfigError(`formatArch: layer ${JSON.stringify(s)} has no --arch form`, `the --arch grammar covers: ${ARCH_GRAMMAR}`);
+  return args.length ? `${d.arch}(${args.join(',')})` : d.arch;
 }

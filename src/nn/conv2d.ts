@@ -1,14 +1,28 @@
 // 2D convolution over NCHW input, like torch.nn.Conv2d: cross-correlation, zero padding,
 // weight [outChannels, inChannels/groups, kH, kW]; kernels in engine/conv2d.ts.
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { conv2dBackward, conv2dColSize, conv2dForward, convOutSize, type Conv2dGeometry } from '../engine/conv2d.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
-import { fmtPair, fmtValue, intPair, type IntOrPair } from './args.ts';
-import { defaultRng, uniformFanIn } from './init.ts';
-import { Module, NO_INPUT_GRAD, param, type LayerSpec, type Parameter } from './module.ts';
+import { initParam } from './init.ts';
+import { FitError, checkSpec, fmtPair, type LayerDescriptor, type LayerSource } from './layer.ts';
+import { Module, NO_INPUT_GRAD, type LayerSpec, type Parameter } from './module.ts';
 
+export type IntOrPair = number | readonly [number, number] | readonly number[];
 export type Conv2dPadding = IntOrPair | 'same' | 'valid';
+type Pair = [number, number];
+
+export interface Conv2dSpec extends LayerSpec {
+  type: 'Conv2d';
+  inChannels: number;
+  outChannels: number;
+  kernelSize: Pair;
+  stride: Pair;
+  padding: Pair | 'same' | 'valid';
+  dilation: Pair;
+  groups: number;
+  bias: boolean;
+}
 
 export interface Conv2dOptions {
   stride?: IntOrPair;
@@ -18,23 +32,95 @@ export interface Conv2dOptions {
   groups?: number;
   bias?: boolean;
   rng?: Rng;
+  /** Stored parameters ("weight", "bias") to adopt instead of drawing fresh ones. */
+  state?: Readonly<Record<string, Float32Array>>;
 }
+
+/**
+ * Zeros added on each side [top, bottom, left, right]; they differ only for 'same' with an even
+ * effective kernel (PyTorch puts the odd one at the bottom / right).
+ */
+function pads(s: Conv2dSpec): [number, number, number, number] {
+  if (s.padding === 'valid') return [0, 0, 0, 0];
+  if (s.padding === 'same') {
+    const totalH = s.dilation[0] * (s.kernelSize[0] - 1), totalW = s.dilation[1] * (s.kernelSize[1] - 1);
+    const top = Math.floor(totalH / 2), left = Math.floor(totalW / 2);
+    return [top, totalH - top, left, totalW - left];
+  }
+  return [s.padding[0], s.padding[0], s.padding[1], s.padding[1]];
+}
+
+function padDescription(s: Conv2dSpec): string {
+  const [t, b, l, r] = pads(s);
+  if (s.padding === 'same') return `'same' (${t}+${b}x${l}+${r})`;
+  if (s.padding === 'valid') return `'valid'`;
+  return fmtPair(s.padding, true);
+}
+
+export const conv2dLayer: LayerDescriptor<Conv2dSpec> = {
+  type: 'Conv2d',
+  arch: 'conv',
+  positional: ['outChannels', 'kernelSize'],
+  input: 'image',
+  fields: {
+    inChannels: { kind: 'int', min: 1, limit: 'channels', infer: (sample) => sample[0], repr: 'positional' },
+    outChannels: { kind: 'int', min: 1, limit: 'channels', arch: 'out', repr: 'positional' },
+    kernelSize: { kind: 'pair', min: 1, limit: 'kernel', arch: 'kernel', repr: 'always' },
+    stride: { kind: 'pair', min: 1, limit: 'stride', default: 1 },
+    padding: { kind: 'pair', min: 0, limit: 'padding', names: ['same', 'valid'], default: 0 },
+    dilation: { kind: 'pair', min: 1, limit: 'dilation', default: 1 },
+    groups: { kind: 'int', min: 1, limit: 'channels', default: 1 },
+    bias: { kind: 'bool', default: true },
+  },
+  check(s, bad) {
+    if (s.inChannels % s.groups !== 0 || s.outChannels % s.groups !== 0) {
+      bad('groups', `a divisor of inChannels ${s.inChannels} and outChannels ${s.outChannels}`, s.groups,
+        `groups must divide both the input channels (${s.inChannels}) and the output channels (${s.outChannels}); groups=1 always does`);
+    }
+    if (s.padding === 'same' && (s.stride[0] !== 1 || s.stride[1] !== 1)) {
+      bad('padding', `a number when the stride is ${fmtPair(s.stride, true)} ('same' needs stride 1, as in PyTorch)`, s.padding, 'use stride 1, or give the padding as a number');
+    }
+  },
+  outputShape(s, inShape) {
+    if (inShape.length !== 4) {
+      throw new ShapeError(
+        `Conv2d: input must be rank 4 [N, C, H, W], but got rank ${inShape.length} ${fmtShape(inShape)}`,
+        inShape.length === 3 ? 'add a batch dimension: reshape to [1, C, H, W]' : undefined,
+      );
+    }
+    const [n, c, h, w] = inShape;
+    if (c !== s.inChannels) throw new ShapeError(`Conv2d: expected input with ${s.inChannels} channels, got ${c} in ${fmtShape(inShape)}`);
+    const [kH, kW] = s.kernelSize, [sH, sW] = s.stride, [dH, dW] = s.dilation;
+    const [pT, pB, pL, pR] = pads(s);
+    const paddedH = h + pT + pB, paddedW = w + pL + pR;
+    if (dH * (kH - 1) + 1 > paddedH || dW * (kW - 1) + 1 > paddedW) {
+      throw new FitError(
+        `Conv2d: kernel ${fmtPair(s.kernelSize)} (dilation ${fmtPair(s.dilation, true)}) is larger than the ` +
+          `padded input ${paddedH}x${paddedW} (input ${fmtShape(inShape)}, padding ${padDescription(s)})`,
+        'kernelSize', 'use a smaller kernel, add padding, or pool less before this layer',
+      );
+    }
+    return [n, s.outChannels, convOutSize(h, kH, sH, pT, pB, dH), convOutSize(w, kW, sW, pL, pR, dW)];
+  },
+  params(s) {
+    const weight: [string, number[]] = ['weight', [s.outChannels, s.inChannels / s.groups, s.kernelSize[0], s.kernelSize[1]]];
+    return s.bias ? [weight, ['bias', [s.outChannels]]] : [weight];
+  },
+  create: (s, from) => new Conv2d(s.inChannels, s.outChannels, s.kernelSize, { ...s, ...from }),
+};
 
 export class Conv2d extends Module {
   readonly type = 'Conv2d';
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number] | 'same' | 'valid';
-  readonly dilation: [number, number];
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair | 'same' | 'valid';
+  readonly dilation: Pair;
   readonly groups: number;
   readonly weight: Parameter;
   readonly bias?: Parameter;
-  // Zeros added on each side; differ only for 'same' with an even effective kernel (PyTorch
-  // puts the odd one at the bottom / right).
+  private readonly s: Conv2dSpec;
   private readonly padTop: number;
-  private readonly padBottom: number;
   private readonly padLeft: number;
-  private readonly padRight: number;
   private geom?: Conv2dGeometry;
   private x?: Tensor; // forward input, read by backward
   private colsKept = false; // forward (training mode) left every im2col block in `col`
@@ -50,53 +136,19 @@ export class Conv2d extends Module {
     opts: Conv2dOptions = {},
   ) {
     super();
-    for (const [k, v] of [['inChannels', inChannels], ['outChannels', outChannels]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Conv2d: ${k} must be a positive integer, got ${fmtValue(v)}`);
-    }
-    this.kernelSize = intPair('Conv2d', 'kernelSize', kernelSize, 1);
-    this.stride = intPair('Conv2d', 'stride', opts.stride ?? 1, 1);
-    this.dilation = intPair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
-    const groups = (this.groups = opts.groups ?? 1);
-    if (!Number.isInteger(groups) || groups < 1) throw new ConfigError(`Conv2d: groups must be a positive integer, got ${fmtValue(groups)}`);
-    if (inChannels % groups !== 0) throw new ConfigError(`Conv2d: inChannels ${inChannels} must be divisible by groups ${groups}`);
-    if (outChannels % groups !== 0) throw new ConfigError(`Conv2d: outChannels ${outChannels} must be divisible by groups ${groups}`);
-
-    const padding = opts.padding ?? 0;
-    const [kH, kW] = this.kernelSize, [dH, dW] = this.dilation;
-    if (padding === 'same') {
-      if (this.stride[0] !== 1 || this.stride[1] !== 1) {
-        throw new ConfigError(
-          `Conv2d: padding 'same' is not supported for strided convolutions, got stride [${this.stride.join(', ')}]`,
-          'use stride 1, or give the padding as a number',
-        );
-      }
-      const totalH = dH * (kH - 1), totalW = dW * (kW - 1);
-      this.padTop = Math.floor(totalH / 2);
-      this.padBottom = totalH - this.padTop;
-      this.padLeft = Math.floor(totalW / 2);
-      this.padRight = totalW - this.padLeft;
-      this.padding = 'same';
-    } else if (padding === 'valid') {
-      this.padTop = this.padBottom = this.padLeft = this.padRight = 0;
-      this.padding = 'valid';
-    } else {
-      if (typeof padding === 'string') {
-        throw new ConfigError(`Conv2d: padding must be 'same', 'valid', a non-negative integer or an [h, w] pair, got ${fmtValue(padding)}`);
-      }
-      const p = intPair('Conv2d', 'padding', padding, 0);
-      this.padTop = this.padBottom = p[0];
-      this.padLeft = this.padRight = p[1];
-      this.padding = p;
-    }
-
-    const rng = opts.rng ?? defaultRng();
-    const fanIn = (inChannels / groups) * kH * kW;
-    this.weight = param('weight', Tensor.zeros([outChannels, inChannels / groups, kH, kW]));
-    uniformFanIn(this.weight.value, fanIn, rng);
-    if (opts.bias ?? true) {
-      this.bias = param('bias', Tensor.zeros([outChannels]));
-      uniformFanIn(this.bias.value, fanIn, rng);
-    }
+    const { stride, padding, dilation, groups, bias } = opts;
+    const s = (this.s = checkSpec(conv2dLayer, { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias }));
+    this.kernelSize = s.kernelSize;
+    this.stride = s.stride;
+    this.padding = s.padding;
+    this.dilation = s.dilation;
+    this.groups = s.groups;
+    [this.padTop, , this.padLeft] = pads(s);
+    const from: LayerSource = opts.state ? { state: opts.state } : { rng: opts.rng };
+    const fanIn = (inChannels / s.groups) * s.kernelSize[0] * s.kernelSize[1];
+    const shapes = conv2dLayer.params(s);
+    this.weight = initParam('weight', shapes[0][1], fanIn, from);
+    if (s.bias) this.bias = initParam('bias', shapes[1][1], fanIn, from);
   }
 
   override parameters(): Parameter[] {
@@ -104,30 +156,7 @@ export class Conv2d extends Module {
   }
 
   outputShape(inShape: readonly number[]): number[] {
-    if (inShape.length !== 4) {
-      throw new ShapeError(
-        `Conv2d: input must be rank 4 [N, C, H, W], but got rank ${inShape.length} ${fmtShape(inShape)}`,
-        inShape.length === 3 ? 'add a batch dimension: reshape to [1, C, H, W]' : undefined,
-      );
-    }
-    const [n, c, h, w] = inShape;
-    if (c !== this.inChannels) {
-      throw new ShapeError(`Conv2d: expected input with ${this.inChannels} channels, got ${c} in ${fmtShape(inShape)}`);
-    }
-    const [kH, kW] = this.kernelSize, [sH, sW] = this.stride, [dH, dW] = this.dilation;
-    const paddedH = h + this.padTop + this.padBottom, paddedW = w + this.padLeft + this.padRight;
-    if (dH * (kH - 1) + 1 > paddedH || dW * (kW - 1) + 1 > paddedW) {
-      throw new ShapeError(
-        `Conv2d: kernel ${fmtPair(this.kernelSize)} (dilation ${fmtPair(this.dilation, true)}) is larger than the ` +
-          `padded input ${paddedH}x${paddedW} (input ${fmtShape(inShape)}, padding ${this.padDescription()})`,
-      );
-    }
-    return [
-      n,
-      this.outChannels,
-      convOutSize(h, kH, sH, this.padTop, this.padBottom, dH),
-      convOutSize(w, kW, sW, this.padLeft, this.padRight, dW),
-    ];
+    return conv2dLayer.outputShape(this.s, inShape);
   }
 
   private geometry(inShape: readonly number[]): Conv2dGeometry {
@@ -177,23 +206,7 @@ export class Conv2d extends Module {
     return dx ?? NO_INPUT_GRAD;
   }
 
-  private padDescription(): string {
-    if (this.padding === 'same') return `'same' (${this.padTop}+${this.padBottom}x${this.padLeft}+${this.padRight})`;
-    if (this.padding === 'valid') return `'valid'`;
-    return fmtPair(this.padding, true);
-  }
-
-  spec(): LayerSpec {
-    return {
-      type: this.type,
-      inChannels: this.inChannels,
-      outChannels: this.outChannels,
-      kernelSize: [...this.kernelSize],
-      stride: [...this.stride],
-      padding: typeof this.padding === 'string' ? this.padding : [...this.padding],
-      dilation: [...this.dilation],
-      groups: this.groups,
-      bias: !!this.bias,
-    };
+  spec(): Conv2dSpec {
+    return structuredClone(this.s);
   }
 }

@@ -1,11 +1,19 @@
 // Inverted dropout, like torch.nn.Dropout: in training each value is zeroed with probability p
 // and the survivors are scaled by 1/(1-p); in eval mode it is the identity.
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
-import { fmtValue } from './args.ts';
 import { defaultRng } from './init.ts';
+import { checkSpec, shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
+
+export interface DropoutSpec extends LayerSpec {
+  type: 'Dropout';
+  p: number;
+}
+
+export const dropoutLayer = shapeKeepingLayer<DropoutSpec>('Dropout', 'dropout', (s) => new Dropout(s.p),
+  { p: { kind: 'number', min: 0, max: 1, default: 0.5, repr: 'always', what: 'a probability between 0 and 1' } }, ['p']);
 
 export interface DropoutOptions {
   /** Where masks come from; by default the global RNG in force at each forward (manualSeed). */
@@ -23,9 +31,7 @@ export class Dropout extends Module {
 
   constructor(readonly p = 0.5, opts: DropoutOptions = {}) {
     super();
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-      throw new ConfigError(`Dropout: p (dropout probability) must be between 0 and 1, got ${fmtValue(p)}`);
-    }
+    checkSpec(dropoutLayer, { p });
     this.rng = opts.rng;
   }
 
@@ -70,7 +76,7 @@ export class Dropout extends Module {
     return dx;
   }
 
-  spec(): LayerSpec {
+  spec(): DropoutSpec {
     return { type: this.type, p: this.p };
   }
 }

@@ -1,7 +1,35 @@
 // Flattens dimensions startDim..endDim into one, like torch.nn.Flatten (a view: no copy).
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { type Tensor, fmtShape } from '../engine/tensor.ts';
+import { checkSpec, type LayerDescriptor } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
+
+export interface FlattenSpec extends LayerSpec {
+  type: 'Flatten';
+  startDim: number;
+  endDim: number;
+}
+
+export const flattenLayer: LayerDescriptor<FlattenSpec> = {
+  type: 'Flatten',
+  arch: 'flatten',
+  positional: [],
+  input: 'any',
+  fields: {
+    startDim: { kind: 'int', signed: true, limit: 'dim', default: 1, arch: false },
+    endDim: { kind: 'int', signed: true, limit: 'dim', default: -1, arch: false },
+  },
+  outputShape(s, inShape) {
+    const r = inShape.length;
+    const a = s.startDim < 0 ? s.startDim + r : s.startDim;
+    const e = s.endDim < 0 ? s.endDim + r : s.endDim;
+    if (a < 0 || e >= r || a > e) throw new ShapeError(`Flatten: dims ${s.startDim}..${s.endDim} do not fit input ${fmtShape(inShape)}`);
+    const mid = inShape.slice(a, e + 1).reduce((x, y) => x * y, 1);
+    return [...inShape.slice(0, a), mid, ...inShape.slice(e + 1)];
+  },
+  params: () => [],
+  create: (s) => new Flatten(s.startDim, s.endDim),
+};
 
 export class Flatten extends Module {
   readonly type = 'Flatten';
@@ -9,20 +37,11 @@ export class Flatten extends Module {
 
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
-    for (const [k, v] of [['startDim', startDim], ['endDim', endDim]] as const) {
-      if (!Number.isInteger(v)) throw new ConfigError(`Flatten: ${k} must be an integer, got ${v}`);
-    }
+    checkSpec(flattenLayer, { startDim, endDim });
   }
 
   outputShape(inShape: readonly number[]): number[] {
-    const r = inShape.length;
-    const s = this.startDim < 0 ? this.startDim + r : this.startDim;
-    const e = this.endDim < 0 ? this.endDim + r : this.endDim;
-    if (s < 0 || e >= r || s > e) {
-      throw new ShapeError(`Flatten: dims ${this.startDim}..${this.endDim} do not fit input ${fmtShape(inShape)}`);
-    }
-    const mid = inShape.slice(s, e + 1).reduce((a, b) => a * b, 1);
-    return [...inShape.slice(0, s), mid, ...inShape.slice(e + 1)];
+    return flattenLayer.outputShape(this.spec(), inShape);
   }
 
   forward(x: Tensor): Tensor {
@@ -35,7 +54,7 @@ export class Flatten extends Module {
     return dout.reshape(this.inShape);
   }
 
-  spec(): LayerSpec {
+  spec(): FlattenSpec {
     return { type: this.type, startDim: this.startDim, endDim: this.endDim };
   }
 }

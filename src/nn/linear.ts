@@ -1,17 +1,50 @@
 // Fully connected layer y = x · Wᵀ + b, like torch.nn.Linear (weight [out, in]).
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { gemmNN, gemmNT, gemmTN } from '../engine/gemm.ts';
 import { useWasm } from '../engine/backend.ts';
 import { SplitRows, splitGemmNT, splitGemmTN, splitRows } from '../engine/sparse.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
-import { defaultRng, uniformFanIn } from './init.ts';
-import { Module, NO_INPUT_GRAD, param, type LayerSpec, type Parameter } from './module.ts';
+import { initParam } from './init.ts';
+import { FitError, checkSpec, type LayerDescriptor, type LayerSource } from './layer.ts';
+import { Module, NO_INPUT_GRAD, type LayerSpec, type Parameter } from './module.ts';
 
 export interface LinearOptions {
   bias?: boolean;
   rng?: Rng;
+  /** Stored parameters ("weight", "bias") to adopt instead of drawing fresh ones. */
+  state?: Readonly<Record<string, Float32Array>>;
 }
+
+export interface LinearSpec extends LayerSpec {
+  type: 'Linear';
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+}
+
+export const linearLayer: LayerDescriptor<LinearSpec> = {
+  type: 'Linear',
+  arch: 'linear',
+  positional: ['outFeatures'],
+  input: 'features',
+  fields: {
+    inFeatures: { kind: 'int', min: 1, limit: 'features', infer: (sample) => sample[sample.length - 1], repr: 'always' },
+    outFeatures: { kind: 'int', min: 1, limit: 'features', arch: 'out', repr: 'always' },
+    bias: { kind: 'bool', default: true },
+  },
+  outputShape(s, inShape) {
+    if (inShape.length < 2 || inShape[inShape.length - 1] !== s.inFeatures) {
+      throw new FitError(
+        `Linear: input must be [N, ${s.inFeatures}], but got ${fmtShape(inShape)}`,
+        undefined, inShape.length > 2 ? 'add a flatten before the linear layer' : undefined,
+      );
+    }
+    return [...inShape.slice(0, -1), s.outFeatures];
+  },
+  params: (s) => (s.bias ? [['weight', [s.outFeatures, s.inFeatures]], ['bias', [s.outFeatures]]] : [['weight', [s.outFeatures, s.inFeatures]]]),
+  create: (s, from) => new Linear(s.inFeatures, s.outFeatures, { bias: s.bias, ...from }),
+};
 
 /**
  * An input with at most this fraction of entries off its main value takes the sparse products
@@ -27,6 +60,7 @@ export class Linear extends Module {
   readonly type = 'Linear';
   readonly weight: Parameter;
   readonly bias?: Parameter;
+  private readonly s: LinearSpec;
   private x?: Tensor; // forward input, read by backward
   private split = new SplitRows(); // the input as v + sparse, when forward took that path
   private sparse = false;
@@ -42,16 +76,11 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
-    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`Linear: ${k} must be a positive integer, got ${v}`);
-    }
-    const rng = opts.rng ?? defaultRng();
-    this.weight = param('weight', Tensor.zeros([outFeatures, inFeatures]));
-    uniformFanIn(this.weight.value, inFeatures, rng);
-    if (opts.bias ?? true) {
-      this.bias = param('bias', Tensor.zeros([outFeatures]));
-      uniformFanIn(this.bias.value, inFeatures, rng);
-    }
+    this.s = checkSpec(linearLayer, { inFeatures, outFeatures, bias: opts.bias });
+    const from: LayerSource = opts.state ? { state: opts.state } : { rng: opts.rng };
+    const shapes = linearLayer.params(this.s);
+    this.weight = initParam('weight', shapes[0][1], inFeatures, from);
+    if (this.s.bias) this.bias = initParam('bias', shapes[1][1], inFeatures, from);
   }
 
   override parameters(): Parameter[] {
@@ -59,13 +88,7 @@ export class Linear extends Module {
   }
 
   outputShape(inShape: readonly number[]): number[] {
-    if (inShape.length < 2 || inShape[inShape.length - 1] !== this.inFeatures) {
-      throw new ShapeError(
-        `Linear: input must be [N, ${this.inFeatures}], but got ${fmtShape(inShape)}`,
-        inShape.length > 2 ? 'add a flatten before the linear layer' : undefined,
-      );
-    }
-    return [...inShape.slice(0, -1), this.outFeatures];
+    return linearLayer.outputShape(this.s, inShape);
   }
 
   // x: [N, in] -> y: [N, out]
@@ -102,7 +125,7 @@ export class Linear extends Module {
     return dx;
   }
 
-  spec(): LayerSpec {
-    return { type: this.type, inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: !!this.bias };
+  spec(): LinearSpec {
+    return { ...this.s };
   }
 }

@@ -1,10 +1,22 @@
 // 2D max pooling over NCHW input, like torch.nn.MaxPool2d (padding is -inf, stride defaults
 // to kernelSize); kernels in engine/pool.ts.
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { maxPool2dBackward, maxPool2dForward, pool2dGeometry, poolOutSize, type Pool2dGeometry } from '../engine/pool.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
-import { fmtPair, intPair, type IntOrPair } from './args.ts';
+import type { IntOrPair } from './conv2d.ts';
+import { FitError, checkSpec, fmtPair, type LayerDescriptor } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
+
+type Pair = [number, number];
+
+export interface MaxPool2dSpec extends LayerSpec {
+  type: 'MaxPool2d';
+  kernelSize: Pair;
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  ceilMode: boolean;
+}
 
 export interface MaxPool2dOptions {
   /** Defaults to kernelSize (PyTorch's stride=None). */
@@ -14,13 +26,63 @@ export interface MaxPool2dOptions {
   ceilMode?: boolean;
 }
 
+/** Rank 4 input, and the pooled size of each side; shared with AvgPool2d (which has no dilation). */
+export function pooledShape(
+  type: string, s: { kernelSize: Pair; stride: Pair; padding: Pair; ceilMode: boolean }, dilation: Pair, inShape: readonly number[],
+): number[] {
+  if (inShape.length !== 4) {
+    throw new ShapeError(
+      `${type}: input must be rank 4 [N, C, H, W], but got rank ${inShape.length} ${fmtShape(inShape)}`,
+      inShape.length === 3 ? 'add a batch dimension: reshape to [1, C, H, W]' : undefined,
+    );
+  }
+  const [n, c, h, w] = inShape;
+  const outH = poolOutSize(h, s.kernelSize[0], s.stride[0], s.padding[0], dilation[0], s.ceilMode);
+  const outW = poolOutSize(w, s.kernelSize[1], s.stride[1], s.padding[1], dilation[1], s.ceilMode);
+  if (outH < 1 || outW < 1) {
+    throw new FitError(
+      `${type}: kernel ${fmtPair(s.kernelSize)} (dilation ${fmtPair(dilation, true)}) is larger than the padded input ` +
+        `${h + 2 * s.padding[0]}x${w + 2 * s.padding[1]} (input ${fmtShape(inShape)}, padding ${fmtPair(s.padding, true)})`,
+      'kernelSize', 'use a smaller kernel, add padding, or pool less before this layer',
+    );
+  }
+  return [n, c, outH, outW];
+}
+
+/** PyTorch checks the padding against half the kernel size itself (not the dilated extent). */
+export function checkPoolPadding(s: { kernelSize: Pair; padding: Pair }, bad: (f: string, e: string, v: unknown) => never): void {
+  const [kH, kW] = s.kernelSize;
+  if (s.padding[0] > Math.floor(kH / 2) || s.padding[1] > Math.floor(kW / 2)) {
+    bad('padding', `at most half the kernel size (${fmtPair(s.kernelSize)})`, s.padding);
+  }
+}
+
+export const maxPool2dLayer: LayerDescriptor<MaxPool2dSpec> = {
+  type: 'MaxPool2d',
+  arch: 'maxpool',
+  positional: ['kernelSize'],
+  input: 'image',
+  fields: {
+    kernelSize: { kind: 'pair', min: 1, limit: 'kernel', arch: 'kernel', repr: 'always' },
+    stride: { kind: 'pair', min: 1, limit: 'stride', nullable: true, default: (s: LayerSpec) => s.kernelSize, defaultText: 'kernel', repr: 'always' },
+    padding: { kind: 'pair', min: 0, limit: 'padding', default: 0 },
+    dilation: { kind: 'pair', min: 1, limit: 'dilation', default: 1 },
+    ceilMode: { kind: 'bool', default: false, arch: 'ceil' },
+  },
+  check: checkPoolPadding,
+  outputShape: (s, inShape) => pooledShape('MaxPool2d', s, s.dilation, inShape),
+  params: () => [],
+  create: (s) => new MaxPool2d(s.kernelSize, s),
+};
+
 export class MaxPool2d extends Module {
   readonly type = 'MaxPool2d';
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number];
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly dilation: Pair;
   readonly ceilMode: boolean;
+  private readonly s: MaxPool2dSpec;
   private geom?: Pool2dGeometry;
   private argmax = new Int32Array(0); // flat input index per output, written by forward
   private inShape?: readonly number[];
@@ -29,39 +91,17 @@ export class MaxPool2d extends Module {
 
   constructor(kernelSize: IntOrPair, opts: MaxPool2dOptions = {}) {
     super();
-    this.kernelSize = intPair('MaxPool2d', 'kernelSize', kernelSize, 1);
-    this.stride = opts.stride == null ? [...this.kernelSize] : intPair('MaxPool2d', 'stride', opts.stride, 1);
-    this.padding = intPair('MaxPool2d', 'padding', opts.padding ?? 0, 0);
-    this.dilation = intPair('MaxPool2d', 'dilation', opts.dilation ?? 1, 1);
-    this.ceilMode = opts.ceilMode ?? false;
-    if (typeof this.ceilMode !== 'boolean') throw new ConfigError(`MaxPool2d: ceilMode must be true or false, got ${String(opts.ceilMode)}`);
-    const [kH, kW] = this.kernelSize, [pH, pW] = this.padding;
-    // PyTorch checks the padding against half the kernel size itself (not the dilated extent).
-    if (pH > Math.floor(kH / 2) || pW > Math.floor(kW / 2)) {
-      throw new ConfigError(
-        `MaxPool2d: pad should be at most half of effective kernel size, but got padding=${fmtPair(this.padding, true)} and kernelSize=${fmtPair(this.kernelSize, true)}`,
-        `use padding <= ${Math.floor(Math.min(kH, kW) / 2)}`,
-      );
-    }
+    const { stride, padding, dilation, ceilMode } = opts;
+    const s = (this.s = checkSpec(maxPool2dLayer, { kernelSize, stride, padding, dilation, ceilMode }));
+    this.kernelSize = s.kernelSize;
+    this.stride = s.stride;
+    this.padding = s.padding;
+    this.dilation = s.dilation;
+    this.ceilMode = s.ceilMode;
   }
 
   outputShape(inShape: readonly number[]): number[] {
-    if (inShape.length !== 4) {
-      throw new ShapeError(
-        `MaxPool2d: input must be rank 4 [N, C, H, W], but got rank ${inShape.length} ${fmtShape(inShape)}`,
-        inShape.length === 3 ? 'add a batch dimension: reshape to [1, C, H, W]' : undefined,
-      );
-    }
-    const [n, c, h, w] = inShape;
-    const outH = poolOutSize(h, this.kernelSize[0], this.stride[0], this.padding[0], this.dilation[0], this.ceilMode);
-    const outW = poolOutSize(w, this.kernelSize[1], this.stride[1], this.padding[1], this.dilation[1], this.ceilMode);
-    if (outH < 1 || outW < 1) {
-      throw new ShapeError(
-        `MaxPool2d: kernel ${fmtPair(this.kernelSize)} (dilation ${fmtPair(this.dilation, true)}) is larger than the padded input ` +
-          `${h + 2 * this.padding[0]}x${w + 2 * this.padding[1]} (input ${fmtShape(inShape)}, padding ${fmtPair(this.padding, true)})`,
-      );
-    }
-    return [n, c, outH, outW];
+    return maxPool2dLayer.outputShape(this.s, inShape);
   }
 
   private geometry(inShape: readonly number[]): Pool2dGeometry {
@@ -101,14 +141,7 @@ export class MaxPool2d extends Module {
     return dx;
   }
 
-  spec(): LayerSpec {
-    return {
-      type: this.type,
-      kernelSize: [...this.kernelSize],
-      stride: [...this.stride],
-      padding: [...this.padding],
-      dilation: [...this.dilation],
-      ceilMode: this.ceilMode,
-    };
+  spec(): MaxPool2dSpec {
+    return structuredClone(this.s);
   }
 }

@@ -1,63 +1,43 @@
 // Builds models from layer specs (the weights file, --arch) and the named presets (mlp, cnn).
 import { ConfigError } from '../engine/errors.ts';
-import type { Rng } from '../engine/rng.ts';
-import type { IntOrPair } from './args.ts';
-import { Conv2d, type Conv2dPadding } from './conv2d.ts';
-import { Dropout } from './dropout.ts';
-import { Flatten } from './flatten.ts';
-import { Linear } from './linear.ts';
-import { MaxPool2d } from './max-pool2d.ts';
+import { Rng } from '../engine/rng.ts';
+import { checkSpec, type AnyDescriptor, type LayerSource } from './layer.ts';
+import { LAYERS, layerByType } from './layers.ts';
 import type { LayerSpec, Module } from './module.ts';
-import { ReLU } from './relu.ts';
-import { LogSoftmax, Softmax } from './softmax.ts';
 import { Sequential } from './sequential.ts';
 
-/** Builds one layer from its spec; every layer type the weights file may name is here. */
-export type LayerFactory = (spec: LayerSpec, rng?: Rng) => Module;
-
-const factories = new Map<string, LayerFactory>();
-
-/** Registers a layer type for specs (called once per layer module, below). */
-export function registerLayer(type: string, factory: LayerFactory): void {
-  factories.set(type, factory);
+/** The descriptor for a spec's type; throws a ConfigError listing the known ones. */
+export function descriptorOf(spec: LayerSpec): AnyDescriptor {
+  const d = layerByType(spec.type);
+  if (!d) throw new ConfigError(`unknown layer type ${JSON.stringify(spec.type)}`, `known types: ${LAYERS.map((l) => l.type).join(', ')}`);
+  return d;
 }
 
-export function layerTypes(): string[] {
-  return [...factories.keys()];
+/** Builds one layer from its spec, with fresh weights (from rng) or, given `from.state`, the stored ones. */
+export function buildLayer(spec: LayerSpec, from?: Rng | LayerSource): Module {
+  const d = descriptorOf(spec);
+  return d.create(checkSpec(d, spec), isSource(from) ? from : { rng: from });
 }
 
-export function buildLayer(spec: LayerSpec, rng?: Rng): Module {
-  const f = factories.get(spec.type);
-  if (!f) throw new ConfigError(`unknown layer type ${JSON.stringify(spec.type)}`, `known types: ${layerTypes().join(', ')}`);
-  return f(spec, rng);
+function isSource(v: Rng | LayerSource | undefined): v is LayerSource {
+  return v !== undefined && !(v instanceof Rng);
 }
 
-export function buildModel(specs: readonly LayerSpec[], rng?: Rng): Sequential {
-  return new Sequential(...specs.map((s) => buildLayer(s, rng)));
+/** Builds a Sequential from specs; with `state`, each layer adopts its tensors ("3.weight") instead of drawing any. */
+export function buildModel(specs: readonly LayerSpec[], from?: Rng | { state: Readonly<Record<string, Float32Array>> }): Sequential {
+  if (from && 'state' in from) {
+    const state = from.state;
+    return new Sequential(...specs.map((s, i) => {
+      const own: Record<string, Float32Array> = {};
+      for (const [name] of descriptorOf(s).params(s)) {
+        const key = `${i}.${name}`;
+        if (Object.hasOwn(state, key)) own[name] = state[key];
+      }
+      return buildLayer(s, { state: own });
+    }));
+  }
+  return new Sequential(...specs.map((s) => buildLayer(s, from)));
 }
-
-registerLayer('Linear', (s, rng) => new Linear(s.inFeatures as number, s.outFeatures as number, { bias: s.bias as boolean | undefined, rng }));
-registerLayer('ReLU', () => new ReLU());
-registerLayer('Flatten', (s) => new Flatten((s.startDim as number | undefined) ?? 1, (s.endDim as number | undefined) ?? -1));
-registerLayer('Conv2d', (s, rng) =>
-  new Conv2d(s.inChannels as number, s.outChannels as number, s.kernelSize as IntOrPair, {
-    stride: s.stride as IntOrPair | undefined,
-    padding: s.padding as Conv2dPadding | undefined,
-    dilation: s.dilation as IntOrPair | undefined,
-    groups: s.groups as number | undefined,
-    bias: s.bias as boolean | undefined,
-    rng,
-  }));
-registerLayer('MaxPool2d', (s) =>
-  new MaxPool2d(s.kernelSize as IntOrPair, {
-    stride: s.stride as IntOrPair | null | undefined,
-    padding: s.padding as IntOrPair | undefined,
-    dilation: s.dilation as IntOrPair | undefined,
-    ceilMode: s.ceilMode as boolean | undefined,
-  }));
-registerLayer('Softmax', (s) => new Softmax((s.dim as number | undefined) ?? 1));
-registerLayer('LogSoftmax', (s) => new LogSoftmax((s.dim as number | undefined) ?? 1));
-registerLayer('Dropout', (s) => new Dropout((s.p as number | undefined) ?? 0.5));
 
 /** The MLP of the user's notes: flatten, then Linear+ReLU per hidden width, then Linear to the classes. */
 export function mlpSpecs(hidden: readonly number[], inputSize = 784, classes = 10): LayerSpec[] {
@@ -71,6 +51,7 @@ export function mlpSpecs(hidden: readonly number[], inputSize = 784, classes = 1
   return specs;
 }
 
+/** Number of learnable values in a model (or layer). */
 export function parameterCount(model: Module): number {
   return model.parameters().reduce((n, p) => n + p.value.size, 0);
 }

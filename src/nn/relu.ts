@@ -1,9 +1,12 @@
 // Rectified linear unit, like torch.nn.ReLU.
-import { ShapeError, } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
 import { useWasm } from '../engine/backend.ts';
 import { wasmRelu, wasmReluBackward } from '../engine/wasm/elementwise.ts';
+import { shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
+
+export const reluLayer = shapeKeepingLayer('ReLU', 'relu', () => new ReLU());
 
 /** Int32 views of float buffers, cached per slot so steady-state calls allocate nothing. */
 class Int32Views {

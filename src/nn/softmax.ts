@@ -1,9 +1,9 @@
 // Softmax and LogSoftmax along one dimension of any tensor, like torch.nn.Softmax /
 // torch.nn.LogSoftmax (dim may be negative). For prediction output: training uses the fused
 // cross-entropy in loss.ts.
-import { ConfigError, ShapeError } from '../engine/errors.ts';
+import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
-import { fmtValue } from './args.ts';
+import { checkSpec, type LayerDescriptor } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
 // The tensor seen as [outer, size, inner] with the softmax running over `size`.
@@ -27,7 +27,7 @@ abstract class SoftmaxBase extends Module {
 
   constructor(readonly dim = 1) {
     super();
-    if (!Number.isInteger(dim)) throw new ConfigError(`${new.target.name}: dim must be an integer, got ${fmtValue(dim)}`);
+    checkSpec(new.target === LogSoftmax ? logSoftmaxLayer : softmaxLayer, { dim });
   }
 
   outputShape(inShape: readonly number[]): number[] {
@@ -105,3 +105,22 @@ export class LogSoftmax extends SoftmaxBase {
   readonly type = 'LogSoftmax';
   protected readonly log = true;
 }
+
+function softmaxDescriptor(type: 'Softmax' | 'LogSoftmax', make: (dim: number) => Module): LayerDescriptor<LayerSpec & { dim: number }> {
+  return {
+    type,
+    arch: type.toLowerCase(),
+    positional: [],
+    input: 'any',
+    fields: { dim: { kind: 'int', signed: true, limit: 'dim', default: 1, arch: false, repr: 'always' } },
+    outputShape(s, inShape) {
+      split(type, inShape, s.dim);
+      return [...inShape];
+    },
+    params: () => [],
+    create: (s) => make(s.dim),
+  };
+}
+
+export const softmaxLayer = softmaxDescriptor('Softmax', (dim) => new Softmax(dim));
+export const logSoftmaxLayer = softmaxDescriptor('LogSoftmax', (dim) => new LogSoftmax(dim));

@@ -1,6 +1,8 @@
 // A model summary like torchsummary's: each layer's PyTorch-style name, output shape and parameter
 // count (summarize, pure data), and a plain-text table of it (formatSummary).
 import { fmtShape } from '../engine/tensor.ts';
+import { reprSpec } from './layer.ts';
+import { descriptorOf, parameterCount } from './models.ts';
 import type { LayerSpec } from './module.ts';
 import type { Sequential } from './sequential.ts';
 
@@ -29,57 +31,16 @@ export function summarize(model: Sequential, inputShape: readonly number[]): Mod
   let shape = [1, ...inputShape];
   const rows = model.layers.map((layer, index) => {
     shape = layer.outputShape(shape);
-    const params = layer.parameters().reduce((n, p) => n + p.value.size, 0);
+    const params = parameterCount(layer);
     return { index, name: layerRepr(layer.spec()), type: layer.type, outputShape: [-1, ...shape.slice(1)], params };
   });
   const totalParams = rows.reduce((n, r) => n + r.params, 0);
   return { inputShape: [-1, ...inputShape], rows, totalParams, trainableParams: totalParams };
 }
 
-/** An int for a square pair, "(h, w)" otherwise, as PyTorch prints sizes. */
-function size(v: unknown): string {
-  if (!Array.isArray(v)) return String(v);
-  return v.length === 2 && v[0] === v[1] ? String(v[0]) : `(${v.join(', ')})`;
-}
-
-function isAll(v: unknown, n: number): boolean {
-  return Array.isArray(v) ? v.every((d) => d === n) : v === n;
-}
-
 /** The PyTorch repr of a layer spec, leaving out arguments at their defaults. */
 export function layerRepr(s: LayerSpec): string {
-  const args: string[] = [];
-  switch (s.type) {
-    case 'Conv2d':
-      args.push(`${s.inChannels}`, `${s.outChannels}`, `kernel_size=${size(s.kernelSize)}`);
-      if (s.stride !== undefined && !isAll(s.stride, 1)) args.push(`stride=${size(s.stride)}`);
-      if (s.padding !== undefined && !isAll(s.padding, 0)) args.push(`padding=${size(s.padding)}`);
-      if (s.dilation !== undefined && !isAll(s.dilation, 1)) args.push(`dilation=${size(s.dilation)}`);
-      if (s.groups !== undefined && s.groups !== 1) args.push(`groups=${s.groups}`);
-      if (s.bias === false) args.push('bias=False');
-      break;
-    case 'MaxPool2d':
-      args.push(`kernel_size=${size(s.kernelSize)}`, `stride=${size(s.stride ?? s.kernelSize)}`);
-      if (s.padding !== undefined && !isAll(s.padding, 0)) args.push(`padding=${size(s.padding)}`);
-      if (s.dilation !== undefined && !isAll(s.dilation, 1)) args.push(`dilation=${size(s.dilation)}`);
-      if (s.ceilMode === true) args.push('ceil_mode=True');
-      break;
-    case 'Linear':
-      args.push(`in_features=${s.inFeatures}`, `out_features=${s.outFeatures}`);
-      if (s.bias === false) args.push('bias=False');
-      break;
-    case 'Flatten':
-      if ((s.startDim ?? 1) !== 1 || (s.endDim ?? -1) !== -1) args.push(`start_dim=${s.startDim ?? 1}`, `end_dim=${s.endDim ?? -1}`);
-      break;
-    case 'Dropout':
-      args.push(`p=${s.p ?? 0.5}`);
-      break;
-    case 'Softmax':
-    case 'LogSoftmax':
-      args.push(`dim=${s.dim ?? 1}`);
-      break;
-  }
-  return `${s.type}(${args.join(', ')})`;
+  return reprSpec(descriptorOf(s), s);
 }
 
 /** 206922 -> "206,922" (locale-independent). */

@@ -5,6 +5,7 @@ import { ShapeError } from '../engine/errors.ts';
 import { fmtShape, type Tensor } from '../engine/tensor.ts';
 import type { Module } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
+import { parameterCount } from '../nn/models.ts';
 import { layerRepr } from '../nn/summary.ts';
 
 export interface LayerTrace {
@@ -62,7 +63,7 @@ export function explain(model: Sequential, x: Tensor): Explanation {
     type: l.type,
     name: layerRepr(l.spec()),
     outputShape: outs[i].shape.slice(1),
-    params: l.parameters().reduce((n, p) => n + p.value.size, 0),
+    params: parameterCount(l),
     values: outs[i].data,
   }));
   // A trailing Softmax already gives probabilities (its input holds the logits); LogSoftmax's

@@ -232,7 +232,8 @@ export function explainPage(ex: Explanation, opts: ExplainPageOptions = {}): str
   });
 }
 
-const EXPLAIN_CSS = `
+/** The explain page's styles; the live page (live-page.ts) shows its layers the same way. */
+export const EXPLAIN_CSS = `
 header.top { display: flex; justify-content: space-between; align-items: flex-start; gap: 20px; margin-bottom: 14px; }
 header.top .src { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .verdict { background: var(--card); border: 2px solid var(--accent); border-radius: 10px; padding: 6px 16px; text-align: center; min-width: 120px; }

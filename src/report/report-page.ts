@@ -1,7 +1,7 @@
 // The --report page of mnist-train and mnist-eval: loss and accuracy curves per epoch, the
 // confusion matrix as a heat-map and the misclassified test digits. Static HTML and SVG (no
 // script), rendered from EpochRecords and an Evaluation.
-import type { EpochRecord } from '../train/checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 import { colorAt, esc, fmtInt, fmtNum, fmtPct, htmlPage, pngDataUri, rgbCss, type Rgb } from './html.ts';
 import { collectMisclassified, type LabelledImages, type Misclassified } from './metrics.ts';
 

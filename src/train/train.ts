@@ -3,12 +3,13 @@
 import { MnistError } from '../engine/errors.ts';
 import type { Rng, RngState } from '../engine/rng.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { CrossEntropyLoss, argmaxRows } from '../nn/loss.ts';
+import { CrossEntropyLoss } from '../nn/loss.ts';
 import type { Module } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { EpochRecord } from './checkpoint.ts';
+import type { EpochRecord } from '../weights/checkpoint.ts';
 import { evaluate, type BatchSource } from './evaluate.ts';
-import type { EpochPosition } from './resume.ts';
+import type { EpochPosition } from '../weights/resume.ts';
+import { SliceStep } from './step.ts';
 
 /** Training stopped because the loss (or the weights) became NaN or infinite. */
 export class DivergenceError extends MnistError {
@@ -103,24 +104,15 @@ export interface FitOptions {
   shouldStop?: () => boolean;
 }
 
-/** The single-thread training step on the model itself. */
+/** The single-thread training step: the slice step on the whole batch, then the optimizer. */
 export function localStepper(model: Module, optimizer: Optimizer, lossFn = new CrossEntropyLoss()): Stepper {
-  let pred = new Int32Array(0);
-  // nothing reads the gradient of the images: the first layer may skip that product
-  model.inputGrad = false;
+  const slice = new SliceStep(model, lossFn, () => optimizer.zeroGrad());
   return {
     step(x, y) {
-      optimizer.zeroGrad();
-      const logits = model.forward(x);
-      const loss = lossFn.forward(logits, y);
-      if (!Number.isFinite(loss)) return { loss, correct: 0 };
-      model.backward(lossFn.backward());
+      const r = slice.run(x, y);
+      if (!Number.isFinite(r.loss)) return { loss: r.loss, correct: 0 };
       optimizer.step();
-      if (pred.length !== y.length) pred = new Int32Array(y.length);
-      argmaxRows(logits, pred);
-      let correct = 0;
-      for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;
-      return { loss, correct };
+      return r;
     },
   };
 }
@@ -146,68 +138,88 @@ function finiteParams(model: Module): boolean {
   return true;
 }
 
+/** An epoch's training pass: its running sums, and where it stopped if shouldStop ended it early. */
+interface EpochRun {
+  batches: number;
+  lossSum: number;
+  correct: number;
+  samples: number;
+  seconds: number;
+  /** The lr the epoch started at (a resumed epoch included): what its record shows. */
+  lr: number;
+  stoppedAt?: FitResult['position'];
+}
+
+/** Epochs of training batches, each followed by a test evaluation and onEpochEnd. */
 export async function fit(o: FitOptions): Promise<FitResult> {
-  const metrics: EpochRecord[] = [];
   const stepper = o.stepper ?? localStepper(o.model, o.optimizer);
-  const batches = o.train.count();
+  const metrics: EpochRecord[] = [];
   let epoch = o.startEpoch ?? 0;
-  let resumeAt = o.resumeAt;
-  while (epoch < o.epochs) {
-    const current = epoch + 1;
-    o.model.train();
-    const shuffleState = o.rng.getState();
-    // a resumed epoch continues its sums and its clock
-    const skip = resumeAt?.batchesDone ?? 0;
-    let lossSum = resumeAt?.lossSum ?? 0, correct = resumeAt?.correct ?? 0, samples = resumeAt?.samples ?? 0, b = 0;
-    const t0 = performance.now() - (resumeAt?.seconds ?? 0) * 1000;
-    resumeAt = undefined;
-    let lastYield = performance.now();
-    // the lr the epoch started at (a resumed epoch included): what its record shows
-    const epochLr = o.batchScheduler?.lrAt?.(epoch * batches) ?? o.optimizer.lr;
-    for (const { x, y } of o.train.epoch(o.rng)) {
-      b++;
-      if (b <= skip) continue;
-      const r = await stepper.step(x, y);
-      if (!Number.isFinite(r.loss)) throw new DivergenceError(current, b, r.loss);
-      const stepLr = o.optimizer.lr; // the lr this step used, before a batch schedule moves it
-      o.batchScheduler?.step();
-      lossSum += r.loss * y.length;
-      correct += r.correct;
-      samples += y.length;
-      o.onStep?.({ epoch: current, batch: b, batches, loss: r.loss, correct: r.correct, size: y.length, lr: stepLr });
-      const now = performance.now();
-      // let timers (progress bar) and signal handlers run, without paying for it every batch
-      if (now - lastYield > 50) {
-        o.onBatch?.({ epoch: current, batch: b, batches, samples, loss: lossSum / samples, accuracy: correct / samples, seconds: (now - t0) / 1000 });
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
-      if (o.shouldStop?.()) {
-        const seconds = (performance.now() - t0) / 1000;
-        return { metrics, stopped: true, epoch, position: { batchesDone: b, batches, lossSum, correct, samples, seconds, shuffleState } };
-      }
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    o.onBatch?.({ epoch: current, batch: b, batches, samples, loss: lossSum / samples, accuracy: correct / samples, seconds });
-    if (!finiteParams(o.model)) throw new DivergenceError(current, b, NaN, 'the weights');
-    const lr = epochLr;
-    o.scheduler?.step();
-    const ev = evaluate(o.stepper?.evaluator ?? o.model, o.test, o.classes);
-    if (!Number.isFinite(ev.loss) && ev.count > 0) throw new DivergenceError(current, b, ev.loss, 'the test loss');
-    const m: EpochRecord = {
-      epoch: current,
-      trainLoss: lossSum / samples,
-      trainAccuracy: correct / samples,
-      testLoss: ev.loss,
-      testAccuracy: ev.accuracy,
-      seconds,
-      samplesPerSecond: samples / seconds,
-      lr,
-    };
+  for (let resumeAt = o.resumeAt; epoch < o.epochs; resumeAt = undefined) {
+    const run = await trainEpoch(o, stepper, epoch + 1, resumeAt);
+    if (run.stoppedAt) return { metrics, stopped: true, epoch, position: run.stoppedAt };
+    const m = finishEpoch(o, stepper, epoch + 1, run);
     metrics.push(m);
-    epoch = current;
+    epoch++;
     await o.onEpochEnd?.(m);
     if (o.shouldStop?.()) return { metrics, stopped: true, epoch };
   }
   return { metrics, stopped: false, epoch };
+}
+
+/** One pass over the shuffled batches (skipping those a resumed epoch already trained). */
+async function trainEpoch(o: FitOptions, stepper: Stepper, current: number, resumeAt: EpochPosition | undefined): Promise<EpochRun> {
+  const batches = o.train.count();
+  o.model.train();
+  const shuffleState = o.rng.getState();
+  // a resumed epoch continues its sums and its clock
+  const skip = resumeAt?.batchesDone ?? 0;
+  let lossSum = resumeAt?.lossSum ?? 0, correct = resumeAt?.correct ?? 0, samples = resumeAt?.samples ?? 0, b = 0;
+  const t0 = performance.now() - (resumeAt?.seconds ?? 0) * 1000;
+  let lastYield = performance.now();
+  const lr = o.batchScheduler?.lrAt?.((current - 1) * batches) ?? o.optimizer.lr;
+  for (const { x, y } of o.train.epoch(o.rng)) {
+    b++;
+    if (b <= skip) continue;
+    const r = await stepper.step(x, y);
+    if (!Number.isFinite(r.loss)) throw new DivergenceError(current, b, r.loss);
+    const stepLr = o.optimizer.lr; // the lr this step used, before a batch schedule moves it
+    o.batchScheduler?.step();
+    lossSum += r.loss * y.length;
+    correct += r.correct;
+    samples += y.length;
+    o.onStep?.({ epoch: current, batch: b, batches, loss: r.loss, correct: r.correct, size: y.length, lr: stepLr });
+    const now = performance.now();
+    // let timers (progress bar) and signal handlers run, without paying for it every batch
+    if (now - lastYield > 50) {
+      o.onBatch?.({ epoch: current, batch: b, batches, samples, loss: lossSum / samples, accuracy: correct / samples, seconds: (now - t0) / 1000 });
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
+    if (o.shouldStop?.()) {
+      const seconds = (performance.now() - t0) / 1000;
+      return { batches: b, lossSum, correct, samples, seconds, lr, stoppedAt: { batchesDone: b, batches, lossSum, correct, samples, seconds, shuffleState } };
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  o.onBatch?.({ epoch: current, batch: b, batches, samples, loss: lossSum / samples, accuracy: correct / samples, seconds });
+  return { batches: b, lossSum, correct, samples, seconds, lr };
+}
+
+/** After the pass: the weights must be finite, the schedule moves on, the test split is evaluated. */
+function finishEpoch(o: FitOptions, stepper: Stepper, current: number, run: EpochRun): EpochRecord {
+  if (!finiteParams(o.model)) throw new DivergenceError(current, run.batches, NaN, 'the weights');
+  o.scheduler?.step();
+  const ev = evaluate(stepper.evaluator ?? o.model, o.test, o.classes);
+  if (!Number.isFinite(ev.loss) && ev.count > 0) throw new DivergenceError(current, run.batches, ev.loss, 'the test loss');
+  return {
+    epoch: current,
+    trainLoss: run.lossSum / run.samples,
+    trainAccuracy: run.correct / run.samples,
+    testLoss: ev.loss,
+    testAccuracy: ev.accuracy,
+    seconds: run.seconds,
+    samplesPerSecond: run.samples / run.seconds,
+    lr: run.lr,
+  };
 }

@@ -1,12 +1,14 @@
-// One worker thread of ParallelStepper: builds a replica of the model over the shared parameters,
-// then loops: wait for a command, run forward (and backward) on its rows, signal done.
+// One worker thread of ParallelStepper (parallel.ts; shared layout in parallel-protocol.ts): builds a
+// replica of the model over the shared parameters, then loops: wait for a command, run the slice
+// step (step.ts) or inference on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
 import { setBackend } from '../engine/backend.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
-import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, countCorrect, inferenceChunk, type WorkerInit } from './parallel.ts';
+import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, inferenceChunk, type WorkerInit } from './parallel-protocol.ts';
+import { SliceStep } from './step.ts';
 
 const init = workerData as WorkerInit;
 const { index, buffers, sampleShape, classes } = init;
@@ -18,8 +20,7 @@ const grads = new Float32Array(buffers.grads);
 const gradOffset = index * init.paramCount;
 bindParameters(params, new Float32Array(buffers.params), grads, gradOffset, false);
 const myGrads = grads.subarray(gradOffset, gradOffset + init.paramCount);
-model.inputGrad = false;
-const lossFn = new CrossEntropyLoss(init.loss);
+const slice = new SliceStep(model, new CrossEntropyLoss(init.loss), () => myGrads.fill(0));
 const ctl = new Int32Array(buffers.ctl);
 const results = new Float64Array(buffers.results);
 const errorBytes = new Uint8Array(buffers.errors, index * ERROR_BYTES, ERROR_BYTES);
@@ -28,7 +29,6 @@ const ys = new Int32Array(buffers.y);
 const out = new Float32Array(buffers.out);
 const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 const base = index * CTL_STRIDE;
-let pred = new Int32Array(0);
 
 // views of this thread's rows, per (start, count)
 const views = new Map<number, { x: Tensor; y: Int32Array }>();
@@ -58,13 +58,9 @@ function run(cmd: number): void {
   const v = viewsFor(start, count);
   const maskSeed = ctl[base + CTL.maskSeed];
   if (maskSeed !== 0) defaultRng().reseed(((maskSeed >>> 0) ^ Math.imul(index, 0x9e3779b9)) >>> 0);
-  myGrads.fill(0);
-  const logits = model.forward(v.x);
-  const loss = lossFn.forward(logits, v.y);
-  if (Number.isFinite(loss)) model.backward(lossFn.backward(count / batch));
-  if (pred.length < count) pred = new Int32Array(count);
-  results[index * RESULT_STRIDE] = loss;
-  results[index * RESULT_STRIDE + 1] = countCorrect(logits, v.y, pred.subarray(0, count));
+  const r = slice.run(v.x, v.y, batch);
+  results[index * RESULT_STRIDE] = r.loss;
+  results[index * RESULT_STRIDE + 1] = r.correct;
 }
 
 parentPort!.postMessage({ type: 'ready' });

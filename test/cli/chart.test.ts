@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatChart, sparkline } from '../../src/cli/chart.ts';
-import type { EpochRecord } from '../../src/train/checkpoint.ts';
+import type { EpochRecord } from '../../src/weights/checkpoint.ts';
 
 const rec = (epoch: number, trainLoss: number, testLoss: number, trainAccuracy: number, testAccuracy: number): EpochRecord =>
   ({ epoch, trainLoss, testLoss, trainAccuracy, testAccuracy, seconds: 1, samplesPerSecond: 1, lr: 0.1 });

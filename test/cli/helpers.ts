@@ -1,5 +1,6 @@
 // Spawns the real command-line tools, as a user would, and captures what they print.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,4 +27,51 @@ export function expectOneLineError(r: Run, pattern: RegExp): void {
   if (r.code !== 1 || lines.length !== 1 || !pattern.test(lines[0]) || /\n\s+at /.test(r.stderr)) {
     throw new Error(`expected exit 1 and one error line matching ${pattern}, got exit ${r.code}:\n${r.stderr}`);
   }
+}
+
+/** A command started in the background, watched as it runs. */
+export interface Child {
+  child: ChildProcess;
+  done: Promise<Run>;
+  /** Resolves when stdout or stderr so far matches. */
+  waitFor(re: RegExp): Promise<void>;
+  /** Resolves when the file (a --log the child appends to) holds a match. */
+  waitForFile(path: string, re: RegExp): Promise<void>;
+}
+
+export function startBin(name: string, args: string[]): Child {
+  const child = spawn(process.execPath, [`${ROOT}bin/${name}.mjs`, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '', stderr = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (w.re.test(stdout) || w.re.test(stderr)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.on('data', (d) => ((stdout += d), check()));
+  child.stderr!.on('data', (d) => ((stderr += d), check()));
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return {
+    child,
+    done,
+    waitFor: (re) => new Promise<void>((resolve, reject) => {
+      waiters.push({ re, resolve });
+      check();
+      void done.then(() => reject(new Error(`exited before ${re}:\n${stdout}\n${stderr}`)));
+    }),
+    // the child appends each record with one write; looking every 5 ms is what a pipe would give
+    waitForFile: (path, re) => new Promise<void>((resolve, reject) => {
+      let exited = false;
+      void done.then(() => (exited = true));
+      const look = () => {
+        if (existsSync(path) && re.test(readFileSync(path, 'utf8'))) return resolve();
+        if (exited) return reject(new Error(`exited before ${path} held ${re}:\n${stdout}\n${stderr}`));
+        setTimeout(look, 5);
+      };
+      look();
+    }),
+  };
 }

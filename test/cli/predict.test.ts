@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/data/image-io.ts';
+import { preprocessImage } from '../../src/data/image.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { readWeights } from '../../src/weights/checkpoint.ts';
 import type { Split } from '../../src/data/sources.ts';
 import { PNG_SIGNATURE, canvas, chunk, digit, encodePng, ihdr, mnistTest } from '../data/image-fixtures.ts';
 import { expectOneLineError, runBin } from './helpers.ts';
@@ -81,8 +84,8 @@ describe('mnist-predict (spawned)', () => {
     expect(r.stdout).toMatch(/one\.jpg: 1 /);
   });
 
-  it('--json prints one document with every result, errors included', () => {
-    const r = runBin('mnist-predict', ['--weights', weights, '--json', '--top', '5', f('seven.png'), f('blank.png'), f('notes.png')]);
+  it('--json prints one document with every result, errors included, and the probabilities the model gives', () => {
+    const r = runBin('mnist-predict', ['--weights', weights, '--json', '--show', '--top', '5', f('seven.png'), f('blank.png'), f('notes.png')]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.results).toHaveLength(3);
@@ -90,7 +93,26 @@ describe('mnist-predict (spawned)', () => {
     expect(seven).toMatchObject({ digit: 7, label: '7' });
     expect(seven.top).toHaveLength(5);
     expect(seven.top[0].probability).toBe(seven.probability);
-    expect(seven.top.reduce((s: number, t: { probability: number }) => s + t.probability, 0)).toBeLessThanOrEqual(1 + 1e-6);
+    // the 28×28 input it reports is what the same preprocessing gives in-process
+    const pixels = Uint8Array.from(seven.pixels.flat());
+    const pre = preprocessImage(decodeImage(readFileSync(f('seven.png'))));
+    expect(pixels).toEqual(pre.pixels);
+    // the same weights on that input, normalised by hand, softmax in float64: the top 5 in order
+    const { file, model } = readWeights(readFileSync(weights, 'utf8'));
+    model.eval();
+    const x = Float32Array.from(pixels, (v) => (v / 255 - file.input.mean) / file.input.std);
+    const logits = Array.from(model.forward(new Tensor([1, 1, 28, 28], x)).data);
+    const max = Math.max(...logits);
+    const e = logits.map((z) => Math.exp(z - max));
+    const total = e.reduce((a, v) => a + v, 0);
+    const probs = e.map((v) => v / total);
+    const order = probs.map((_, k) => k).sort((a, b) => probs[b] - probs[a]);
+    expect(seven.top.map((t: { digit: number }) => t.digit)).toEqual(order.slice(0, 5));
+    seven.top.forEach((t: { digit: number; label: string; probability: number }) => {
+      expect(t.label).toBe(String(t.digit));
+      expect(Math.abs(t.probability - probs[t.digit]), `probability of ${t.digit}`).toBeLessThan(1e-6);
+    });
+    expect(seven.probability).toBeGreaterThan(0.5); // the model really recognises this 7
     expect(seven.input).toMatchObject({ inverted: true, alpha: 'none' });
     expect(blank).toMatchObject({ digit: null, noDigit: expect.stringMatching(/no digit found/) });
     expect(notes).toMatchObject({ digit: null, error: 'not a PNG or JPEG image' });

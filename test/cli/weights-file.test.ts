@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_WEIGHTS_BYTES, readWeightsFile } from '../../src/cli/weights-file.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
-import { CheckpointError, FORMAT, VERSION, serializeWeights, stateDict } from '../../src/train/checkpoint.ts';
+import { CheckpointError, FORMAT, VERSION, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'weights-file-'));
 const specs = mlpSpecs([4], 784, 10);

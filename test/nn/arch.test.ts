@@ -70,6 +70,20 @@ describe('parseArch', () => {
     expect(parseArch('linear(64) relu linear(10) softmax', [784])).toHaveLength(4);
   });
 
+  it('reads the pooling and activation layers added as descriptors', () => {
+    const [c, pool, leaky, tanh, pool2, sig] = parseArch('conv(4,3) avgpool(3,stride=2,padding=1,ceil=true) leakyrelu(0.1) tanh avgpool(2) sigmoid flatten linear(10)');
+    expect(c.type).toBe('Conv2d');
+    expect(pool).toEqual({ type: 'AvgPool2d', kernelSize: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: true, divisorOverride: null });
+    expect(leaky).toEqual({ type: 'LeakyReLU', negativeSlope: 0.1 });
+    expect(tanh).toEqual({ type: 'Tanh' });
+    expect(pool2).toMatchObject({ type: 'AvgPool2d', kernelSize: [2, 2], stride: [2, 2] });
+    expect(sig).toEqual({ type: 'Sigmoid' });
+    expect(parseArch('avgpool(2,count_include_pad=false,divisor=3) flatten linear(10)')[0]).toMatchObject({ countIncludePad: false, divisorOverride: 3 });
+    expect(parseArch('leakyrelu flatten linear(10)')[0]).toEqual({ type: 'LeakyReLU', negativeSlope: 0.01 });
+    // 26 -> ceil((26 + 2 - 3) / 2) + 1 = 14 -> 7
+    expect(parseArchLayers('conv(4,3) avgpool(3,stride=2,padding=1,ceil=true) avgpool(2) flatten linear(10)').map((l) => l.outputShape)[2]).toEqual([4, 7, 7]);
+  });
+
   it('leaves the global initialisation RNG untouched', () => {
     const before = defaultRng().getState();
     parseArch(EXAMPLE);
@@ -105,6 +119,10 @@ describe('parseArch errors point at the token and say how to fix it', () => {
     expect(e.hint).toContain('did you mean "conv"?');
     expect(e.hint).toContain('known layers: conv, maxpool, linear, dropout, relu, flatten, softmax, logsoftmax');
     expect(archError('flatten dense(10)', 'dense').hint).not.toContain('did you mean');
+    expect(archError('avgpol(2) flatten linear(10)', 'avgpol').hint).toContain('did you mean "avgpool"?');
+    expect(archError('avgpool(2,padding=2) flatten linear(10)', '2', { nth: 1 }).message).toContain('padding of avgpool must be at most half the kernel size (2x2), got 2');
+    expect(archError('leakyrelu(slope=x) flatten linear(10)', 'x').message).toContain('slope of leakyrelu must be a finite number, got x');
+    expect(archError('flatten avgpool(2) linear(10)', 'avgpool').message).toContain('avgpool needs an image input [C, H, W]');
   });
 
   it('bad or missing argument', () => {
@@ -157,24 +175,24 @@ describe('parseArch errors point at the token and say how to fix it', () => {
 
   it('groups not dividing the channels', () => {
     const e = archError('conv(8,3,groups=3)', '3', { nth: 1 });
-    expect(e.message).toContain('groups=3 does not divide inChannels 1 / outChannels 8 of conv');
+    expect(e.message).toContain('groups of conv must be a divisor of inChannels 1 and outChannels 8, got 3');
     expect(e.hint).toContain('groups must divide both the input channels (1) and the output channels (8)');
-    expect(archError('conv(4,3) conv(6,3,groups=4) flatten linear(10)', '4', { nth: 1 }).message).toContain('does not divide outChannels 6');
+    expect(archError('conv(4,3) conv(6,3,groups=4) flatten linear(10)', '4', { nth: 1 }).message).toContain('a divisor of inChannels 4 and outChannels 6');
   });
 
   it('kernel larger than its input', () => {
     const e = archError('conv(8,5) maxpool(2) conv(8,5) maxpool(2) conv(8,5) flatten linear(10)', '5', { nth: 2 });
-    expect(e.message).toContain('conv kernel 5x5 is larger than its input 4x4');
+    expect(e.message).toContain('conv does not fit here: Conv2d: kernel 5x5 (dilation 1) is larger than the padded input 4x4');
     expect(e.hint).toContain('smaller kernel');
-    expect(archError('conv(8,3,dilation=15) flatten linear(10)', '3').message).toContain('kernel 3x3 (dilated to 31x31) is larger than its input 28x28');
-    expect(archError('maxpool(29) flatten linear(10)', '29').message).toContain('maxpool kernel 29x29 is larger than its input 28x28');
+    expect(archError('conv(8,3,dilation=15) flatten linear(10)', '3').message).toContain('kernel 3x3 (dilation 15) is larger than the padded input 28x28');
+    expect(archError('maxpool(29) flatten linear(10)', '29').message).toContain('maxpool does not fit here: MaxPool2d: kernel 29x29 (dilation 1) is larger than the padded input 28x28');
     // padding lets the window fit, as in PyTorch
     expect(parseArchLayers('conv(8,29,padding=1) flatten linear(10)')[0].outputShape).toEqual([8, 2, 2]);
   });
 
   it('padding=same with a stride, and maxpool padding above half the kernel', () => {
-    expect(archError('conv(8,3,stride=2,padding=same) flatten linear(10)', 'same').message).toContain('padding=same is not supported for strided convolutions');
-    expect(archError('maxpool(2,padding=2) flatten linear(10)', '2', { nth: 1 }).message).toContain('padding of maxpool must be at most half the kernel');
+    expect(archError('conv(8,3,stride=2,padding=same) flatten linear(10)', 'same').message).toContain("padding of conv must be a number when the stride is 2 ('same' needs stride 1, as in PyTorch), got same");
+    expect(archError('maxpool(2,padding=2) flatten linear(10)', '2', { nth: 1 }).message).toContain('padding of maxpool must be at most half the kernel size (2x2), got 2');
   });
 
   it('a model whose output is not [N, classes]', () => {
@@ -197,6 +215,7 @@ describe('formatArch', () => {
     EXAMPLE,
     'conv(6,5x3,stride=2x1,padding=2x1,dilation=1,bias=false) maxpool(3,stride=1,padding=1,ceil=true) conv(4,3,padding=same,dilation=2) conv(4,3,padding=valid,groups=2) flatten linear(10,bias=false) logsoftmax',
     'maxpool(2x3,stride=1x2,dilation=2) conv(2,1) flatten dropout(0.25) linear(10) softmax',
+    'conv(4,3) leakyrelu(-0.5) avgpool(3,stride=2,padding=1,ceil=true) tanh avgpool(2x1,count_include_pad=false,divisor=2) sigmoid flatten linear(10)',
   ];
   for (const s of specs) {
     it(`round-trips ${s.slice(0, 40)}...`, () => {
@@ -213,6 +232,6 @@ describe('formatArch', () => {
 
   it('rejects specs the grammar cannot express', () => {
     expect(() => formatArch([{ type: 'Flatten', startDim: 2, endDim: -1 }])).toThrow(/formatArch: layer .* has no --arch form/);
-    expect(() => formatArch([{ type: 'Sigmoid' }])).toThrow(ConfigError);
+    expect(() => formatArch([{ type: 'Swish' }])).toThrow(ConfigError);
   });
 });

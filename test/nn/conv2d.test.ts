@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
-import type { IntOrPair } from '../../src/nn/args.ts';
+import type { IntOrPair } from '../../src/nn/conv2d.ts';
 import { Conv2d, type Conv2dOptions, type Conv2dPadding } from '../../src/nn/conv2d.ts';
 import { buildLayer } from '../../src/nn/models.ts';
-import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor, type OracleCase } from './helpers.ts';
+import { checkOracleCase, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle, randomTensor, type OracleCase } from './helpers.ts';
 
 function fromConfig(cfg: Record<string, unknown>, rng = new Rng(1)): Conv2d {
   return new Conv2d(cfg.in_channels as number, cfg.out_channels as number, cfg.kernel_size as IntOrPair, {
@@ -75,19 +75,19 @@ describe('Conv2d hand-worked', () => {
   });
 });
 
-describe('Conv2d against the PyTorch oracle', () => {
-  const cases = loadOracle('conv2d.json');
-  it('has the 22 documented cases', () => expect(cases).toHaveLength(22));
-  for (const c of cases) {
-    it(c.name, () => checkOracleCase(fromConfig(c.config), c));
-    it(`${c.name} (eval mode: im2col rebuilt in backward)`, () => checkOracleCase(fromConfig(c.config).eval(), c));
-  }
-});
-
-describe('Conv2d against extra PyTorch cases (test/fixtures/conv2d_extra.json)', () => {
-  for (const c of loadFixture<OracleCase>('conv2d_extra.json')) {
-    it(c.name, () => checkOracleCase(fromConfig(c.config), c));
-  }
+describe('Conv2d against the PyTorch oracle (test/fixtures, scripts/oracle/gen_extra.py)', () => {
+  it('every case of conv2d.json (kernel, stride, padding, dilation, groups, bias mixes)', () => {
+    forEachCase(loadFixture('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it('every case of conv2d.json in eval mode (im2col rebuilt in backward)', () => {
+    forEachCase(loadFixture('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config).eval(), c));
+  });
+  it("every case of conv2d_extra.json ('same' with even kernels, pointwise, wide channels)", () => {
+    forEachCase(loadFixture<OracleCase>('conv2d_extra.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it.skipIf(!hasSharedOracle('conv2d.json'))('shared oracle (optional, ../shared/oracle/conv2d.json): every case', () => {
+    forEachCase(loadSharedOracle('conv2d.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
 });
 
 describe('Conv2d gradient check (central differences)', () => {
@@ -193,8 +193,8 @@ describe('Conv2d behaviour', () => {
 
 describe('Conv2d errors', () => {
   const bad: [string, () => unknown, RegExp][] = [
-    ['groups not dividing inChannels', () => new Conv2d(3, 4, 3, { groups: 2 }), /Conv2d: inChannels 3 must be divisible by groups 2/],
-    ['groups not dividing outChannels', () => new Conv2d(4, 3, 3, { groups: 2 }), /Conv2d: outChannels 3 must be divisible by groups 2/],
+    ['groups not dividing inChannels', () => new Conv2d(3, 4, 3, { groups: 2 }), /Conv2d: groups must be a divisor of inChannels 3 and outChannels 4, got 2/],
+    ['groups not dividing outChannels', () => new Conv2d(4, 3, 3, { groups: 2 }), /Conv2d: groups must be a divisor of inChannels 4 and outChannels 3, got 2/],
     ['groups 0', () => new Conv2d(4, 4, 3, { groups: 0 }), /Conv2d: groups must be a positive integer, got 0/],
     ['stride 0', () => new Conv2d(1, 1, 3, { stride: 0 }), /Conv2d: stride must be a positive integer .* got 0/],
     ['negative stride in a pair', () => new Conv2d(1, 1, 3, { stride: [1, -2] }), /Conv2d: stride .* got \[1, -2\]/],
@@ -203,8 +203,8 @@ describe('Conv2d errors', () => {
     ['kernel triple', () => new Conv2d(1, 1, [3, 3, 3]), /Conv2d: kernelSize .* got \[3, 3, 3\]/],
     ['dilation 0', () => new Conv2d(1, 1, 3, { dilation: 0 }), /Conv2d: dilation .* got 0/],
     ['negative padding', () => new Conv2d(1, 1, 3, { padding: -1 }), /Conv2d: padding must be a non-negative integer .* got -1/],
-    ['unknown padding string', () => new Conv2d(1, 1, 3, { padding: 'full' as Conv2dPadding }), /Conv2d: padding must be 'same', 'valid'.* got "full"/],
-    ["'same' with stride 2", () => new Conv2d(1, 1, 3, { padding: 'same', stride: 2 }), /Conv2d: padding 'same' is not supported for strided convolutions, got stride \[2, 2\]/],
+    ['unknown padding string', () => new Conv2d(1, 1, 3, { padding: 'full' as Conv2dPadding }), /Conv2d: padding must be a non-negative integer or an \[h, w\] pair of them, 'same' or 'valid', got "full"/],
+    ["'same' with stride 2", () => new Conv2d(1, 1, 3, { padding: 'same', stride: 2 }), /Conv2d: padding must be a number when the stride is 2 \('same' needs stride 1, as in PyTorch\), got "same"/],
     ['zero channels', () => new Conv2d(0, 1, 3), /Conv2d: inChannels must be a positive integer, got 0/],
     ['fractional channels', () => new Conv2d(1, 1.5, 3), /Conv2d: outChannels must be a positive integer, got 1.5/],
   ];

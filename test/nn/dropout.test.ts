@@ -81,7 +81,7 @@ describe('Dropout', () => {
   it('validates p in [0, 1] at construction', () => {
     for (const p of [-0.1, 1.5, NaN]) {
       expect(() => new Dropout(p)).toThrow(ConfigError);
-      expect(() => new Dropout(p)).toThrow(`Dropout: p (dropout probability) must be between 0 and 1, got ${p}`);
+      expect(() => new Dropout(p)).toThrow(`Dropout: p must be a probability between 0 and 1, got ${p}`);
     }
   });
 

@@ -3,7 +3,7 @@ import { ConfigError, ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Flatten } from '../../src/nn/flatten.ts';
-import { checkOracleCase, gradCheck, loadOracle, randomTensor } from './helpers.ts';
+import { checkOracleCase, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle, randomTensor, type OracleCase } from './helpers.ts';
 
 describe('Flatten', () => {
   it('hand-worked: [2, 3, 4, 5] -> [2, 60] by default, [2, 3, 20] from dim 2, [6, 4, 5] over 0..1', () => {
@@ -16,11 +16,15 @@ describe('Flatten', () => {
     expect(f.backward(Tensor.from([1, 4], [5, 6, 7, 8])).shape).toEqual([1, 2, 2]);
   });
 
-  const cases = loadOracle('flatten.json');
-  it('oracle has the 2 documented cases (start_dim 1 and 2)', () => expect(cases.map((c) => c.config.start_dim)).toEqual([1, 2]));
-  for (const c of cases) {
-    it(`oracle ${c.name}`, () => checkOracleCase(new Flatten(c.config.start_dim as number, c.config.end_dim as number), c));
-  }
+  const fromConfig = (c: OracleCase) => new Flatten(c.config.start_dim as number, c.config.end_dim as number);
+
+  it('oracle: every case of test/fixtures/flatten.json (start_dim 1 and 2, end_dim -1 and 2)', () => {
+    forEachCase(loadFixture('flatten.json'), (c) => checkOracleCase(fromConfig(c), c));
+  });
+
+  it.skipIf(!hasSharedOracle('flatten.json'))('shared oracle (optional, ../shared/oracle/flatten.json): every case', () => {
+    forEachCase(loadSharedOracle('flatten.json'), (c) => checkOracleCase(fromConfig(c), c));
+  });
 
   it('gradient check', () => gradCheck(new Flatten(2), randomTensor([2, 3, 2, 2], new Rng(1)), { tol: { rtol: 1e-4, atol: 1e-4 } }));
 

@@ -5,7 +5,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Linear } from '../../src/nn/linear.ts';
 import { buildLayer } from '../../src/nn/models.ts';
-import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor } from './helpers.ts';
+import { checkOracleCase, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle, randomTensor, type OracleCase } from './helpers.ts';
 
 describe('Linear', () => {
   it('hand-worked: y = x·Wᵀ + b, dW = doutᵀ·x, db = Σ dout, dx = dout·W', () => {
@@ -20,26 +20,24 @@ describe('Linear', () => {
     expect([...dx.data]).toEqual([1, 2, 3, 4]);
   });
 
-  const cases = loadOracle('linear.json');
-  it('oracle has the 3 documented cases', () => expect(cases).toHaveLength(3));
-  for (const c of cases) {
-    it(`oracle ${c.name}`, () => {
-      const cfg = c.config;
-      checkOracleCase(new Linear(cfg.in_features as number, cfg.out_features as number, { bias: cfg.bias as boolean, rng: new Rng(1) }), c);
-    });
-  }
+  const fromConfig = (c: OracleCase) =>
+    new Linear(c.config.in_features as number, c.config.out_features as number, { bias: c.config.bias as boolean, rng: new Rng(1) });
 
-  // mostly constant inputs take the sparse products (engine/sparse.ts) on the js backend; the
-  // last case is dense (the wasm backend always runs its dense f32x4 GEMM)
-  const extra = loadFixture('linear_extra.json');
-  it('extra oracle has 3 cases', () => expect(extra).toHaveLength(3));
-  extra.forEach((c, i) => {
-    it(`oracle ${c.name}`, () => {
-      const cfg = c.config;
-      const l = new Linear(cfg.in_features as number, cfg.out_features as number, { bias: cfg.bias as boolean, rng: new Rng(1) });
+  it('oracle: every case of test/fixtures/linear.json (with and without bias)', () => {
+    forEachCase(loadFixture('linear.json'), (c) => checkOracleCase(fromConfig(c), c));
+  });
+
+  it('oracle: every case of test/fixtures/linear_extra.json (mostly constant inputs take the sparse products)', () => {
+    forEachCase(loadFixture('linear_extra.json'), (c) => {
+      const l = fromConfig(c);
       checkOracleCase(l, c);
-      expect(l.tookSparsePath).toBe(i < 2 && backend() === 'js');
+      // engine/sparse.ts takes the mostly constant inputs on the js backend (the wasm one stays dense)
+      expect(l.tookSparsePath, `${c.name} sparse path`).toBe(!c.name.includes('dense') && backend() === 'js');
     });
+  });
+
+  it.skipIf(!hasSharedOracle('linear.json'))('shared oracle (optional, ../shared/oracle/linear.json): every case', () => {
+    forEachCase(loadSharedOracle('linear.json'), (c) => checkOracleCase(fromConfig(c), c));
   });
 
   it('the sparse products agree with the dense ones on a batch of MNIST-like rows', () => {
@@ -83,9 +81,25 @@ describe('Linear', () => {
   }
 
   it('initialises from U(-1/sqrt(in), 1/sqrt(in)) and round-trips its spec', () => {
-    const l = new Linear(16, 8, { rng: new Rng(4) });
-    for (const p of l.parameters()) for (const v of p.value.data) expect(Math.abs(v)).toBeLessThanOrEqual(0.25);
-    expect(buildLayer(l.spec()).spec()).toEqual({ type: 'Linear', inFeatures: 16, outFeatures: 8, bias: true });
+    // 64 outputs, so that the bias too has enough values to show its range
+    const l = new Linear(16, 64, { rng: new Rng(4) });
+    const bound = 1 / Math.sqrt(16);
+    for (const p of l.parameters()) {
+      const v = [...p.value.data];
+      for (const x of v) expect(Math.abs(x), p.name).toBeLessThanOrEqual(bound);
+      // the whole range is used, on both sides (all zeros, a constant or a narrower range fail)
+      expect(Math.max(...v), `${p.name} max`).toBeGreaterThan(0.75 * bound);
+      expect(Math.min(...v), `${p.name} min`).toBeLessThan(-0.75 * bound);
+      expect(new Set(v).size, `${p.name} distinct values`).toBe(v.length);
+    }
+    // the weight is uniform: about a quarter of its 1024 values in each quarter of the range
+    const quarters = [0, 0, 0, 0];
+    for (const x of l.weight.value.data) quarters[Math.min(3, Math.floor(((x + bound) / (2 * bound)) * 4))]++;
+    for (const q of quarters) expect(q).toBeGreaterThan(200);
+    // seeded: the same rng gives the same weights, another rng other weights
+    expect([...new Linear(16, 64, { rng: new Rng(4) }).weight.value.data]).toEqual([...l.weight.value.data]);
+    expect([...new Linear(16, 64, { rng: new Rng(5) }).weight.value.data]).not.toEqual([...l.weight.value.data]);
+    expect(buildLayer(l.spec()).spec()).toEqual({ type: 'Linear', inFeatures: 16, outFeatures: 64, bias: true });
   });
 
   it('rejects bad sizes and wrong input shapes', () => {

@@ -3,7 +3,16 @@ import { ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { CrossEntropyLoss, argmaxRows } from '../../src/nn/loss.ts';
-import { expectClose, loadOracle, numericGrad, randomTensor, tensorOf } from './helpers.ts';
+import { expectClose, forEachCase, hasSharedOracle, loadFixture, loadSharedOracle, numericGrad, randomTensor, tensorOf, type OracleCase } from './helpers.ts';
+
+/** A cross_entropy oracle case: loss, and dloss/dlogits scaled by the upstream gradient. */
+function checkCrossEntropy(c: OracleCase): void {
+  const ce = new CrossEntropyLoss({ labelSmoothing: (c.config.label_smoothing as number | undefined) ?? 0 });
+  const loss = ce.forward(tensorOf(c.input), c.target!);
+  expectClose([loss], c.output.data, c.tolerance, `${c.name} output`);
+  expectClose([loss], [c.loss], c.tolerance, `${c.name} loss`);
+  expectClose(ce.backward(c.grad_output.data[0]).data, c.grads.input, c.tolerance, `${c.name} grad input`);
+}
 
 describe('CrossEntropyLoss', () => {
   it('hand-worked: logits [0, ln 3], target 1 -> loss ln(4/3), grad [1/4, -1/4]', () => {
@@ -14,17 +23,15 @@ describe('CrossEntropyLoss', () => {
     expect(d.data[1]).toBeCloseTo(-0.25, 6);
   });
 
-  const cases = loadOracle('cross_entropy.json');
-  it('oracle has the 3 documented cases', () => expect(cases).toHaveLength(3));
-  for (const c of cases) {
-    it(`oracle ${c.name}`, () => {
-      const ce = new CrossEntropyLoss();
-      const loss = ce.forward(tensorOf(c.input), c.target!);
-      expectClose([loss], c.output.data, c.tolerance, `${c.name} output`);
-      expectClose([loss], [c.loss], c.tolerance, `${c.name} loss`);
-      expectClose(ce.backward(c.grad_output.data[0]).data, c.grads.input, c.tolerance, `${c.name} grad input`);
-    });
-  }
+  it('oracle: every case of test/fixtures/cross_entropy.json (large logits, label smoothing)', () => {
+    const cases = loadFixture('cross_entropy.json');
+    expect(cases.some((c) => (c.config.label_smoothing as number) > 0)).toBe(true);
+    forEachCase(cases, checkCrossEntropy);
+  });
+
+  it.skipIf(!hasSharedOracle('cross_entropy.json'))('shared oracle (optional, ../shared/oracle/cross_entropy.json): every case', () => {
+    forEachCase(loadSharedOracle('cross_entropy.json'), checkCrossEntropy);
+  });
 
   it('gradient check (mean reduction)', () => {
     const rng = new Rng(1);

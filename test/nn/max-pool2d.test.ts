@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
-import type { IntOrPair } from '../../src/nn/args.ts';
+import type { IntOrPair } from '../../src/nn/conv2d.ts';
 import { MaxPool2d, type MaxPool2dOptions } from '../../src/nn/max-pool2d.ts';
 import { buildLayer } from '../../src/nn/models.ts';
-import { checkOracleCase, distinctTensor, gradCheck, loadFixture, loadOracle } from './helpers.ts';
+import { checkOracleCase, distinctTensor, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle } from './helpers.ts';
 
 function fromConfig(cfg: Record<string, unknown>): MaxPool2d {
   return new MaxPool2d(cfg.kernel_size as IntOrPair, {
@@ -63,14 +63,18 @@ describe('MaxPool2d hand-worked', () => {
   });
 });
 
-describe('MaxPool2d against the PyTorch oracle', () => {
-  const cases = loadOracle('maxpool2d.json');
-  it('has the 10 documented cases', () => expect(cases).toHaveLength(10));
-  for (const c of cases) it(c.name, () => checkOracleCase(fromConfig(c.config), c));
-});
-
-describe('MaxPool2d against extra PyTorch cases (ceilMode, dilation; test/fixtures/maxpool2d_extra.json)', () => {
-  for (const c of loadFixture('maxpool2d_extra.json')) it(c.name, () => checkOracleCase(fromConfig(c.config), c));
+describe('MaxPool2d against the PyTorch oracle (test/fixtures, scripts/oracle/gen_extra.py)', () => {
+  it('every case of maxpool2d.json (ties, all-negative windows with padding, constant input)', () => {
+    const cases = loadFixture('maxpool2d.json');
+    expect(cases.map((c) => c.values)).toEqual(expect.arrayContaining(['ties', 'negative', 'constant']));
+    forEachCase(cases, (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it('every case of maxpool2d_extra.json (ceilMode, dilation)', () => {
+    forEachCase(loadFixture('maxpool2d_extra.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
+  it.skipIf(!hasSharedOracle('maxpool2d.json'))('shared oracle (optional, ../shared/oracle/maxpool2d.json): every case', () => {
+    forEachCase(loadSharedOracle('maxpool2d.json'), (c) => checkOracleCase(fromConfig(c.config), c));
+  });
 });
 
 describe('MaxPool2d gradient check (central differences on distinct values)', () => {
@@ -103,8 +107,8 @@ describe('MaxPool2d configuration and shapes', () => {
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ['padding over half the kernel', () => new MaxPool2d(2, { padding: 2 }), /MaxPool2d: pad should be at most half of effective kernel size, but got padding=2 and kernelSize=2/],
-    ['padding over half in one dimension', () => new MaxPool2d([3, 2], { padding: [1, 2] }), /pad should be at most half/],
+    ['padding over half the kernel', () => new MaxPool2d(2, { padding: 2 }), /MaxPool2d: padding must be at most half the kernel size \(2x2\), got 2/],
+    ['padding over half in one dimension', () => new MaxPool2d([3, 2], { padding: [1, 2] }), /padding must be at most half the kernel size \(3x2\), got \[1, 2\]/],
     ['kernel 0', () => new MaxPool2d(0), /MaxPool2d: kernelSize must be a positive integer .* got 0/],
     ['stride 0', () => new MaxPool2d(2, { stride: 0 }), /MaxPool2d: stride .* got 0/],
     ['negative padding', () => new MaxPool2d(3, { padding: -1 }), /MaxPool2d: padding must be a non-negative integer .* got -1/],

@@ -3,7 +3,7 @@ import { ShapeError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { ReLU } from '../../src/nn/relu.ts';
-import { checkOracleCase, distinctTensor, gradCheck, loadOracle } from './helpers.ts';
+import { checkOracleCase, distinctTensor, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle } from './helpers.ts';
 
 describe('ReLU', () => {
   it('hand-worked: max(x, 0), gradient 0 where x <= 0 (including exactly 0)', () => {
@@ -22,9 +22,16 @@ describe('ReLU', () => {
     expect([...r.backward(Tensor.from([7], [1, 2, 3, 4, 5, 6, 7])).data]).toEqual([0, 0, 0, 4, 0, 6, 7]);
   });
 
-  const cases = loadOracle('relu.json');
-  it('oracle has the 2 documented cases', () => expect(cases).toHaveLength(2));
-  for (const c of cases) it(`oracle ${c.name}`, () => checkOracleCase(new ReLU(), c));
+  it('oracle: every case of test/fixtures/relu.json (inputs with exact zeros)', () => {
+    const cases = loadFixture('relu.json');
+    // the kink must really be exercised: some inputs are exactly 0
+    expect(cases.some((c) => c.input.data.some((v) => v === 0))).toBe(true);
+    forEachCase(cases, (c) => checkOracleCase(new ReLU(), c));
+  });
+
+  it.skipIf(!hasSharedOracle('relu.json'))('shared oracle (optional, ../shared/oracle/relu.json): every case', () => {
+    forEachCase(loadSharedOracle('relu.json'), (c) => checkOracleCase(new ReLU(), c));
+  });
 
   it('gradient check away from the kink', () => {
     // distinct values 0.1 apart, shifted off zero

@@ -4,7 +4,7 @@ import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { buildLayer } from '../../src/nn/models.ts';
 import { LogSoftmax, Softmax } from '../../src/nn/softmax.ts';
-import { checkOracleCase, gradCheck, loadFixture, loadOracle, randomTensor, type OracleCase } from './helpers.ts';
+import { checkOracleCase, forEachCase, gradCheck, hasSharedOracle, loadFixture, loadSharedOracle, randomTensor, type OracleCase } from './helpers.ts';
 
 function fromCase(c: OracleCase): Softmax | LogSoftmax {
   const dim = c.config.dim as number;
@@ -60,16 +60,18 @@ describe('Softmax / LogSoftmax hand-worked', () => {
   });
 });
 
-describe('Softmax / LogSoftmax against the PyTorch oracle', () => {
-  const cases = loadOracle('softmax.json');
-  // NOTE: the shared file holds softmax cases only (its README promises log_softmax too);
-  // log_softmax is covered by the extra fixtures below, including the same large/spread inputs.
-  it('has the 4 documented cases', () => expect(cases).toHaveLength(4));
-  for (const c of cases) it(`${c.op}: ${c.name}`, () => checkOracleCase(fromCase(c), c));
-});
-
-describe('Softmax / LogSoftmax against extra PyTorch cases (other dims; test/fixtures/softmax_extra.json)', () => {
-  for (const c of loadFixture('softmax_extra.json')) it(c.name, () => checkOracleCase(fromCase(c), c));
+describe('Softmax / LogSoftmax against the PyTorch oracle (test/fixtures, scripts/oracle/gen_extra.py)', () => {
+  it('every case of softmax.json (logits near 1000, spreads of ±1000, equal logits; both ops)', () => {
+    const cases = loadFixture('softmax.json');
+    expect(new Set(cases.map((c) => c.op))).toEqual(new Set(['softmax', 'log_softmax']));
+    forEachCase(cases, (c) => checkOracleCase(fromCase(c), c));
+  });
+  it('every case of softmax_extra.json (other dims)', () => {
+    forEachCase(loadFixture('softmax_extra.json'), (c) => checkOracleCase(fromCase(c), c));
+  });
+  it.skipIf(!hasSharedOracle('softmax.json'))('shared oracle (optional, ../shared/oracle/softmax.json): every case', () => {
+    forEachCase(loadSharedOracle('softmax.json'), (c) => checkOracleCase(fromCase(c), c));
+  });
 });
 
 describe('Softmax / LogSoftmax gradient check', () => {

@@ -106,8 +106,20 @@ export function runWithResume(make: (ps: Parameter[]) => Optimizer, total: numbe
   return params.map((p) => p.value.data.slice());
 }
 
-/** The torch.optim cases of test/fixtures/optim.json (made by scripts/oracle/gen_optim.py). */
-export const optimFixture = loadJson<{ cases: OptimCase[] }>('test/fixtures/optim.json');
+/**
+ * The torch.optim cases of test/fixtures/optim.json (made by scripts/oracle/gen_optim.py) for one
+ * kind of optimizer. Call it inside a test, so a missing or broken file fails only that test.
+ */
+export function optimCases(keep: (c: OptimCase) => boolean): OptimCase[] {
+  const cases = loadJson<{ cases: OptimCase[] }>('test/fixtures/optim.json').cases.filter(keep);
+  if (cases.length === 0) throw new Error('test/fixtures/optim.json holds no case of this optimizer');
+  return cases;
+}
+
+/** Runs every case, naming the failing one. */
+export function runCases(cases: readonly OptimCase[]): void {
+  for (const c of cases) runCase(c); // runCase names the case in every message
+}
 
 /** Hand-worked values are exact reals; this allows float32 rounding of the result. */
 export const exact = { rtol: 2e-7, atol: 1e-7 };

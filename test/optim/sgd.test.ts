@@ -1,11 +1,10 @@
 // SGD against hand-worked steps, torch.optim.SGD results (test/fixtures/optim.json, made by
-// scripts/oracle/gen_optim.py) and the shared network oracle; plus state save/restore.
+// scripts/oracle/gen_optim.py) and the network oracle (test/fixtures/network.json.gz); plus state save/restore.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/engine/errors.ts';
 import { SGD, type SGDOptions } from '../../src/optim/sgd.ts';
-import { exact, expectClose, loadJson, makeParams, oneParam, optimFixture, runCase, runWithResume, setGrads, type T, type Tol } from './helpers.ts';
-
-const fixture = optimFixture;
+import { loadNetworkFixture } from '../nn/helpers.ts';
+import { exact, expectClose, makeParams, oneParam, optimCases, runCases, runWithResume, setGrads } from './helpers.ts';
 
 describe('SGD hand-worked', () => {
   it('plain step: p -= lr * g', () => {
@@ -42,17 +41,18 @@ describe('SGD hand-worked', () => {
   });
 });
 
-describe('SGD matches torch.optim.SGD (fixture)', () => {
-  const cases = fixture.cases.filter((c) => c.optimizer === 'SGD');
-  it('has the cases', () => expect(cases.length).toBeGreaterThanOrEqual(6));
-  for (const c of cases) it(c.name, () => runCase(c));
+describe('SGD matches torch.optim.SGD (test/fixtures/optim.json)', () => {
+  it('every SGD case: momentum, dampening, nesterov, weight decay and their mixes', () => {
+    const cases = optimCases((c) => c.optimizer === 'SGD');
+    // the options that change the update rule are all exercised
+    for (const k of ['momentum', 'dampening', 'nesterov', 'weight_decay']) expect(cases.some((c) => c.config[k]), k).toBe(true);
+    runCases(cases);
+  });
 });
 
-describe('SGD matches the shared network oracle', () => {
-  const net = loadJson<{
-    cases: { param_order: string[]; params_initial: Record<string, T>; tolerance: Tol; sgd: { config: Record<string, number | boolean>; steps: { grads: Record<string, T>; params_after_step: Record<string, T> }[] } }[];
-  }>('../shared/oracle/network.json').cases[0];
-  it('3 steps of SGD(lr 0.1, momentum 0.9) from the given gradients', () => {
+describe('SGD matches the network oracle (test/fixtures/network.json.gz)', () => {
+  it('SGD(lr 0.1, momentum 0.9) steps from the given gradients', () => {
+    const net = loadNetworkFixture();
     const params = makeParams(net.param_order, net.params_initial);
     const cfg = net.sgd.config;
     const opt = new SGD(params, { lr: cfg.lr as number, momentum: cfg.momentum as number, dampening: cfg.dampening as number, nesterov: cfg.nesterov as boolean, weightDecay: cfg.weight_decay as number });

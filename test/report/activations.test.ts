@@ -1,28 +1,35 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/engine/errors.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/rng.ts';
+import { parseArch } from '../../src/nn/arch.ts';
 import { mlpSpecs } from '../../src/nn/models.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import { summarize } from '../../src/nn/summary.ts';
 import { explain, softmax } from '../../src/report/activations.ts';
 import { buildFromSpecs, loadCnn, loadTrace, testImage } from './helpers.ts';
 
+/** allclose, naming the worst element; a NaN or infinite value counts as a failure, never a pass. */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = 0, at = -1;
   for (let i = 0; i < expected.length; i++) {
     const excess = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
-    if (excess > worst) (worst = excess), (at = i);
+    if (!(excess <= 0) && (at < 0 || !(excess <= worst))) (worst = excess), (at = i);
   }
   expect(at, `${what}: value ${at} is ${actual[at]}, PyTorch says ${expected[at]}`).toBe(-1);
 }
 
 describe('explain on the PyTorch-trained CNN fixture', () => {
-  const { model, file } = loadCnn();
-  const trace = loadTrace().cases[0];
-  const { x, label } = testImage(trace.testIndex, file.input.mean, file.input.std);
-  const ex = explain(model, x);
+  // loaded in beforeAll, so a missing fixture fails these tests, not the file's collection
+  let model: ReturnType<typeof loadCnn>['model'], file: ReturnType<typeof loadCnn>['file'];
+  let trace: ReturnType<typeof loadTrace>['cases'][number], x: Tensor, label: number, ex: ReturnType<typeof explain>;
+  beforeAll(() => {
+    ({ model, file } = loadCnn());
+    trace = loadTrace().cases[0];
+    ({ x, label } = testImage(trace.testIndex, file.input.mean, file.input.std));
+    ex = explain(model, x);
+  });
 
   it('gives every layer output PyTorch computes for the same weights and image', () => {
     expect(label).toBe(trace.label);
@@ -87,6 +94,15 @@ describe('explain on an MLP', () => {
   });
 });
 
+describe('the comparison itself', () => {
+  it('fails on NaN, infinite or far-off values and passes on close ones', () => {
+    expect(() => expectClose([NaN, 1], [0.5, 1], 1e-6, 1e-4, 'nan')).toThrow(/value 0 is NaN/);
+    expect(() => expectClose([1, Infinity], [1, 2], 1e-6, 1e-4, 'inf')).toThrow(/value 1 is Infinity/);
+    expect(() => expectClose([1, 2.1], [1, 2], 1e-6, 1e-4, 'off')).toThrow(/value 1 is 2.1/);
+    expectClose([1, 2.0001], [1, 2], 1e-6, 1e-4, 'close');
+  });
+});
+
 describe('explain on a model that ends in Softmax', () => {
   it('takes the logits from the layer before and the probabilities from the Softmax', () => {
     const model = buildModel([...mlpSpecs([8]), { type: 'Softmax', dim: 1 }]);
@@ -95,6 +111,23 @@ describe('explain on a model that ends in Softmax', () => {
     expect(ex.logits).toEqual(ex.layers[3].values);
     expect(ex.probs).toEqual(ex.layers[4].values);
     expectClose(ex.probs, softmax(ex.logits), 1e-7, 1e-5, 'probabilities');
+  });
+});
+
+describe('explain on the layers added as descriptors', () => {
+  it('traces AvgPool2d, LeakyReLU, Tanh and Sigmoid with their PyTorch names and shapes', () => {
+    const model = buildModel(parseArch('conv(4,3,padding=1) leakyrelu(0.1) avgpool(3,stride=2,padding=1,ceil=true) tanh avgpool(2) sigmoid flatten linear(10)'), new Rng(1));
+    const x = testImage(0).x;
+    const ex = explain(model, x);
+    expect(ex.layers.map((l) => l.name)).toEqual([
+      'Conv2d(1, 4, kernel_size=3, padding=1)', 'LeakyReLU(negative_slope=0.1)', 'AvgPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True)',
+      'Tanh()', 'AvgPool2d(kernel_size=2, stride=2)', 'Sigmoid()', 'Flatten()', 'Linear(in_features=196, out_features=10)',
+    ]);
+    expect(ex.layers.map((l) => l.outputShape)).toEqual([[4, 28, 28], [4, 28, 28], [4, 15, 15], [4, 15, 15], [4, 7, 7], [4, 7, 7], [196], [10]]);
+    // the sigmoid's outputs are in (0, 1), the tanh's in (-1, 1)
+    expect(Math.min(...ex.layers[5].values)).toBeGreaterThan(0);
+    expect(Math.max(...ex.layers[3].values.map(Math.abs))).toBeLessThan(1);
+    expect(ex.logits).toEqual(model.eval().forward(x).data);
   });
 });
 

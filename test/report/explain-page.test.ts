@@ -1,14 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mlpSpecs } from '../../src/nn/models.ts';
 import { explain } from '../../src/report/activations.ts';
 import { explainHtml, explainPage, originalImage } from '../../src/report/explain-page.ts';
 import { buildFromSpecs, count, decodeFloat32, expectSelfContained, loadCnn, pageData, testImage } from './helpers.ts';
 
 describe('explain page for the CNN fixture', () => {
-  const { model } = loadCnn();
-  const img = testImage(0);
-  const ex = explain(model, img.x);
-  const html = explainPage(ex, { source: 'digit.png', original: { width: 28, height: 28, channels: 1, data: img.pixels }, modelLabel: 'cnn-small' });
+  // built in beforeAll, so a missing fixture fails these tests, not the file's collection
+  let model: ReturnType<typeof loadCnn>['model'], img: ReturnType<typeof testImage>, ex: ReturnType<typeof explain>, html: string;
+  beforeAll(() => {
+    ({ model } = loadCnn());
+    img = testImage(0);
+    ex = explain(model, img.x);
+    html = explainPage(ex, { source: 'digit.png', original: { width: 28, height: 28, channels: 1, data: img.pixels }, modelLabel: 'cnn-small' });
+  });
 
   it('has one panel per layer, in order, labelled with name, shape and parameter count', () => {
     const panels = [...html.matchAll(/<section class="card layer" id="layer-(\d+)" data-index="\d+" data-type="(\w+)">\s*<h2>([^<]*)<\/h2>\s*<p class="meta">([^<]*)<\/p>/g)];

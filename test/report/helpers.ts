@@ -9,7 +9,7 @@ import { parsePair } from '../../src/data/idx.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
-import { readWeights, type TensorJson, type WeightsFile } from '../../src/train/checkpoint.ts';
+import { readWeights, type TensorJson, type WeightsFile } from '../../src/weights/checkpoint.ts';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures/report');
 
@@ -19,7 +19,7 @@ export function buildFromSpecs(specs: LayerSpec[]): Sequential {
 
 /** Conv2d(1,8,3,p1) ReLU MaxPool2d(2) Conv2d(8,16,3,p1) ReLU MaxPool2d(2) Flatten Linear(784,10), trained by PyTorch. */
 export function loadCnn(): { file: WeightsFile; model: Sequential } {
-  return readWeights(readFileSync(join(FIXTURES, 'cnn-small.json'), 'utf8'), buildFromSpecs);
+  return readWeights(readFileSync(join(FIXTURES, 'cnn-small.json'), 'utf8'));
 }
 
 export interface Trace {

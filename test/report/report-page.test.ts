@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Batcher, subset } from '../../src/data/batches.ts';
 import { collectMisclassified } from '../../src/report/metrics.ts';
 import { niceCeil, reportPage, trainingReportHtml, type ReportData } from '../../src/report/report-page.ts';
@@ -21,8 +21,12 @@ function fixtureReport(): { data: ReportData; predictions: Int32Array } {
 }
 
 describe('report page for the CNN fixture', () => {
-  const { data, predictions } = fixtureReport();
-  const html = reportPage(data);
+  // built in beforeAll, so a missing fixture fails these tests, not the file's collection
+  let data: ReportData, predictions: Int32Array, html: string;
+  beforeAll(() => {
+    ({ data, predictions } = fixtureReport());
+    html = reportPage(data);
+  });
 
   it('evaluates to the predictions PyTorch made with the same weights', () => {
     expect(Array.from(predictions)).toEqual(loadTrace().first1000Predictions);

@@ -10,8 +10,9 @@ import type { LayerSpec } from '../../src/nn/module.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import { expectClose, loadOracle, tensorOf, type T, type Tol } from '../nn/helpers.ts';
-import { ParallelStepper, WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel.ts';
+import { expectClose, loadNetworkFixture, tensorOf, type NetworkCase, type NetworkStep } from '../nn/helpers.ts';
+import { WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel-protocol.ts';
+import { ParallelStepper } from '../../src/train/parallel.ts';
 import { localStepper, type Stepper } from '../../src/train/train.ts';
 
 const open: ParallelStepper[] = [];
@@ -149,7 +150,7 @@ describe('ParallelStepper', () => {
     const data = batches(mlp, [16, 16]);
     await train(mlp, 2, data);
     const s = open[0];
-    await (s as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+    await (s as unknown as { pool: { workers: { terminate(): Promise<number> }[] } }).pool.workers[0].terminate();
     await expect(s.step(data[0].x, data[0].y)).rejects.toThrow(/worker 1 exited unexpectedly/);
   });
 
@@ -175,41 +176,31 @@ describe('ParallelStepper', () => {
   });
 });
 
-// The PyTorch oracle of test/nn/network.test.ts (Conv2d-ReLU-MaxPool2d-Flatten-Linear, batch 4),
-// trained through the pool: 2 threads must still give PyTorch's losses and parameters.
-interface OracleStep { loss_before_step: number; params_after_step: Record<string, T> }
-interface NetworkCase {
-  architecture: Record<string, unknown>[];
-  input: T;
-  target: number[];
-  params_initial: Record<string, T>;
-  sgd: { config: Record<string, number | boolean>; steps: OracleStep[] };
-  adam: { config: Record<string, unknown>; steps: OracleStep[] };
-  tolerance: Tol;
-}
-
+// The PyTorch oracle of test/nn/network.test.ts (test/fixtures/network.json.gz: Conv2d-ReLU-
+// MaxPool2d-Flatten-Linear, batch 4), trained through the pool: 2 threads must still give PyTorch's
+// losses and parameters.
 describe('ParallelStepper against the PyTorch network oracle', () => {
-  const [c] = loadOracle<NetworkCase>('network.json');
   const camel = (k: string) => k.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
-  const specs = c.architecture.map((l) => Object.fromEntries(Object.entries(l).map(([k, v]) => [camel(k), v])) as LayerSpec);
-  const runs: [string, OracleStep[], (m: ReturnType<typeof buildModel>) => Optimizer][] = [
-    ['SGD(momentum)', c.sgd.steps, (m) => new SGD(m.parameters(), {
+  const runs: [string, (c: NetworkCase) => NetworkStep[], (c: NetworkCase, m: ReturnType<typeof buildModel>) => Optimizer][] = [
+    ['SGD(momentum)', (c) => c.sgd.steps, (c, m) => new SGD(m.parameters(), {
       lr: c.sgd.config.lr as number, momentum: c.sgd.config.momentum as number, dampening: c.sgd.config.dampening as number,
       weightDecay: c.sgd.config.weight_decay as number, nesterov: c.sgd.config.nesterov as boolean,
     })],
-    ['Adam', c.adam.steps, (m) => new Adam(m.parameters(), {
+    ['Adam', (c) => c.adam.steps, (c, m) => new Adam(m.parameters(), {
       lr: c.adam.config.lr as number, betas: c.adam.config.betas as [number, number], eps: c.adam.config.eps as number,
       weightDecay: c.adam.config.weight_decay as number, amsgrad: c.adam.config.amsgrad as boolean,
     })],
   ];
-  for (const [name, steps, makeOpt] of runs) {
-    it(`${name}: ${steps.length} steps with 2 threads match PyTorch`, async () => {
+  for (const [name, stepsOf, makeOpt] of runs) {
+    it(`${name}: the oracle's steps with 2 threads match PyTorch`, async () => {
+      const c = loadNetworkFixture();
+      const specs = c.architecture.map((l) => Object.fromEntries(Object.entries(l).map(([k, v]) => [camel(k), v])) as LayerSpec);
       const model = buildModel(specs);
       for (const p of model.namedParameters()) p.value.data.set(c.params_initial[p.key].data);
-      const s = await ParallelStepper.create({ specs, model, optimizer: makeOpt(model), threads: 2, sampleShape: c.input.shape.slice(1), maxBatch: 4, timeoutMs: 20_000 });
+      const s = await ParallelStepper.create({ specs, model, optimizer: makeOpt(c, model), threads: 2, sampleShape: c.input.shape.slice(1), maxBatch: 4, timeoutMs: 20_000 });
       open.push(s);
       const x = tensorOf(c.input), y = Int32Array.from(c.target);
-      for (const [i, st] of steps.entries()) {
+      for (const [i, st] of stepsOf(c).entries()) {
         const r = await s.step(x, y);
         expectClose([r.loss], [st.loss_before_step], c.tolerance, `${name} step ${i + 1} loss`);
         for (const p of model.namedParameters()) expectClose(p.value.data, st.params_after_step[p.key], c.tolerance, `${name} step ${i + 1} ${p.key}`);

@@ -12,8 +12,8 @@ import { Adam, AdamW } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { StepLR } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import { CheckpointError, loadStateDict, stateDict } from '../../src/train/checkpoint.ts';
-import { captureResume, restoreOptimizer, validateResume, type ResumeState } from '../../src/train/resume.ts';
+import { CheckpointError, loadStateDict, stateDict } from '../../src/weights/checkpoint.ts';
+import { captureResume, restoreOptimizer, validateResume, type ResumeState } from '../../src/weights/resume.ts';
 import { fit, type FitResult } from '../../src/train/train.ts';
 
 const SPECS: LayerSpec[] = [

@@ -7,7 +7,7 @@ import { manualSeed } from '../../src/nn/init.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import { CosineAnnealingWarmRestarts, StepLR } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import type { EpochRecord } from '../../src/train/checkpoint.ts';
+import type { EpochRecord } from '../../src/weights/checkpoint.ts';
 import { DivergenceError, fit, localStepper, type StepInfo, type Stepper } from '../../src/train/train.ts';
 
 function split(count: number) {

@@ -3,7 +3,7 @@
 // used in place when they live in the kernel memory (layer workspaces do), else staged.
 //
 // x: [N, C, H, W]   weight: [O, C/G, kH, kW]   col: [N*G][K, L]   y: [N, O, outH, outW]
-import type { Conv2dGeometry } from '../conv2d.ts';
+import type { Conv2dGeometry } from '../conv-geometry.ts';
 import { WASM_MR, WASM_NR, packedBytes } from './gemm-kernel.ts';
 import { wasmRuntime, type WasmRuntime } from './runtime.ts';
 

@@ -1,0 +1,4 @@
+// Entry point of the mnist-export command.
+import { main } from './export.ts';
+
+await main();

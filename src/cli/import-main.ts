@@ -1,0 +1,4 @@
+// Entry point of the mnist-import command.
+import { main } from './import.ts';
+
+await main();

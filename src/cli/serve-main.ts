@@ -1,0 +1,4 @@
+// Entry point of the mnist-serve command.
+import { main } from './serve.ts';
+
+await main();

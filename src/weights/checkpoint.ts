@@ -1,0 +1,262 @@
+// The weights file (format "mnist-ts-weights", version 1): a self-describing JSON document with
+// the model's layer specs, input normalisation, classes, metrics, the parameters under PyTorch
+// state_dict keys and, optionally, the state to resume training. Pure: text in, objects out.
+import { MnistError } from '../engine/errors.ts';
+import { fmtShape, shapeSize } from '../engine/tensor.ts';
+import { buildModel, descriptorOf } from '../nn/models.ts';
+import type { LayerSpec } from '../nn/module.ts';
+import type { Sequential } from '../nn/sequential.ts';
+import { CheckpointError } from './errors.ts';
+import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
+import { checkLayers, type ParamShape } from './layer-check.ts';
+import { RUN_LIMITS } from './limits.ts';
+import { validateResume, type ResumeState } from './resume.ts';
+import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
+
+export { CheckpointError } from './errors.ts';
+export { float32ToShortest, tensorFromJson, tensorToJson, type TensorJson } from './tensor-json.ts';
+
+export const FORMAT = 'mnist-ts-weights';
+export const VERSION = 1;
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+  samplesPerSecond: number;
+  lr: number;
+}
+
+export interface WeightsFile {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  createdAt: string;
+  model: { name: string; arch?: string; layers: LayerSpec[] };
+  input: { shape: number[]; mean: number; std: number };
+  classes: string[];
+  dataset: string;
+  training: Record<string, unknown>;
+  metrics: EpochRecord[];
+  state: Record<string, TensorJson>;
+  /** Everything needed to continue training exactly (optimizer, scheduler, RNG); see resume.ts. */
+  resume?: ResumeState;
+}
+
+/** Per-image size of any layer's output; past it one batch would take gigabytes. */
+export const MAX_ACTIVATION = 1 << 22;
+
+/** Collects the model's parameters under their state_dict keys. */
+export function stateDict(model: Sequential): Record<string, TensorJson> {
+  const out: Record<string, TensorJson> = Object.create(null);
+  for (const p of model.namedParameters()) out[p.key] = tensorToJson(p.value);
+  return out;
+}
+
+/** Copies stored tensors into the model, checking that every key and shape matches. */
+export function loadStateDict(model: Sequential, state: Record<string, TensorJson>): void {
+  const params = model.namedParameters();
+  const want = new Set(params.map((p) => p.key));
+  for (const k of Object.keys(state)) {
+    if (!want.has(k)) throw new CheckpointError(`state.${k}: no such parameter in the model (expected ${[...want].join(', ')})`);
+  }
+  for (const p of params) {
+    const t = Object.hasOwn(state, p.key) ? state[p.key] : undefined;
+    if (!t) throw new CheckpointError(`state.${p.key}: missing`);
+    if (!Array.isArray(t.shape) || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
+      throw new CheckpointError(`state.${p.key}: shape ${JSON.stringify(t.shape)} does not match the model's ${fmtShape(p.value.shape)}`);
+    }
+    if (!Array.isArray(t.data) || t.data.length !== shapeSize(t.shape)) {
+      throw new CheckpointError(`state.${p.key}: data holds ${Array.isArray(t.data) ? t.data.length : 'no'} values, shape needs ${p.value.size}`);
+    }
+    const d = p.value.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = t.data[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new CheckpointError(`state.${p.key}: value ${i} is not a finite number`);
+      d[i] = v;
+    }
+  }
+}
+
+// ---- writing ----
+
+/** True for a value written on one line: a primitive, or a list/object of primitives and short lists. */
+function flat(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth >= 2) return false;
+  // a plain loop: tensors hold hundreds of thousands of numbers
+  const items = Array.isArray(v) ? v : Object.values(v);
+  for (let i = 0; i < items.length; i++) {
+    const e = items[i];
+    if (typeof e === 'object' && e !== null && !flat(e, depth + 1)) return false;
+  }
+  return true;
+}
+
+function pretty(v: unknown, indent: string): string {
+  if (flat(v)) return JSON.stringify(v) ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) return `[\n${v.map((e) => inner + pretty(e, inner)).join(',\n')}\n${indent}]`;
+  const entries = Object.entries(v as Obj).filter(([, e]) => e !== undefined);
+  return `{\n${entries.map(([k, e]) => `${inner}${JSON.stringify(k)}: ${pretty(e, inner)}`).join(',\n')}\n${indent}}`;
+}
+
+/**
+ * Serialises with every tensor, layer spec and metrics record on one line, so the file is compact
+ * yet readable in a pager; numbers are written as stored (tensorToJson made them shortest float32).
+ */
+export function serializeWeights(w: WeightsFile): string {
+  const { state, ...rest } = w;
+  // the parameters go last: the small, human-interesting fields come first in a pager
+  return `${pretty({ ...rest, state }, '')}\n`;
+}
+
+// ---- reading untrusted files ----
+
+const TOP_KEYS = ['format', 'version', 'createdAt', 'model', 'input', 'classes', 'dataset', 'training', 'metrics', 'state', 'resume'];
+const METRIC_KEYS: Record<string, [number, number]> = {
+  epoch: [1, RUN_LIMITS.epochs.max],
+  trainLoss: [0, Number.MAX_VALUE],
+  trainAccuracy: [0, 1],
+  testLoss: [0, Number.MAX_VALUE],
+  testAccuracy: [0, 1],
+  seconds: [0, Number.MAX_VALUE],
+  samplesPerSecond: [0, Number.MAX_VALUE],
+  lr: [0, Number.MAX_VALUE],
+};
+
+function plainValue(v: unknown, path: string): unknown {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return num(v, path, -Number.MAX_VALUE, Number.MAX_VALUE, 'a finite number');
+  if (typeof v === 'string') return str(v, path, 1000);
+  if (Array.isArray(v) && v.length <= 64) return v.map((e, i) => plainValue(e, `${path}[${i}]`));
+  fail(path, 'a number, string, boolean, null or a short list', v);
+}
+
+/** A copy of an object whose values are plain (numbers, strings, booleans, short lists). */
+function plainObject(v: unknown, path: string, maxKeys: number): Record<string, unknown> {
+  const o = obj(v, path);
+  const keys = Object.keys(o);
+  if (keys.length > maxKeys) fail(path, `at most ${maxKeys} fields`, `${keys.length} fields`);
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = plainValue(o[k], join(path, k));
+  return out;
+}
+
+/** Checks the stored tensors, filling `values` with each one as float32 in the same pass. */
+function checkState(v: unknown, params: readonly ParamShape[], values: Record<string, Float32Array>): Record<string, TensorJson> {
+  const o = obj(v, 'state', 'an object of tensors');
+  for (const k of Object.keys(o)) {
+    if (!params.some((p) => p.key === k)) {
+      throw new CheckpointError(`${join('state', k)}: no such parameter in the model (it has ${params.map((p) => p.key).join(', ') || 'none'})`);
+    }
+  }
+  const out: Record<string, TensorJson> = {};
+  for (const p of params) {
+    if (!Object.hasOwn(o, p.key)) throw new CheckpointError(`${join('state', p.key)}: missing (the model's layers need a tensor ${fmtShape(p.shape)})`);
+    values[p.key] = new Float32Array(shapeSize(p.shape));
+    out[p.key] = checkTensor(o[p.key], join('state', p.key), p.shape, values[p.key]);
+  }
+  return out;
+}
+
+/**
+ * Checks a parsed document field by field against the format and LIMITS, without building
+ * anything; the WeightsFile is made of fresh objects. Tensors are checked against the shapes the
+ * layer specs imply.
+ */
+function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}): WeightsFile {
+  const d = obj(doc, 'document', 'a JSON object');
+  if (get(d, 'format') !== FORMAT) fail('format', `"${FORMAT}" (is this a weights file written by mnist-train?)`, get(d, 'format'));
+  const version = get(d, 'version');
+  if (version !== VERSION) {
+    const newer = typeof version === 'number' && version > VERSION;
+    throw new CheckpointError(`version: expected ${VERSION}, found ${JSON.stringify(version) ?? 'nothing'}`, newer ? 'written by a newer mnist-ts; upgrade to read it' : undefined);
+  }
+  for (const k of Object.keys(d)) {
+    if (!TOP_KEYS.includes(k)) throw new CheckpointError(`${join('', k)}: unknown field (a weights file has ${TOP_KEYS.join(', ')})`);
+  }
+  const createdAt = get(d, 'createdAt') === undefined ? '' : str(get(d, 'createdAt'), 'createdAt', 64);
+
+  const mo = obj(get(d, 'model'), 'model');
+  onlyKeys(mo, 'model', ['name', 'arch', 'layers']);
+  const name = get(mo, 'name') === undefined ? 'model' : str(get(mo, 'name'), 'model.name', 64);
+  const arch = get(mo, 'arch') === undefined ? undefined : str(get(mo, 'arch'), 'model.arch', 4096);
+  const { specs, params } = checkLayers(get(mo, 'layers'), 'model.layers');
+
+  const io = obj(get(d, 'input'), 'input', '{"shape": [1, 28, 28], "mean": ..., "std": ...}');
+  onlyKeys(io, 'input', ['shape', 'mean', 'std']);
+  const shape = list(get(io, 'shape'), 'input.shape', 1, 4).map((v, i) => int(v, `input.shape[${i}]`, 1, 4096));
+  if (shape.reduce((a, b) => a * b, 1) > MAX_ACTIVATION) fail('input.shape', `at most ${MAX_ACTIVATION} values per image`, shape);
+  const mean = num(get(io, 'mean'), 'input.mean', -1e6, 1e6);
+  const std = num(get(io, 'std'), 'input.std', 1e-12, 1e6, 'a number > 0');
+
+  const classes = list(get(d, 'classes'), 'classes', 1, 1000).map((c, i) => str(c, `classes[${i}]`, 100));
+  const dataset = get(d, 'dataset') === undefined ? '' : str(get(d, 'dataset'), 'dataset', 64);
+  const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 64);
+
+  const mv = get(d, 'metrics');
+  const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, RUN_LIMITS.epochs.max)).map((m, i) => {
+    const p = `metrics[${i}]`;
+    const rec = plainObject(m, p, 32);
+    for (const [k, [lo, hi]] of Object.entries(METRIC_KEYS)) {
+      const v = get(rec, k);
+      if (k === 'epoch') int(v, `${p}.epoch`, lo, hi);
+      else if (v !== undefined) num(v, `${p}.${k}`, lo, hi);
+    }
+    return rec as unknown as EpochRecord;
+  });
+
+  const file: WeightsFile = {
+    format: FORMAT, version: VERSION, createdAt,
+    model: { name, arch, layers: specs },
+    input: { shape, mean, std }, classes, dataset, training, metrics,
+    state: {},
+  };
+  checkShapes(file);
+  file.state = checkState(get(d, 'state'), params, values);
+  if (get(d, 'resume') !== undefined) file.resume = validateResume(get(d, 'resume'), 'resume', params);
+  return file;
+}
+
+/**
+ * Checks a parsed weights document field by field (format, version, every layer's
+ * hyper-parameters, every tensor against the shapes the layers imply, the resume state) and
+ * returns it as fresh objects; throws a CheckpointError naming the first bad field.
+ */
+export function validateWeights(doc: unknown): WeightsFile {
+  return checkDocument(doc);
+}
+
+/**
+ * Parses an untrusted weights file and rebuilds its model from the stored parameters: the whole
+ * document is validated before anything is built, and the layers adopt the stored tensors (no
+ * initialisation to overwrite); every failure is a one-line CheckpointError naming the field.
+ */
+export function readWeights(text: string): { file: WeightsFile; model: Sequential } {
+  const state: Record<string, Float32Array> = {};
+  const file = checkDocument(parseUntrustedJson(text), state);
+  return { file, model: buildModel(file.model.layers, { state }) };
+}
+
+/** Runs the input shape through the layer specs: each must accept its input, the output must be [N, classes]. */
+function checkShapes(file: WeightsFile): void {
+  let shape = [1, ...file.input.shape];
+  file.model.layers.forEach((spec, i) => {
+    try {
+      shape = descriptorOf(spec).outputShape(spec, shape);
+    } catch (err) {
+      if (!(err instanceof MnistError)) throw err;
+      throw new CheckpointError(`model.layers[${i}]: ${spec.type} does not fit its input [N, ${shape.slice(1).join(', ')}]: ${err.message}`);
+    }
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (per > MAX_ACTIVATION) fail(`model.layers[${i}]`, `an output of at most ${MAX_ACTIVATION} values per image`, `[N, ${shape.slice(1).join(', ')}]`);
+  });
+  const n = file.classes.length;
+  if (shape.length !== 2 || shape[1] !== n) {
+    throw new CheckpointError(`model.layers: the model outputs [N, ${shape.slice(1).join(', ')}], but classes lists ${n} names (expected [N, ${n}])`);
+  }
+}
+

@@ -1,0 +1,69 @@
+// Float32 tensors as JSON ({shape, data}) with the shortest decimal per value, so every weight
+// and optimizer buffer round-trips exactly through JSON.parse + Float32Array.
+import { Tensor } from '../engine/tensor.ts';
+import { CheckpointError } from './errors.ts';
+import { fail, get, obj, onlyKeys } from './json-fields.ts';
+
+export interface TensorJson {
+  shape: number[];
+  data: number[];
+}
+
+/**
+ * Shortest decimal that reads back as the same float32, so files are compact (about 9 characters
+ * a value) and every weight round-trips exactly through JSON.parse + Float32Array.
+ */
+export function float32ToShortest(v: number): number {
+  if (!Number.isFinite(v)) throw new CheckpointError(`cannot store non-finite value ${v}`);
+  if (v === 0) return 0;
+  for (let p = 6; p <= 9; p++) {
+    const s = +v.toPrecision(p);
+    if (Math.fround(s) === v) {
+      // a shorter form may still exist below 6 digits (0.5, 1e-3)
+      if (p === 6) {
+        for (let q = 1; q < 6; q++) {
+          const t = +v.toPrecision(q);
+          if (Math.fround(t) === v) return t;
+        }
+      }
+      return s;
+    }
+  }
+  return v;
+}
+
+export function tensorToJson(t: { shape: readonly number[]; data: ArrayLike<number> }): TensorJson {
+  const data = new Array<number>(t.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = float32ToShortest(t.data[i]);
+  return { shape: [...t.shape], data };
+}
+
+export function tensorFromJson(t: TensorJson): Tensor {
+  return Tensor.from(t.shape, t.data);
+}
+
+/**
+ * Checks an untrusted {shape, data} against the shape the model needs: the shape itself, the
+ * number of values, and that every value is a finite number. Returns a fresh TensorJson; `into`
+ * receives the values as float32 in the same pass.
+ */
+export function checkTensor(v: unknown, path: string, shape: readonly number[], into?: Float32Array): TensorJson {
+  const o = obj(v, path, '{"shape": [...], "data": [...]}');
+  onlyKeys(o, path, ['shape', 'data']);
+  const s = get(o, 'shape');
+  if (!Array.isArray(s) || s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+    fail(`${path}.shape`, `[${shape.join(', ')}] (from the model's layers)`, s);
+  }
+  const data = get(o, 'data');
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (!Array.isArray(data)) fail(`${path}.data`, `a list of ${n} numbers`, data);
+  if (data.length !== n) throw new CheckpointError(`${path}.data: expected ${n} values for shape [${shape.join(', ')}], found ${data.length}`);
+  for (let i = 0; i < n; i++) {
+    const x = data[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) fail(`${path}.data[${i}]`, 'a finite number', x);
+    // NOTE: float32 holds magnitudes below about 3.4e38; a larger double would load as Infinity.
+    if (Math.abs(x) > 3.4028234663852886e38) fail(`${path}.data[${i}]`, 'a number within float32 range', x);
+    if (into) into[i] = x;
+  }
+  return { shape: [...shape], data: data as number[] };
+}

@@ -1,0 +1,104 @@
+// Import: a safetensors file written by PyTorch (test/fixtures/interop, made by
+// scripts/interop/make_pytorch_fixture.py) predicts like PyTorch did; our own export comes back
+// bit for bit without --arch; keys and shapes that do not fit the architecture are refused.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.ts';
+import { Tensor } from '../../src/engine/tensor.ts';
+import { InteropError } from '../../src/interop/errors.ts';
+import { weightsFromSafetensors } from '../../src/interop/import.ts';
+import { modelMetadata } from '../../src/interop/onnx.ts';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../src/interop/safetensors.ts';
+import { parseArch } from '../../src/nn/arch.ts';
+import { argmaxRows } from '../../src/nn/loss.ts';
+import { buildModel } from '../../src/nn/models.ts';
+import { readWeights, serializeWeights } from '../../src/weights/checkpoint.ts';
+import { CLASSES, INPUT } from './helpers.ts';
+
+const FIX = new URL('../fixtures/interop/', import.meta.url);
+const fixture = JSON.parse(readFileSync(new URL('pytorch-small.json', FIX), 'utf8')) as { arch: string; mean: number; std: number; pixels: number[][]; logits: number[][] };
+const pytorchFile = () => decodeSafetensors(readFileSync(new URL('pytorch-small.safetensors', FIX)), 'pytorch-small.safetensors');
+const defaults = { dataset: 'mnist', input: INPUT, classes: CLASSES };
+
+function importErr(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InteropError);
+    expect((e as Error).message).not.toContain('\n');
+    return (e as Error).message;
+  }
+  throw new Error('expected an InteropError');
+}
+
+describe('mnist-import of a PyTorch-written file', () => {
+  it('imports with --arch and predicts like PyTorch did: logits within 1e-5, the same classes', () => {
+    const file = weightsFromSafetensors(pytorchFile(), { label: 'pytorch-small.safetensors', arch: fixture.arch, defaults });
+    // through the weights file and back, as mnist-predict would load it
+    const { model } = readWeights(serializeWeights(file));
+    const n = fixture.pixels.length;
+    const x = new Float32Array(n * 784);
+    fixture.pixels.flat().forEach((v, i) => (x[i] = (v / 255 - fixture.mean) / fixture.std));
+    const out = model.eval().forward(new Tensor([n, 1, 28, 28], x));
+    let maxDiff = 0;
+    for (let i = 0; i < out.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out.data[i] - fixture.logits.flat()[i]));
+    expect(maxDiff).toBeLessThan(1e-5);
+    const theirs = argmaxRows(new Tensor([n, 10], Float32Array.from(fixture.logits.flat())));
+    expect([...argmaxRows(out)]).toEqual([...theirs]);
+    expect(file.model.arch).toBe(fixture.arch);
+    expect(file.input).toEqual(INPUT);
+  });
+
+  it('without --arch, says the file does not name its architecture', () => {
+    expect(importErr(() => weightsFromSafetensors(pytorchFile(), { label: 'p.safetensors', defaults })))
+      .toMatch(/^p\.safetensors: the file does not say which architecture its tensors belong to/);
+  });
+
+  it('refuses an --arch whose shapes differ, naming the tensor', () => {
+    const msg = importErr(() => weightsFromSafetensors(pytorchFile(), { label: 'p.safetensors', arch: fixture.arch.replace('conv(4,3', 'conv(4,5'), defaults }));
+    expect(msg).toMatch(/^p\.safetensors: tensor "0\.weight"/);
+    expect(msg).toMatch(/\[4, 1, 5, 5\]/);
+  });
+
+  it('refuses an --arch with other keys: a tensor missing, a tensor extra', () => {
+    expect(importErr(() => weightsFromSafetensors(pytorchFile(), { label: 'p', arch: `${fixture.arch.replace(' linear(10)', ' linear(32) relu linear(10)')}`, defaults })))
+      .toMatch(/^p: tensor "6\.weight"/);
+    expect(importErr(() => weightsFromSafetensors(pytorchFile(), { label: 'p', arch: 'conv(4,3,padding=1) relu maxpool(2) flatten linear(10)', defaults })))
+      .toMatch(/^p: tensor "3\.(bias|weight)": no such parameter in the model/);
+  });
+});
+
+describe('our own safetensors export comes back', () => {
+  const layers = parseArch('conv(4,3) relu maxpool(2) flatten linear(10)');
+  const model = buildModel(layers, new Rng(5));
+  const tensors: Record<string, NamedTensor> = {};
+  for (const p of model.namedParameters()) tensors[p.key] = { shape: [...p.value.shape], data: p.value.data };
+  const meta = { ...modelMetadata({ name: 'cnn-small', arch: 'conv(4,3) relu maxpool(2) flatten linear(10)', layers, input: INPUT, classes: CLASSES, dataset: 'mnist' }), 'mnist_ts.training': '{"optimizer":"adam","lr":0.001}' };
+
+  it('without --arch, every parameter bit for bit, with its name, arch, input, classes and training', () => {
+    const file = weightsFromSafetensors(decodeSafetensors(encodeSafetensors(tensors, meta), 'm'), { label: 'm', defaults: { ...defaults, classes: ['a'] } });
+    const { model: back } = readWeights(serializeWeights(file));
+    const want = model.namedParameters(), got = back.namedParameters();
+    expect(got.map((p) => p.key)).toEqual(want.map((p) => p.key));
+    for (let i = 0; i < want.length; i++) expect(new Uint32Array(got[i].value.data.buffer)).toEqual(new Uint32Array(want[i].value.data.buffer));
+    expect(file.model).toEqual({ name: 'cnn-small', arch: 'conv(4,3) relu maxpool(2) flatten linear(10)', layers });
+    expect(file.classes).toEqual(CLASSES);
+    expect(file.training).toEqual({ optimizer: 'adam', lr: 0.001 });
+  });
+
+  it('strips the "module." prefix DistributedDataParallel puts on every key', () => {
+    const wrapped = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [`module.${k}`, t]));
+    const file = weightsFromSafetensors(decodeSafetensors(encodeSafetensors(wrapped, meta), 'm'), { label: 'm', defaults });
+    expect(Object.keys(file.state)).toEqual(Object.keys(tensors));
+  });
+
+  it('refuses metadata layers that are not valid, and non-finite weights', () => {
+    expect(importErr(() => weightsFromSafetensors(decodeSafetensors(encodeSafetensors(tensors, { ...meta, 'mnist_ts.layers': '[{"type":' }), 'm'), { label: 'm', defaults })))
+      .toMatch(/^m: __metadata__\["mnist_ts\.layers"\] is not valid/);
+    expect(importErr(() => weightsFromSafetensors(decodeSafetensors(encodeSafetensors(tensors, { ...meta, 'mnist_ts.layers': '[{"type":"Linear","inFeatures":1e9,"outFeatures":1e9}]' }), 'm'), { label: 'm', defaults })))
+      .toMatch(/^m: model\.layers\[0\]\.inFeatures/);
+    const nan = { ...tensors, '0.bias': { shape: [4], data: Float32Array.from([0, NaN, 0, 0]) } };
+    expect(importErr(() => weightsFromSafetensors(decodeSafetensors(encodeSafetensors(nan, meta), 'm'), { label: 'm', defaults })))
+      .toMatch(/^m: /);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/engine/rng.ts';
+import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
+import {
+  CheckpointError, FORMAT, VERSION, float32ToShortest, loadStateDict, serializeWeights, stateDict, type WeightsFile,
+} from '../../src/weights/checkpoint.ts';
+
+describe('float32ToShortest', () => {
+  it('round-trips every float32 exactly', () => {
+    const rng = new Rng(11);
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    for (let i = 0; i < 20000; i++) {
+      u[0] = rng.nextU32();
+      if (!Number.isFinite(f[0])) continue;
+      const s = JSON.stringify(float32ToShortest(f[0]));
+      expect(Math.fround(JSON.parse(s))).toBe(f[0]);
+      expect(s.replace(/^-/, '').replace('.', '').replace(/e.*$/, '').replace(/^0+/, '').replace(/0+$/, '').length).toBeLessThanOrEqual(9);
+    }
+  });
+
+  it('writes short values briefly', () => {
+    expect(float32ToShortest(Math.fround(0.1))).toBe(0.1);
+    expect(float32ToShortest(0.5)).toBe(0.5);
+    expect(float32ToShortest(-3)).toBe(-3);
+    expect(() => float32ToShortest(NaN)).toThrow(CheckpointError);
+  });
+});
+
+describe('weights file', () => {
+  const specs = mlpSpecs([16], 784, 10);
+  const model = buildModel(specs, new Rng(1));
+
+  const file = (): WeightsFile => ({
+    format: FORMAT, version: VERSION, createdAt: 'now',
+    model: { name: 'mlp', layers: specs },
+    input: { shape: [1, 28, 28], mean: 0.1307, std: 0.3081 },
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    dataset: 'mnist', training: {}, metrics: [], state: stateDict(model),
+  });
+
+  it('serialises to JSON that restores identical parameters under state_dict keys', () => {
+    const text = serializeWeights(file());
+    const parsed = JSON.parse(text) as WeightsFile;
+    expect(Object.keys(parsed.state)).toEqual(['1.weight', '1.bias', '3.weight', '3.bias']);
+    expect(parsed.state['1.weight'].shape).toEqual([16, 784]);
+    const other = buildModel(specs, new Rng(2));
+    loadStateDict(other, parsed.state);
+    const a = model.namedParameters(), b = other.namedParameters();
+    a.forEach((p, i) => expect(b[i].value.data).toEqual(p.value.data));
+  });
+
+  it('rejects a tensor whose shape does not fit the model, naming the key', () => {
+    const f = file();
+    f.state['3.weight'] = { shape: [10, 15], data: new Array(150).fill(0) };
+    expect(() => loadStateDict(model, f.state)).toThrow(/state\.3\.weight: shape \[10,15\]/);
+  });
+
+  it('rejects missing, extra and non-finite entries', () => {
+    const f = file();
+    delete (f.state as Record<string, unknown>)['1.bias'];
+    expect(() => loadStateDict(model, f.state)).toThrow(/1\.bias: missing/);
+    const g = file();
+    g.state['9.weight'] = { shape: [1], data: [0] };
+    expect(() => loadStateDict(model, g.state)).toThrow(/9\.weight: no such parameter/);
+    const h = file();
+    (h.state['3.bias'].data as unknown[])[2] = 'x';
+    expect(() => loadStateDict(model, h.state)).toThrow(/3\.bias: value 2/);
+  });
+});
