@@ -12,7 +12,9 @@ Writes test/fixtures/
       even kernels, pooling with dilation and ceil_mode, softmax over other dims, Linear on mostly
       constant inputs);
   {avgpool2d,leakyrelu,tanh,sigmoid}_extra.json  the layers added as descriptors (AvgPool2d's
-      padding count, ceil mode and divisor override; activations at 0, -0 and saturating inputs).
+      padding count, ceil mode and divisor override; activations at 0, -0 and saturating inputs);
+  batchnorm_extra.json  BatchNorm2d and BatchNorm1d: train and eval forward/backward, running
+      statistics, several SGD steps.
 """
 import json
 import os
@@ -376,3 +378,75 @@ write("sigmoid", [
 ], "_extra", ADDED)
 
 print("wrote", OUT)
+
+
+# ---- BatchNorm2d and BatchNorm1d ----
+# A fresh seed, so these cases leave the ones above alone.
+gen = torch.Generator().manual_seed(20261204)
+
+
+def bn_case(name, op, shape, eps=1e-5, momentum=0.1, affine=True, track=True, steps=3, lr=0.1):
+    """BatchNorm1d/2d: a train-mode forward and backward (batch statistics, running update), an
+    eval-mode forward and backward (running statistics), then `steps` SGD steps on Σ y·g with a
+    fresh input each, recording the parameters and running statistics after every step."""
+    c = shape[1]
+    cls = torch.nn.BatchNorm2d if op == "batchnorm2d" else torch.nn.BatchNorm1d
+    m = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
+    with torch.no_grad():
+        if affine:
+            m.weight.copy_(1 + exact((c,), 0.3, 2.0**-10))
+            m.bias.copy_(exact((c,), 0.3, 2.0**-10))
+        if track:
+            m.running_mean.copy_(exact((c,), 0.5, 2.0**-10))
+            m.running_var.copy_(1 + exact((c,), 0.2, 2.0**-10).abs())
+    state0 = {k: given(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
+    # per-channel offsets and scales, so the statistics are not all alike
+    off = exact((1, c) + (1,) * (len(shape) - 2), 2.0)
+    x = (exact(shape) * 1.5 + off).requires_grad_()
+    m.train()
+    y = m(x)
+    g = exact(tuple(y.shape))
+    (y * g).sum().backward()
+    train = {"output": t(y), "grad_output": given(g), "grads": {"input": t(x.grad)}}
+    if affine:
+        train["grads"]["weight"] = t(m.weight.grad)
+        train["grads"]["bias"] = t(m.bias.grad)
+    if track:
+        train["running_mean"] = t(m.running_mean)
+        train["running_var"] = t(m.running_var)
+        train["num_batches_tracked"] = int(m.num_batches_tracked.item())
+    m.eval()
+    xe = (exact(shape) + off).requires_grad_()
+    ye = m(xe)
+    ge = exact(tuple(ye.shape))
+    (ye * ge).sum().backward()
+    ev = {"input": given(xe), "output": t(ye), "grad_output": given(ge), "grads": {"input": t(xe.grad)}}
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=lr) if affine else None
+    seq = []
+    for _ in range(steps):
+        xs = exact(shape) * 2 + off
+        gs = exact(shape)
+        if opt:
+            opt.zero_grad()
+        ys = m(xs)
+        if opt:
+            (ys * gs).sum().backward()
+            opt.step()
+        after = {k: t(v) for k, v in m.state_dict().items() if k != "num_batches_tracked"}
+        seq.append({"input": given(xs), "grad_output": given(gs), "output": t(ys), "after": after})
+    return {
+        "name": name, "op": op,
+        "config": {"num_features": c, "eps": eps, "momentum": momentum, "affine": affine, "track_running_stats": track},
+        "state": state0, "input": given(x), "train": train, "eval": ev, "lr": lr, "steps": seq, "tolerance": TOL,
+    }
+
+
+write("batchnorm", [
+    bn_case("batchnorm2d_default_2x3x4x5", "batchnorm2d", (2, 3, 4, 5)),
+    bn_case("batchnorm2d_eps1e-3_momentum0.3_4x2x3x3", "batchnorm2d", (4, 2, 3, 3), eps=1e-3, momentum=0.3),
+    bn_case("batchnorm2d_no_affine_3x2x2x2", "batchnorm2d", (3, 2, 2, 2), affine=False),
+    bn_case("batchnorm2d_no_tracking_2x2x3x3", "batchnorm2d", (2, 2, 3, 3), track=False),
+    bn_case("batchnorm1d_default_6x5", "batchnorm1d", (6, 5)),
+    bn_case("batchnorm1d_momentum1_eps0.1_4x3", "batchnorm1d", (4, 3), eps=0.1, momentum=1.0),
+], note="BatchNorm2d / BatchNorm1d cases; same schema plus train, eval and steps")

@@ -15,6 +15,8 @@ import { readProblem } from './fs-reason.ts';
 import { positiveInt } from './flags.ts';
 import { writeExplainPage } from './report-files.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import type { Backend } from '../engine/backend.ts';
 import { makeUi, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
 
@@ -24,6 +26,8 @@ export class PredictError extends MnistError {}
 export const LOW_CONFIDENCE = 0.5;
 
 export interface PredictOptions {
+  /** Kernels (default: wasm where it runs). */
+  backend?: Backend;
   weights: string;
   top: number;
   show?: boolean;
@@ -40,6 +44,7 @@ export function predictProgram(): Command {
     .option('--top <k>', 'how many of the most likely classes to list', positiveInt, 3)
     .option('--show', 'draw the 28×28 image the model saw')
     .option('--save-input <dir>', 'save the 28×28 image the model saw as a PNG in this directory')
+    .addOption(backendOption())
     .option('--json', 'print the results as one JSON document on stdout')
     .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)');
 }
@@ -105,6 +110,7 @@ function uniqueInputPath(dir: string, file: string, used: Set<string>): string {
 
 export async function predict(files: string[], opts: PredictOptions): Promise<void> {
   const ui = makeUi({ json: opts.json });
+  selectBackend(opts.backend, ui);
   if (opts.explain !== undefined && files.length !== 1) {
     throw new PredictError(`--explain draws one picture, but ${files.length} were given`, 'run mnist-predict once per picture with --explain');
   }

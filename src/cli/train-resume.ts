@@ -1,6 +1,7 @@
 // mnist-train --resume: the model, data and hyper-parameters of a resumed run come from the
 // weights file. A flag that would change them is refused with one line naming both values, so
 // the resumed run is the run it continues (and bit-identical to one that never stopped).
+import { AUGMENT_MODES, type AugmentMode } from '../data/augment.ts';
 import { MnistError } from '../engine/errors.ts';
 import { formatArch } from '../nn/arch.ts';
 import type { Sequential } from '../nn/sequential.ts';
@@ -30,8 +31,12 @@ export interface RunSettings {
   limit?: number;
   testLimit?: number;
   dataset: 'mnist' | 'fashion-mnist';
+  /** Training-image augmentation (files before this field: none). */
+  augment: AugmentMode;
   /** Threads the run trained with (files before this field: unknown); the sums' order depends on it. */
   threads?: number;
+  /** Kernels the run trained with (files before this field: unknown); the rounding depends on them. */
+  backend?: 'wasm' | 'js';
 }
 
 export interface ResumePlan {
@@ -73,7 +78,9 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
     limit: optional('limit'),
     testLimit: optional('testLimit'),
     threads: optional('threads'),
+    backend: get(t, 'backend') == null ? undefined : oneOf(get(t, 'backend'), p('backend'), ['wasm', 'js'] as const),
     dataset: oneOf(file.dataset, 'dataset', ['mnist', 'fashion-mnist'] as const),
+    augment: oneOf(get(t, 'augment') ?? 'none', p('augment'), AUGMENT_MODES),
   };
 }
 
@@ -82,6 +89,7 @@ const FILE_FLAGS: [key: keyof RunSettings, flag: string][] = [
   ['optimizer', '--optimizer'], ['lr', '--lr'], ['momentum', '--momentum'], ['nesterov', '--nesterov'],
   ['weightDecay', '--weight-decay'], ['scheduler', '--scheduler'], ['stepSize', '--step-size'], ['gamma', '--gamma'],
   ['batchSize', '--batch-size'], ['seed', '--seed'], ['limit', '--limit'], ['testLimit', '--test-limit'], ['dataset', '--dataset'],
+  ['augment', '--augment'],
 ];
 
 export interface ResumeFlags {

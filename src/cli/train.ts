@@ -3,10 +3,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Rng } from '../engine/rng.ts';
+import { AUGMENT_MODES, Augmenter, epochKey, sampleSeed, type AugmentMode } from '../data/augment.ts';
 import { Batcher, subset } from '../data/batches.ts';
+import { Rng } from '../engine/rng.ts';
 import type { DatasetSplits, Split } from '../data/sources.ts';
-import { cnnSpecs, formatArch, parseArch } from '../nn/arch.ts';
+import { ARCH_PRESETS, formatArch, parseArch } from '../nn/arch.ts';
 import { buildModel, mlpSpecs, parameterCount } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import { manualSeed } from '../nn/init.ts';
@@ -22,6 +23,8 @@ import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
 import { explainDivergence, restoreTraining, resumeCommand, snapshot, type LiveTraining } from './train-checkpoint.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import { backend as currentBackend, type Backend } from '../engine/backend.ts';
 import { UsageError, planResume, type ResumeFlags, type ResumePlan } from './train-resume.ts';
 import { evaluate } from '../train/evaluate.ts';
 import { ParallelStepper } from '../train/parallel.ts';
@@ -47,7 +50,7 @@ function widthList(v: string): number[] {
 }
 
 export interface TrainOptions {
-  model: 'mlp' | 'cnn';
+  model: 'mlp' | 'cnn' | 'cnn-bn';
   arch?: string;
   hidden: number[];
   summary?: boolean;
@@ -75,10 +78,16 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** Kernels (default: wasm where it runs; a resumed run keeps its file's). */
+  backend?: Backend;
   /** Refuse runs estimated above this many MB (default: defaultMaxMemoryMb()). */
   maxMemory?: number;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
   minAccuracy?: number;
+  /** Random distortion of the training images (data/augment.ts). */
+  augment: AugmentMode;
+  /** Print a few training images as the augmentation draws them, then exit. */
+  showAugment?: boolean;
   /** --serve: the live page shows the run (train-serve.ts). */
   serve?: boolean;
   host: string;
@@ -88,7 +97,7 @@ export interface TrainOptions {
 export function trainProgram(): Command {
   return oneLineUsageErrors(new Command('mnist-train'))
     .description('Train a digit classifier on MNIST (or Fashion-MNIST) and save its weights as JSON.')
-    .addOption(new Option('--model <name>', 'model preset').choices(['mlp', 'cnn']).default('mlp'))
+    .addOption(new Option('--model <name>', 'model preset: mlp, cnn, or cnn-bn (the cnn with batch normalisation)').choices(['mlp', 'cnn', 'cnn-bn']).default('mlp'))
     .option('--arch <spec>', 'any sequential model, e.g. "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" (overrides --model)')
     .option('--hidden <widths>', 'MLP hidden layer widths, comma-separated', widthList, [256])
     .option('--summary', 'print the model summary table and exit')
@@ -103,6 +112,8 @@ export function trainProgram(): Command {
     .option('--step-size <n>', 'epochs between lr drops (--scheduler step)', limited(L.stepSize), 1)
     .option('--gamma <g>', 'lr factor at each drop (--scheduler step)', limited(L.gamma), 0.7)
     .option('--seed <n>', 'random seed for initialisation and shuffling (0..4294967295: the generator takes 32 bits)', limited(L.seed), 1)
+    .addOption(new Option('--augment <mode>', 'distort each training image afresh every epoch: shift moves it up to 2 px; affine also rotates (±12°) and scales (±10%); elastic adds Simard\'s elastic distortion').choices([...AUGMENT_MODES]).default('none'))
+    .option('--show-augment', 'print a few training images as --augment distorts them, then exit')
     .option('--limit <n>', 'use only the first N training images', limited(L.limit))
     .option('--test-limit <n>', 'use only the first N test images', limited(L.testLimit))
     .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']).default('mnist'))
@@ -116,6 +127,7 @@ export function trainProgram(): Command {
     .option('--quiet', 'print only the final result')
     .option('--max-memory <MB>', 'refuse a run whose estimated memory is above this many MB (default: 80% of the machine)', positiveInt)
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads))
+    .addOption(backendOption())
     .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage)
     .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
     .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
@@ -140,13 +152,15 @@ export function trainingFields(opts: TrainOptions, run: { lr: number; weightDeca
     limit: opts.limit,
     testLimit: opts.testLimit,
     threads: run.threads,
+    augment: opts.augment,
   };
 }
 
 /** The layer specs the flags ask for: --arch, else the --model preset. */
 export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
   if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
-  if (opts.model === 'cnn') return { name: 'cnn', specs: cnnSpecs() };
+  const preset = Object.hasOwn(ARCH_PRESETS, opts.model) ? ARCH_PRESETS[opts.model] : undefined;
+  if (preset) return { name: opts.model, specs: parseArch(preset, inputShape, classes) };
   return { name: 'mlp', specs: mlpSpecs(opts.hidden, inputShape.reduce((a, b) => a * b, 1), classes) };
 }
 
@@ -171,7 +185,7 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
   // a resumed run trains with the file's settings, towards the new total, into the same file
   // --threads stays free, but by default a resumed run splits its batches as the run it continues did
   const opts: TrainOptions = plan
-    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads) }
+    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads), backend: given('backend') ? flags.backend : (plan.settings.backend ?? flags.backend) }
     : flags;
   const warnings = makeUi({ quiet: opts.quiet, json: opts.json });
   if (opts.optimizer === 'sgd' && opts.nesterov && opts.momentum === 0) throw new UsageError('--nesterov needs --momentum above 0', 'drop --nesterov, or give --momentum 0.9');
@@ -190,6 +204,9 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
 }
 
 async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, serving: { watch?: TrainWatch } = {}): Promise<void> {
+  const ui = makeUi({ quiet: opts.quiet, json: opts.json });
+  // before any model or optimizer buffer exists: the wasm backend puts them in its memory
+  selectBackend(opts.backend, ui);
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   // the reader's checks before anything is built: a model the flags allow is a file it reads
   const paramCount = checkModelSpecs(specs, modelName);
@@ -200,6 +217,12 @@ async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePla
   const summaryText = formatSummary(summarize(model, [1, 28, 28]));
   if (opts.summary) {
     process.stdout.write(`${summaryText}\n`);
+    return;
+  }
+  if (opts.showAugment) {
+    // the pictures only: no output file is claimed and nothing trains
+    const data = await loadDatasetForCli(makeUi({ quiet: true }), opts.dataset, opts.dataDir);
+    process.stdout.write(`${showAugmented(subset(data.train, opts.limit), opts.augment, opts.seed, process.stdout.columns ?? 80, data.classes)}\n`);
     return;
   }
   const outputs: OutputSpec[] = [{ flag: '--out', path: opts.out }];
@@ -286,10 +309,11 @@ async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui
   ui.line(`model ${c.bold(modelName)}: ${formatArch(specs)}`);
   ui.line(summaryText);
   const sched = opts.scheduler === 'none' ? '' : `, ${opts.scheduler} schedule`;
-  ui.line(`${opts.optimizer} lr ${lr}${sched}, batch ${opts.batchSize}, ${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, seed ${opts.seed} → ${opts.out}`);
+  const aug = opts.augment === 'none' ? '' : `, ${opts.augment} augmentation`;
+  ui.line(`${opts.optimizer} lr ${lr}${sched}${aug}, batch ${opts.batchSize}, ${opts.epochs} epoch${opts.epochs === 1 ? '' : 's'}, seed ${opts.seed} → ${opts.out}`);
 
   const norm = { batchSize: opts.batchSize, mean: data.mean, std: data.std };
-  const trainBatches = new Batcher(trainSplit, norm);
+  const trainBatches = new Batcher(trainSplit, { ...norm, augment: opts.augment });
   const testBatches = new Batcher(testSplit, { ...norm, batchSize: 1000 });
   // step and cosine move once per epoch (StepLR, CosineAnnealingLR); cosine-restarts once per
   // batch, down half a cosine within every epoch (CosineAnnealingWarmRestarts, T_0 = one epoch),
@@ -321,6 +345,10 @@ async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }
+  const backend = currentBackend();
+  if (plan?.settings.backend !== undefined && backend !== plan.settings.backend) {
+    ui.warn(`training on the ${backend} backend where ${plan.path} used ${plan.settings.backend}: the result will not be bit-identical to an uninterrupted run`);
+  }
   const weights = (resume: ResumeState): WeightsFile => ({
     format: FORMAT,
     version: VERSION,
@@ -329,7 +357,7 @@ async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui
     input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std },
     classes: data.classes,
     dataset: data.name,
-    training: trainingFields(opts, { lr, weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay, tMax, threads }),
+    training: { backend, ...trainingFields(opts, { lr, weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay, tMax, threads }) },
     metrics: history,
     state: stateDict(model),
     resume,
@@ -477,6 +505,46 @@ function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: Tra
     process.stdout.write(`${JSON.stringify({ status: 'completed', ...summary, final: last, ...gate })}\n`);
   }
   if (short) throw new UsageError(`${short} (the weights are saved in ${opts.out})`);
+}
+
+/**
+ * A few training images, each first as stored and then as three epochs would draw it (shade
+ * characters, one per pixel across and two pixel rows per line), as many across as `width` fits.
+ */
+export function showAugmented(split: Split, mode: AugmentMode, seed: number, width: number, classes: string[]): string {
+  const { rows, cols } = split;
+  const px = rows * cols;
+  const aug = new Augmenter(mode, rows, cols);
+  const across = Math.max(2, Math.floor((width + 1) / (cols + 3)));
+  const key = epochKey(new Rng(seed + 1).getState());
+  const blocks: string[] = [`--augment ${mode}: each row is one training image as stored, then as ${across - 1} epoch${across === 2 ? '' : 's'} could draw it`];
+  for (let i = 0; i < Math.min(4, split.count); i++) {
+    const pixels = split.images.subarray(i * px, (i + 1) * px);
+    const views: Float32Array[] = [Float32Array.from(pixels, (v) => v / 255)];
+    for (let k = 1; k < across; k++) views.push(aug.apply(pixels, sampleSeed(key, k * 7919 + i), new Float32Array(px)));
+    const drawn = views.map((v) => shadeLines(v, rows, cols));
+    const lines = [`${classes[split.labels[i]] ?? split.labels[i]}`];
+    for (let l = 0; l < drawn[0].length; l++) lines.push(drawn.map((d) => d[l]).join(' '));
+    blocks.push(lines.join('\n'));
+  }
+  return blocks.join('\n\n');
+}
+
+const SHADES = [' ', '░', '▒', '▓', '█'];
+
+/** An image of intensities 0..1 as framed text: each character is one column of two pixel rows. */
+function shadeLines(v: Float32Array, rows: number, cols: number): string[] {
+  const out = [`┌${'─'.repeat(cols)}┐`];
+  for (let y = 0; y < rows; y += 2) {
+    let s = '';
+    for (let x = 0; x < cols; x++) {
+      const m = (v[y * cols + x] + (y + 1 < rows ? v[(y + 1) * cols + x] : 0)) / 2;
+      s += SHADES[Math.min(4, Math.max(0, Math.round(m * 4)))];
+    }
+    out.push(`│${s}│`);
+  }
+  out.push(`└${'─'.repeat(cols)}┘`);
+  return out;
 }
 
 export async function main(argv = process.argv): Promise<void> {

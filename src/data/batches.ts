@@ -1,6 +1,7 @@
 // Mini-batches: uint8 images stay in memory; each batch is normalized into a reused float32
 // tensor x: [B, 1, rows, cols] with labels y: Int32Array [B].
 import { ConfigError } from '../engine/errors.ts';
+import { Augmenter, epochKey, sampleSeed, type AugmentMode } from './augment.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { Split } from './sources.ts';
@@ -50,14 +51,21 @@ export class Batcher {
   private readonly order: Int32Array;
   // one buffer per distinct batch size (the full size and the last partial one)
   private readonly buffers = new Map<number, { x: Tensor; y: Int32Array }>();
+  private readonly augmenter?: Augmenter;
+  private readonly mean: number;
+  private readonly std: number;
 
-  constructor(readonly split: Split, opts: { batchSize: number; mean: number; std: number }) {
+  /** `augment`: applied to the epochs given an rng (training), never to in-order passes. */
+  constructor(readonly split: Split, opts: { batchSize: number; mean: number; std: number; augment?: AugmentMode }) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
       throw new ConfigError(`Batcher: batchSize must be a positive integer, got ${opts.batchSize}`);
     }
     this.batchSize = opts.batchSize;
     this.lut = lookupTable(opts.mean, opts.std);
+    this.mean = opts.mean;
+    this.std = opts.std;
     this.order = new Int32Array(split.count);
+    if (opts.augment && opts.augment !== 'none') this.augmenter = new Augmenter(opts.augment, split.rows, split.cols);
   }
 
   /** Samples per epoch. */
@@ -74,15 +82,22 @@ export class Batcher {
    * One pass over the split. With an rng the order is a fresh shuffle of 0..N-1, so it depends only
    * on the rng state at the start of the epoch (a resumed run restores that state and gets the same
    * order). The yielded x and y are overwritten by the next batch of the same size.
+   *
+   * With augmentation, the sample at position i of the epoch is augmented from a seed made of
+   * the rng state at the epoch's start and i: the same saved state that replays the order replays
+   * the augmentation, whatever batches are skipped (`from`, a resumed epoch) or threads used.
    */
-  *epoch(rng?: Rng): Generator<Batch> {
+  *epoch(rng?: Rng, from = 0): Generator<Batch> {
     const { images, labels, count, rows, cols } = this.split;
     const px = rows * cols;
     const order = this.order;
     const lut = this.lut;
+    const aug = rng ? this.augmenter : undefined;
+    const key = aug && rng ? epochKey(rng.getState()) : 0;
+    const view = aug ? new Float32Array(px) : undefined;
     for (let i = 0; i < count; i++) order[i] = i;
     if (rng) rng.shuffle(order);
-    for (let index = 0, start = 0; start < count; index++, start += this.batchSize) {
+    for (let index = from, start = from * this.batchSize; start < count; index++, start += this.batchSize) {
       const b = Math.min(this.batchSize, count - start);
       const { x, y } = this.buffer(b, rows, cols);
       const xd = x.data;
@@ -91,7 +106,12 @@ export class Batcher {
         y[j] = labels[s];
         const src = s * px;
         const dst = j * px;
-        for (let p = 0; p < px; p++) xd[dst + p] = lut[images[src + p]];
+        if (aug && view) {
+          aug.apply(images.subarray(src, src + px), sampleSeed(key, start + j), view);
+          for (let p = 0; p < px; p++) xd[dst + p] = (view[p] - this.mean) / this.std;
+        } else {
+          for (let p = 0; p < px; p++) xd[dst + p] = lut[images[src + p]];
+        }
       }
       yield { x, y, index };
     }

@@ -17,6 +17,17 @@ export function cnnSpecs(): LayerSpec[] {
   return parseArch(CNN_ARCH);
 }
 
+/**
+ * The cnn preset with batch normalisation after each conv and the hidden linear layer (its
+ * biases are kept, as torchvision keeps them where a model sets bias explicitly): the preset the
+ * README's table trains with augmentation.
+ */
+export const CNN_BN_ARCH =
+  'conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) flatten linear(128) batchnorm1d relu linear(10)';
+
+/** The --model presets that are --arch strings, by name. */
+export const ARCH_PRESETS: Readonly<Record<string, string>> = { cnn: CNN_ARCH, 'cnn-bn': CNN_BN_ARCH };
+
 /** A malformed --arch string; the message gives the bad token and its column. */
 export class ArchError extends ConfigError {
   constructor(

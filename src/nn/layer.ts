@@ -60,6 +60,8 @@ export interface LayerDescriptor<S extends LayerSpec = LayerSpec> {
   outputShape(spec: S, inShape: readonly number[]): number[];
   /** Parameter names (state_dict suffixes) and shapes, in PyTorch's order. */
   params(spec: S): [string, number[]][];
+  /** Saved tensors that are not learned (running statistics): names and shapes, after the parameters. */
+  buffers?(spec: S): [string, number[]][];
   /** Builds the layer from a checked spec. */
   create(spec: S, from?: LayerSource): Module;
 }

@@ -29,7 +29,8 @@ export function buildModel(specs: readonly LayerSpec[], from?: Rng | { state: Re
     const state = from.state;
     return new Sequential(...specs.map((s, i) => {
       const own: Record<string, Float32Array> = {};
-      for (const [name] of descriptorOf(s).params(s)) {
+      const d = descriptorOf(s);
+      for (const [name] of [...d.params(s), ...(d.buffers?.(s) ?? [])]) {
         const key = `${i}.${name}`;
         if (Object.hasOwn(state, key)) own[name] = state[key];
       }

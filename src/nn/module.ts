@@ -8,6 +8,12 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
+/** A tensor saved in the state dict but not learned (BatchNorm's running statistics), under its suffix. */
+export interface Buffer {
+  readonly name: string;
+  readonly value: Tensor;
+}
+
 /** A layer's type and hyper-parameters as stored in the weights file and parsed from --arch. */
 export interface LayerSpec {
   type: string;
@@ -34,6 +40,11 @@ export abstract class Module {
   abstract spec(): LayerSpec;
 
   parameters(): Parameter[] {
+    return [];
+  }
+
+  /** State that is saved but not learned, in PyTorch's state_dict order (after the parameters). */
+  buffers(): Buffer[] {
     return [];
   }
 

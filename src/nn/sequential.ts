@@ -1,7 +1,7 @@
 // A flat list of layers applied in order, like torch.nn.Sequential; parameter names are
 // PyTorch's state_dict keys ("1.weight").
 import type { Tensor } from '../engine/tensor.ts';
-import { Module, NO_INPUT_GRAD, type LayerSpec, type Parameter } from './module.ts';
+import { Module, NO_INPUT_GRAD, type Buffer, type LayerSpec, type Parameter } from './module.ts';
 
 export interface NamedParameter extends Parameter {
   readonly key: string;
@@ -69,6 +69,19 @@ export class Sequential extends Module {
       for (const p of l.parameters()) out.push({ ...p, key: `${i}.${p.name}` });
     });
     return out;
+  }
+
+  /** Buffers (running statistics) with their state_dict keys ("1.running_mean"). */
+  namedBuffers(): (Buffer & { key: string })[] {
+    const out: (Buffer & { key: string })[] = [];
+    this.layers.forEach((l, i) => {
+      for (const b of l.buffers()) out.push({ ...b, key: `${i}.${b.name}` });
+    });
+    return out;
+  }
+
+  override buffers(): Buffer[] {
+    return this.namedBuffers();
   }
 
   override train(mode = true): this {

@@ -1,9 +1,11 @@
 // What the main thread and the workers of ParallelStepper share: the layout of the shared memory
 // and control block, how a batch is cut into per-thread slices, and parameter binding.
 import { MnistError } from '../engine/errors.ts';
+import type { Backend } from '../engine/backend.ts';
 import { shapeSize } from '../engine/tensor.ts';
 import type { CrossEntropyOptions } from '../nn/loss.ts';
 import type { LayerSpec, Module, Parameter } from '../nn/module.ts';
+import type { ReduceBuffers } from './collective.ts';
 
 /** A worker thread failed, died or stopped answering; the pool cannot be used after this. */
 export class WorkerError extends MnistError {}
@@ -27,6 +29,8 @@ export interface SharedBuffers {
   ctl: SharedArrayBuffer; // Int32 [threads, CTL_STRIDE]
   results: SharedArrayBuffer; // Float64 [threads, RESULT_STRIDE]
   errors: SharedArrayBuffer; // Uint8 [threads, ERROR_BYTES]
+  stats: SharedArrayBuffer; // Float32 [bufferCount]: running statistics, updated by the main thread only
+  reduce: ReduceBuffers; // batch-norm sums across the threads
 }
 
 /** What a worker is started with (structured-cloned; the buffers are shared, not copied). */
@@ -40,8 +44,12 @@ export interface WorkerInit {
   chunkRows: number;
   paramCount: number;
   seed: number;
+  /** The main thread's kernels (engine/backend.ts); every worker runs the same. */
+  backend: Backend;
   loss: CrossEntropyOptions;
   buffers: SharedBuffers;
+  /** How long to wait for the other threads' batch statistics. */
+  timeoutMs: number;
 }
 
 /** The first row of thread t's slice of a batch of `batch` rows. */
@@ -103,4 +111,19 @@ export function activationFloats(model: Module, sampleShape: readonly number[]):
     total += shapeSize(shape);
   }
   return total;
+}
+
+/**
+ * Points the model's buffers (running statistics) at consecutive views of `stats`, copying the
+ * current values in when `copy` is set: every replica then reads the main thread's statistics.
+ */
+export function bindBuffers(model: Module, stats: SharedArrayBuffer, copy: boolean): void {
+  const all = new Float32Array(stats);
+  let off = 0;
+  for (const b of model.buffers()) {
+    const v = all.subarray(off, off + b.value.size);
+    if (copy) v.set(b.value.data);
+    (b.value as { data: Float32Array }).data = v;
+    off += b.value.size;
+  }
 }

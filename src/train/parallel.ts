@@ -3,6 +3,7 @@
 // writes its gradients into its own shared region, and the main thread sums the regions in a
 // fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
 // The shared layout is in parallel-protocol.ts, the threads in worker-pool.ts, the step in step.ts.
+import { backend } from '../engine/backend.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
@@ -11,9 +12,10 @@ import { parameterCount } from '../nn/models.ts';
 import { Module, type LayerSpec } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import {
-  ACTIVATION_BUDGET, CMD, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, activationFloats, bindParameters, inferenceChunk, sliceStart,
+  ACTIVATION_BUDGET, CMD, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, activationFloats, bindBuffers, bindParameters, inferenceChunk, sliceStart,
   type SharedBuffers, type WorkerInit,
 } from './parallel-protocol.ts';
+import { SharedAllReduce, attachAllReduce, reduceBuffers, reduceWidth } from './collective.ts';
 import { SliceStep } from './step.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { Stepper } from './train.ts';
@@ -62,6 +64,7 @@ export class ParallelStepper implements Stepper {
   private readonly slice: SliceStep;
   private readonly chunkRows: number;
   private readonly hasDropout: boolean;
+  private readonly reduce: SharedAllReduce;
   // per batch size: the main thread's slice of x, y and the logits view
   private readonly views = new Map<number, { x: Tensor; y: Int32Array; out: Tensor }>();
   private readonly chunks = new Map<number, Tensor>();
@@ -91,6 +94,14 @@ export class ParallelStepper implements Stepper {
     this.chunkRows = o.inferenceChunkRows ?? Math.max(1, Math.floor(ACTIVATION_BUDGET / activationFloats(o.model, o.sampleShape)));
     this.evaluator = new ParallelInference(this);
     this.hasDropout = o.specs.some((l) => l.type === 'Dropout');
+    // while the main thread waits for batch statistics, a worker that failed ends the wait
+    this.reduce = new SharedAllReduce(0, buffers.reduce, o.timeoutMs ?? 120_000, () => {
+      for (let t = 1; t < this.threads; t++) {
+        const e = this.pool.workerError(t);
+        if (e) throw e;
+      }
+    });
+    attachAllReduce(o.model, this.reduce, true);
   }
 
   /** Moves the model's parameters into shared memory and starts threads - 1 workers. */
@@ -112,15 +123,18 @@ export class ParallelStepper implements Stepper {
       ctl: sab(4 * CTL_STRIDE * o.threads),
       results: sab(8 * RESULT_STRIDE * o.threads),
       errors: sab(ERROR_BYTES * o.threads),
+      stats: sab(4 * o.model.buffers().reduce((n, b) => n + b.value.size, 0)),
+      reduce: reduceBuffers(o.threads, reduceWidth(o.model)),
     };
     bindParameters(params, new Float32Array(buffers.params), new Float32Array(buffers.grads), 0, true);
+    bindBuffers(o.model, buffers.stats, true);
     o.model.inputGrad = false;
     const stepper = new ParallelStepper(o, buffers);
     try {
       await stepper.pool.start(o.workerUrl ?? new URL('./worker.mjs', import.meta.url), (t): WorkerInit => ({
         index: t, specs: o.specs, sampleShape: o.sampleShape, classes,
         maxBatch: o.maxBatch, chunkRows: stepper.chunkRows, paramCount, seed: ((o.seed ?? 0) * 1000003 + t) >>> 0,
-        loss: o.loss ?? {}, buffers,
+        loss: o.loss ?? {}, buffers, timeoutMs: o.timeoutMs ?? 120_000, backend: backend(),
       }));
     } catch (e) {
       await stepper.close();
@@ -165,6 +179,7 @@ export class ParallelStepper implements Stepper {
   async step(x: Tensor, y: Int32Array): Promise<{ loss: number; correct: number }> {
     const batch = y.length;
     if (x.shape[0] !== batch) throw new ConfigError(`ParallelStepper: ${x.shape[0]} images but ${batch} labels`);
+    this.reduce.begin((t) => sliceStart(batch, this.threads, t + 1) - sliceStart(batch, this.threads, t));
     const seq = this.dispatch(CMD.step, x, y, true);
     const v = this.viewsFor(batch);
     const n0 = v.y.length;

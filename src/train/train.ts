@@ -44,7 +44,8 @@ export interface ShuffledSource {
   count(): number;
   /** Number of samples per epoch. */
   readonly size: number;
-  epoch(rng?: Rng): Iterable<{ x: Tensor; y: Int32Array }>;
+  /** One epoch's batches from batch `from` on (a resumed epoch skips the ones it trained). */
+  epoch(rng?: Rng, from?: number): Iterable<{ x: Tensor; y: Int32Array }>;
 }
 
 export interface BatchProgress {
@@ -174,13 +175,12 @@ async function trainEpoch(o: FitOptions, stepper: Stepper, current: number, resu
   const shuffleState = o.rng.getState();
   // a resumed epoch continues its sums and its clock
   const skip = resumeAt?.batchesDone ?? 0;
-  let lossSum = resumeAt?.lossSum ?? 0, correct = resumeAt?.correct ?? 0, samples = resumeAt?.samples ?? 0, b = 0;
+  let lossSum = resumeAt?.lossSum ?? 0, correct = resumeAt?.correct ?? 0, samples = resumeAt?.samples ?? 0, b = skip;
   const t0 = performance.now() - (resumeAt?.seconds ?? 0) * 1000;
   let lastYield = performance.now();
   const lr = o.batchScheduler?.lrAt?.((current - 1) * batches) ?? o.optimizer.lr;
-  for (const { x, y } of o.train.epoch(o.rng)) {
+  for (const { x, y } of o.train.epoch(o.rng, skip)) {
     b++;
-    if (b <= skip) continue;
     const r = await stepper.step(x, y);
     if (!Number.isFinite(r.loss)) throw new DivergenceError(current, b, r.loss);
     const stepLr = o.optimizer.lr; // the lr this step used, before a batch schedule moves it

@@ -95,7 +95,8 @@ export class WorkerPool {
     return seq;
   }
 
-  private workerError(t: number): WorkerError | undefined {
+  /** The error worker t reported, if it did. */
+  workerError(t: number): WorkerError | undefined {
     const b = t * CTL_STRIDE;
     if (Atomics.load(this.ctl, b + CTL.error) === 0) return undefined;
     const len = this.ctl[b + CTL.errorLength];

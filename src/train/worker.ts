@@ -3,20 +3,26 @@
 // step (step.ts) or inference on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
+import { setBackend } from '../engine/backend.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
-import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindParameters, inferenceChunk, type WorkerInit } from './parallel-protocol.ts';
+import { SharedAllReduce, attachAllReduce } from './collective.ts';
+import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sliceStart, type WorkerInit } from './parallel-protocol.ts';
 import { SliceStep } from './step.ts';
 
 const init = workerData as WorkerInit;
 const { index, buffers, sampleShape, classes } = init;
+setBackend(init.backend);
 manualSeed(init.seed);
 const model = buildModel(init.specs);
 const params = model.parameters();
 const grads = new Float32Array(buffers.grads);
 const gradOffset = index * init.paramCount;
 bindParameters(params, new Float32Array(buffers.params), grads, gradOffset, false);
+bindBuffers(model, buffers.stats, false);
+const reduce = new SharedAllReduce(index, buffers.reduce, init.timeoutMs);
+attachAllReduce(model, reduce, false);
 const myGrads = grads.subarray(gradOffset, gradOffset + init.paramCount);
 const slice = new SliceStep(model, new CrossEntropyLoss(init.loss), () => myGrads.fill(0));
 const ctl = new Int32Array(buffers.ctl);
@@ -56,6 +62,8 @@ function run(cmd: number): void {
   const v = viewsFor(start, count);
   const maskSeed = ctl[base + CTL.maskSeed];
   if (maskSeed !== 0) defaultRng().reseed(((maskSeed >>> 0) ^ Math.imul(index, 0x9e3779b9)) >>> 0);
+  const threads = buffers.reduce.threads;
+  reduce.begin((t) => sliceStart(batch, threads, t + 1) - sliceStart(batch, threads, t));
   const r = slice.run(v.x, v.y, batch);
   results[index * RESULT_STRIDE] = r.loss;
   results[index * RESULT_STRIDE + 1] = r.correct;

@@ -51,13 +51,16 @@ export const MAX_ACTIVATION = 1 << 22;
 /** Collects the model's parameters under their state_dict keys. */
 export function stateDict(model: Sequential): Record<string, TensorJson> {
   const out: Record<string, TensorJson> = Object.create(null);
-  for (const p of model.namedParameters()) out[p.key] = tensorToJson(p.value);
+  // PyTorch's order: each layer's parameters, then its buffers
+  const all = [...model.namedParameters(), ...model.namedBuffers()];
+  const layerOf = (k: string) => Number(k.slice(0, k.indexOf('.')));
+  for (const p of all.sort((a, b) => layerOf(a.key) - layerOf(b.key))) out[p.key] = tensorToJson(p.value);
   return out;
 }
 
 /** Copies stored tensors into the model, checking that every key and shape matches. */
 export function loadStateDict(model: Sequential, state: Record<string, TensorJson>): void {
-  const params = model.namedParameters();
+  const params = [...model.namedParameters(), ...model.namedBuffers()];
   const want = new Set(params.map((p) => p.key));
   for (const k of Object.keys(state)) {
     if (!want.has(k)) throw new CheckpointError(`state.${k}: no such parameter in the model (expected ${[...want].join(', ')})`);
@@ -184,7 +187,7 @@ function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}):
   onlyKeys(mo, 'model', ['name', 'arch', 'layers']);
   const name = get(mo, 'name') === undefined ? 'model' : str(get(mo, 'name'), 'model.name', 64);
   const arch = get(mo, 'arch') === undefined ? undefined : str(get(mo, 'arch'), 'model.arch', 4096);
-  const { specs, params } = checkLayers(get(mo, 'layers'), 'model.layers');
+  const { specs, params, buffers } = checkLayers(get(mo, 'layers'), 'model.layers');
 
   const io = obj(get(d, 'input'), 'input', '{"shape": [1, 28, 28], "mean": ..., "std": ...}');
   onlyKeys(io, 'input', ['shape', 'mean', 'std']);
@@ -216,7 +219,8 @@ function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}):
     state: {},
   };
   checkShapes(file);
-  file.state = checkState(get(d, 'state'), params, values);
+  // running statistics are saved with the parameters but have no optimizer state
+  file.state = checkState(get(d, 'state'), [...params, ...buffers], values);
   if (get(d, 'resume') !== undefined) file.resume = validateResume(get(d, 'resume'), 'resume', params);
   return file;
 }

@@ -31,10 +31,11 @@ export interface ParamShape {
  * Validates `model.layers` with each type's descriptor (nn/layers.ts) under LIMITS. Returns fresh
  * spec objects (never the parsed ones) and the parameter shapes the specs imply.
  */
-export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; params: ParamShape[] } {
+export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; params: ParamShape[]; buffers: ParamShape[] } {
   if (!Array.isArray(v) || v.length < 1 || v.length > LIMITS.layers) fail(path, `a list of 1..${LIMITS.layers} layers`, v);
   const specs: LayerSpec[] = [];
   const params: ParamShape[] = [];
+  const buffers: ParamShape[] = [];
   let total = 0;
   v.forEach((item, i) => {
     const p = `${path}[${i}]`;
@@ -58,6 +59,7 @@ export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; par
       }
       params.push({ key: `${i}.${name}`, shape });
     }
+    for (const [name, shape] of d!.buffers?.(spec!) ?? []) buffers.push({ key: `${i}.${name}`, shape });
   });
-  return { specs, params };
+  return { specs, params, buffers };
 }

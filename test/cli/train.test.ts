@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,5 +116,24 @@ describe('mnist-train (spawned)', () => {
       });
       expectOneLineError(runBin('mnist-train', ['--data-dir', dir, '--out', join(tmp, 'x.json')]), /t10k.*(10000|9999)/);
     });
+  });
+});
+
+describe('mnist-train --show-augment', () => {
+  it('prints the first training images as stored and as the augmentation draws them, then exits without training', () => {
+    const out = join(tmp, 'never.json');
+    const r = runBin('mnist-train', ['--show-augment', '--augment', 'affine', '--limit', '10', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^--augment affine: each row is one training image as stored, then as 1 epoch could draw it$/m);
+    // MNIST's first four training labels, each above its pictures: 28 columns wide, 14 lines of two pixel rows
+    expect(r.stdout.match(/^\d$/gm)).toEqual(['5', '0', '4', '1']);
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('│'));
+    expect(rows).toHaveLength(4 * 14);
+    expect(rows[0]).toMatch(/^│.{28}│ │.{28}│$/u);
+    // the drawn view differs from the stored one
+    const sides = rows.map((l) => [l.slice(1, 29), l.slice(32, 60)]);
+    expect(sides.some(([a, b]) => a !== b)).toBe(true);
+    expect(r.stdout).not.toMatch(/^epoch/m);
+    expect(existsSync(out)).toBe(false);
   });
 });

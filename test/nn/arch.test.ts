@@ -2,9 +2,9 @@
 // the formatArch round trip.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/engine/errors.ts';
-import { ArchError, CNN_ARCH, cnnSpecs, formatArch, parseArch, parseArchLayers } from '../../src/nn/arch.ts';
+import { ARCH_PRESETS, ArchError, CNN_ARCH, cnnSpecs, formatArch, parseArch, parseArchLayers } from '../../src/nn/arch.ts';
 import { defaultRng } from '../../src/nn/init.ts';
-import { buildModel } from '../../src/nn/models.ts';
+import { buildModel, parameterCount } from '../../src/nn/models.ts';
 
 const EXAMPLE = 'conv(32,3,padding=1) relu maxpool(2) conv(64,3) relu maxpool(2) flatten linear(128) relu dropout(0.5) linear(10)';
 
@@ -44,6 +44,15 @@ describe('parseArch', () => {
     expect(cnnSpecs()).toEqual(parseArch(CNN_ARCH));
     expect(buildModel(cnnSpecs()).outputShape([2, 1, 28, 28])).toEqual([2, 10]);
     expect(cnnSpecs().filter((s) => s.type === 'Linear').map((s) => s.inFeatures)).toEqual([32 * 7 * 7, 128]);
+  });
+
+  it('has the cnn-bn preset: the cnn with a batchnorm after each conv and the hidden linear layer', () => {
+    const specs = parseArch(ARCH_PRESETS['cnn-bn']);
+    expect(specs.map((s) => s.type)).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']);
+    expect(specs.filter((s) => s.type.startsWith('BatchNorm')).map((s) => s.numFeatures)).toEqual([16, 32, 128]);
+    // the cnn's 206,922 and 2 per batch-normalised feature
+    expect(parameterCount(buildModel(specs))).toBe(206_922 + 2 * (16 + 32 + 128));
+    expect(ARCH_PRESETS.cnn).toBe(CNN_ARCH);
   });
 
   it('accepts commas or spaces between layers, and empty parentheses', () => {

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseArch } from '../../src/nn/arch.ts';
+import type { BatchNorm } from '../../src/nn/batchnorm.ts';
 import { mlpSpecs } from '../../src/nn/models.ts';
 import { explain } from '../../src/report/activations.ts';
 import { explainHtml, explainPage, originalImage } from '../../src/report/explain-page.ts';
@@ -104,5 +106,31 @@ describe('explain page escaping and options', () => {
     const big = originalImage({ bytes: new Uint8Array(600 * 1024), format: 'jpeg', width: 2000, height: 1000, data: new Uint8Array(2000 * 1000 * 4) });
     expect(big).toMatchObject({ width: 500, height: 250, channels: 4 });
     expect(explainPage(ex, { original: big })).toMatch(/<img class="px" src="data:image\/png;base64,[^"]+" alt="the original picture"><figcaption>original picture \(shown at 500×250\)/);
+  });
+});
+
+describe('explain page with batch normalisation', () => {
+  it('shows BatchNorm layers like the others: a panel with its parameters and one signed feature map per channel, computed with the running statistics', () => {
+    const specs = parseArch('conv(4,3,padding=1) batchnorm relu maxpool(2) flatten linear(16) batchnorm1d relu linear(10)');
+    const model = buildFromSpecs(specs);
+    const bn = model.layers[1] as BatchNorm;
+    bn.runningMean!.data.set([0.5, -0.5, 0, 1]);
+    bn.runningVar!.data.set([4, 1, 0.25, 2]);
+    model.train();
+    const img = testImage(0);
+    const ex = explain(model, img.x);
+    const html = explainPage(ex, { source: 'digit.png', original: { width: 28, height: 28, channels: 1, data: img.pixels }, modelLabel: 'bn' });
+    const panels = [...html.matchAll(/data-type="(\w+)">\s*<h2>([^<]*)<\/h2>\s*<p class="meta">([^<]*)<\/p>/g)];
+    expect(panels.map((m) => m[1])).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']);
+    expect(panels[1][2]).toBe('1 · BatchNorm2d(4)');
+    expect(panels[1][3]).toBe('output [4, 28, 28] · 4 feature maps of 28×28 · 8 parameters');
+    // eval mode: (conv output - running mean) / sqrt(running var + eps), weight 1, bias 0
+    const conv = ex.layers[0].values, out = ex.layers[1].values;
+    for (const [c, i] of [[0, 0], [1, 784 + 5], [2, 2 * 784 + 400], [3, 3 * 784 + 783]]) {
+      const m = [0.5, -0.5, 0, 1][c], v = [4, 1, 0.25, 2][c];
+      expect(out[i]).toBeCloseTo((conv[i] - m) / Math.sqrt(v + 1e-5), 5);
+    }
+    expect(model.training).toBe(true);
+    expect(pageData(html).blocks.L1.scale.kind).toBe('diverging');
   });
 });

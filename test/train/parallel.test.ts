@@ -24,6 +24,7 @@ interface Case { specs: LayerSpec[]; sampleShape: number[]; classes: number }
 
 const mlp: Case = { specs: mlpSpecs([12], 36, 4), sampleShape: [1, 6, 6], classes: 4 };
 const mlpDropout: Case = { specs: parseArch('flatten linear(12) relu dropout(0.3) linear(4)', [1, 6, 6], 4), sampleShape: [1, 6, 6], classes: 4 };
+const cnnBn: Case = { specs: parseArch('conv(4,3,padding=1) batchnorm relu maxpool(2) flatten linear(8) batchnorm1d relu linear(3)', [1, 8, 8], 3), sampleShape: [1, 8, 8], classes: 3 };
 const cnn: Case = { specs: parseArch('conv(4,3,padding=1) relu maxpool(2) conv(6,3,padding=1) relu flatten linear(3)', [1, 8, 8], 3), sampleShape: [1, 8, 8], classes: 3 };
 
 function batches(c: Case, sizes: number[], seed = 5): { x: Tensor; y: Int32Array }[] {
@@ -36,10 +37,10 @@ function batches(c: Case, sizes: number[], seed = 5): { x: Tensor; y: Int32Array
 }
 
 /** Trains a fresh model (init seed 3) on the batches; returns its flat parameters and the step results. */
-async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1, inferenceChunkRows?: number) {
+async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1, inferenceChunkRows?: number, sgd = false) {
   manualSeed(3);
   const model = buildModel(c.specs);
-  const optimizer = new Adam(model.parameters(), { lr: 0.01 });
+  const optimizer: Optimizer = sgd ? new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) : new Adam(model.parameters(), { lr: 0.01 });
   let stepper: Stepper;
   if (threads === 'local') stepper = localStepper(model, optimizer);
   else {
@@ -99,6 +100,31 @@ describe('ParallelStepper', () => {
       }
     });
   }
+
+  it('batch normalisation: 2 threads use the whole batch\'s statistics (outputs, running statistics and inference agree with 1 thread)', async () => {
+    // SGD: Adam would blow the float noise of the biases before each batchnorm (whose gradient is
+    // zero in exact arithmetic) up to lr-sized steps, and those differ between thread counts
+    const data = batches(cnnBn, [16, 16, 7, 16, 16, 16]);
+    const local = await train(cnnBn, 'local', data, 1, undefined, true);
+    const stats = (m: typeof local.model) => Float32Array.from(m.buffers().flatMap((b) => Array.from(b.value.data)));
+    expect(stats(local.model).length).toBe(4 + 4 + 1 + 8 + 8 + 1); // running mean and var per feature and a count, per layer
+    for (const threads of [2]) {
+      const par = await train(cnnBn, threads, data, 1, undefined, true);
+      expect(maxRelDiff(par.flat, local.flat)).toBeLessThan(1e-4);
+      par.results.forEach((r, i) => expect(r.loss).toBeCloseTo(local.results[i].loss, 5));
+      expect(maxRelDiff(stats(par.model), stats(local.model))).toBeLessThan(1e-4);
+      // the workers' replicas read the main thread's running statistics
+      const s = open.at(-1)!;
+      const [{ x }] = batches(cnnBn, [40], 9);
+      const across = Array.from(s.evaluator.forward(x).data);
+      par.model.eval();
+      const ref = Array.from(par.model.forward(x).data);
+      across.forEach((v, i) => expect(v).toBeCloseTo(ref[i], 5));
+    }
+    // per-slice statistics (no reduction) would not agree: the check can fail
+    const halves = await train(cnnBn, 'local', data.map((b) => ({ x: Tensor.from([4, 1, 8, 8], b.x.data.slice(0, 4 * 64)), y: b.y.slice(0, 4) })), 1, undefined, true);
+    expect(maxRelDiff(halves.flat, local.flat)).toBeGreaterThan(1e-3);
+  });
 
   it('repeats bit for bit with the same seed and thread count, dropout included', async () => {
     const data = batches(mlpDropout, [16, 16, 16, 16]);

@@ -3,6 +3,7 @@
 // never stopped (SGD with momentum, Adam, dropout drawing from the global RNG).
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.ts';
+import type { AugmentMode } from '../../src/data/augment.ts';
 import { Batcher } from '../../src/data/batches.ts';
 import { defaultRng, manualSeed } from '../../src/nn/init.ts';
 import { buildModel } from '../../src/nn/models.ts';
@@ -48,19 +49,28 @@ function makeOptimizer(kind: Kind, m: Sequential): Optimizer {
 }
 
 /** A fresh run: model, optimizer, schedule and RNGs as mnist-train makes them. */
-function setup(kind: Kind) {
+const BN_SPECS: LayerSpec[] = [
+  { type: 'BatchNorm2d', numFeatures: 1 },
+  { type: 'Flatten', startDim: 1, endDim: -1 },
+  { type: 'Linear', inFeatures: 64, outFeatures: 16, bias: true },
+  { type: 'BatchNorm1d', numFeatures: 16 },
+  { type: 'ReLU' },
+  { type: 'Linear', inFeatures: 16, outFeatures: 10, bias: true },
+];
+
+function setup(kind: Kind, specs = SPECS) {
   manualSeed(7);
-  const model = buildModel(SPECS);
+  const model = buildModel(specs);
   const optimizer = makeOptimizer(kind, model);
   const scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.7 });
   const shuffle = new Rng(8);
   return { model, optimizer, scheduler, shuffle };
 }
 
-function run(s: ReturnType<typeof setup>, epochs: number, extra: Partial<Parameters<typeof fit>[0]> = {}): Promise<FitResult> {
+function run(s: ReturnType<typeof setup>, epochs: number, extra: Partial<Parameters<typeof fit>[0]> = {}, augment: AugmentMode = 'none'): Promise<FitResult> {
   return fit({
     model: s.model, optimizer: s.optimizer, scheduler: s.scheduler, rng: s.shuffle, epochs,
-    train: new Batcher(TRAIN, { batchSize: 32, ...norm }), test: new Batcher(TEST, { batchSize: 50, ...norm }),
+    train: new Batcher(TRAIN, { batchSize: 32, ...norm, augment }), test: new Batcher(TEST, { batchSize: 50, ...norm }),
     ...extra,
   });
 }
@@ -75,9 +85,9 @@ function save(s: ReturnType<typeof setup>, r: FitResult): string {
   return JSON.stringify({ state: stateDict(s.model), resume });
 }
 
-function restore(kind: Kind, text: string) {
+function restore(kind: Kind, text: string, specs = SPECS) {
   const doc = JSON.parse(text);
-  const s = setup(kind);
+  const s = setup(kind, specs);
   manualSeed(999); // the resumed process starts from an unrelated RNG state
   const shapes = params(s.model).map((p) => ({ key: p.key, shape: [...p.value.shape] }));
   const r: ResumeState = validateResume(doc.resume, 'resume', shapes);
@@ -109,6 +119,42 @@ describe('resume inside fit', () => {
     // the resumed epoch's metrics continue its running sums exactly
     expect(rest.metrics.map((m) => m.trainLoss)).toEqual(full.metrics.slice(1).map((m) => m.trainLoss));
     expect(rest.metrics.map((m) => m.testAccuracy)).toEqual(full.metrics.slice(1).map((m) => m.testAccuracy));
+  });
+
+  it.each(['shift', 'elastic'] as const)('with --augment %s: stopped mid-epoch and resumed, ends bit-identical to a straight run', async (augment) => {
+    const straight = setup('adam');
+    const full = await run(straight, 3, {}, augment);
+    const plain = setup('adam');
+    await run(plain, 3);
+    // the augmentation took effect: other images, other weights
+    expect(weightsOf(straight.model)).not.toEqual(weightsOf(plain.model));
+
+    const first = setup('adam');
+    let steps = 0;
+    const stopped = await run(first, 3, { shouldStop: () => ++steps === 17 }, augment); // epoch 2, batch 6
+    expect(stopped).toMatchObject({ stopped: true, epoch: 1, position: { batchesDone: 6 } });
+    const { s, r } = restore('adam', save(first, stopped));
+    const rest = await run(s, 3, { startEpoch: r.epoch, resumeAt: r.position }, augment);
+    expect(weightsOf(s.model)).toEqual(weightsOf(straight.model));
+    expect(rest.metrics.map((m) => m.trainLoss)).toEqual(full.metrics.slice(1).map((m) => m.trainLoss));
+  });
+
+  it('with batch normalisation and --augment affine: stopped mid-epoch and resumed, weights and running statistics bit-identical', async () => {
+    const stats = (m: Sequential) => m.namedBuffers().map((b) => [b.key, Array.from(b.value.data)]);
+    const straight = setup('adam', BN_SPECS);
+    await run(straight, 3, {}, 'affine');
+    const first = setup('adam', BN_SPECS);
+    let steps = 0;
+    const stopped = await run(first, 3, { shouldStop: () => ++steps === 14 }, 'affine');
+    expect(stopped).toMatchObject({ stopped: true, epoch: 1, position: { batchesDone: 3 } });
+    const text = save(first, stopped);
+    expect(Object.keys(JSON.parse(text).state)).toContain('3.num_batches_tracked');
+    const { s, r } = restore('adam', text, BN_SPECS);
+    expect(stats(s.model)).toEqual(stats(first.model));
+    await run(s, 3, { startEpoch: r.epoch, resumeAt: r.position }, 'affine');
+    expect(weightsOf(s.model)).toEqual(weightsOf(straight.model));
+    expect(stats(s.model)).toEqual(stats(straight.model));
+    expect((s.model.namedBuffers().find((b) => b.key === '0.num_batches_tracked')!.value.data[0])).toBe(30);
   });
 
   it('resumes at an epoch boundary (no position) just as exactly', async () => {
