@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { decodeImage, encodeGreyPng } from '../../src/data/image-io.ts';
@@ -20,7 +20,7 @@ import { FORMAT, VERSION, readWeights, serializeWeights, stateDict } from '../..
 import { startServe } from '../../src/cli/serve.ts';
 import type { LiveServer } from '../../src/cli/live-server.ts';
 import { ROOT, runBin } from '../cli/helpers.ts';
-import { FIXTURES, mnistTest } from '../report/helpers.ts';
+import { FIXTURES, launchChromium, mnistTest } from '../report/helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -44,10 +44,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     // in CI a missing Chromium is a failure, not a skip
     if (!haveChromium) throw new Error(`${CHROMIUM} not found: CI must check the live page in a browser`);
     dir = mkdtempSync(join(tmpdir(), 'mnist-live-'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(CHROMIUM);
   });
 
   afterAll(async () => {

