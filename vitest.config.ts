@@ -1,5 +1,7 @@
 // The fast suite (`npm test`): everything but the *.slow.test.ts files, which only
-// `npm run test:all` (vitest.all.config.ts, what CI runs) adds.
+// `npm run test:all` (vitest.all.config.ts, what CI runs) adds. Two projects: `default` (the
+// engine's default backend, wasm where SIMD runs) and `js`, which runs the engine, layer and
+// optimizer tests again on the plain TypeScript kernels, so every oracle case passes on both.
 import { defineConfig } from 'vitest/config';
 
 export const base = {
@@ -9,6 +11,16 @@ export const base = {
   pool: 'forks' as const,
 };
 
+const KERNEL_TESTS = ['test/engine/**/*.test.ts', 'test/nn/**/*.test.ts', 'test/optim/**/*.test.ts'];
+
+/** The two projects over the given files. */
+export function projects(exclude: string[]) {
+  return [
+    { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude } },
+    { extends: true, test: { name: 'js', include: KERNEL_TESTS, exclude, setupFiles: ['test/backend-js.ts'] } },
+  ];
+}
+
 export default defineConfig({
-  test: { ...base, include: ['test/**/*.test.ts'], exclude: ['test/**/*.slow.test.ts', '**/node_modules/**'] },
+  test: { ...base, projects: projects(['test/**/*.slow.test.ts', '**/node_modules/**']) },
 });

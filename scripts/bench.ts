@@ -2,10 +2,11 @@
 // engine's GEMM rate at the shapes those models use, peak RSS, and a heap check of the loop.
 //
 //   npm run bench -- [--threads N] [--runs 3] [--json bench-results.json] [--models mlp,cnn]
-//                    [--batches 200] [--warmup 20] [--data-dir DIR]
+//                    [--backend wasm,js] [--batches 200] [--warmup 20] [--data-dir DIR]
 //
-// Each (run, model) is measured in a fresh child process (its own JIT warm-up and peak RSS);
-// the table shows medians over the runs.
+// Each (run, model, backend) is measured in a fresh child process (its own JIT warm-up and peak
+// RSS); within a run the backends go back to back, so their ratio is measured under the same
+// load. The table shows medians over the runs.
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -13,6 +14,7 @@ import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Batcher } from '../src/data/batches.ts';
 import { loadDataset } from '../src/data/mnist.ts';
+import { BACKENDS, setBackend, wasmAvailable, type Backend } from '../src/engine/backend.ts';
 import { gemmNN, gemmNT, gemmTN } from '../src/engine/gemm.ts';
 import { Rng } from '../src/engine/rng.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
@@ -32,14 +34,16 @@ interface Args {
   runs: number;
   json: string;
   models: ModelName[];
+  backends: Backend[];
   batches: number;
   warmup: number;
   dataDir?: string;
   child?: ModelName;
 }
 
+
 function parseArgs(argv: string[]): Args {
-  const a: Args = { threads: availableParallelism(), runs: 3, json: 'bench-results.json', models: ['mlp', 'cnn'], batches: 200, warmup: 20 };
+  const a: Args = { threads: availableParallelism(), runs: 3, json: 'bench-results.json', models: ['mlp', 'cnn'], backends: wasmAvailable() ? ['wasm', 'js'] : ['js'], batches: 200, warmup: 20 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1];
     const int = () => {
@@ -57,6 +61,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--models') {
       a.models = v.split(',') as ModelName[];
       if (!a.models.every((m) => m === 'mlp' || m === 'cnn')) throw new Error(`bench: --models takes mlp,cnn, got ${v}`);
+      i++;
+    } else if (k === '--backend') {
+      a.backends = v.split(',') as Backend[];
+      if (!a.backends.every((b) => BACKENDS.includes(b))) throw new Error(`bench: --backend takes wasm,js, got ${v}`);
       i++;
     } else if (k === '--child') (a.child = v as ModelName), i++;
     else throw new Error(`bench: unknown option ${k}`);
@@ -137,6 +145,7 @@ function gemmRate(products: Product[]): number {
 
 interface ChildResult {
   model: ModelName;
+  backend: Backend;
   threads: number;
   trainSamplesPerSec: number;
   inferSamplesPerSec: number;
@@ -157,6 +166,7 @@ interface ChildResult {
 }
 
 async function child(a: Args, model: ModelName): Promise<ChildResult> {
+  setBackend(a.backends[0]);
   const specs = specsOf(model);
   const { products, flopsPerSample } = trainingProducts(specs, 64);
   const gemmGflops = gemmRate(products);
@@ -219,6 +229,7 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
     const trainGflops = (trainSamplesPerSec * flopsPerSample) / 1e9;
     return {
       model,
+      backend: a.backends[0],
       threads: a.threads,
       trainSamplesPerSec,
       inferSamplesPerSec: ev.count / ev.seconds,
@@ -238,8 +249,8 @@ async function child(a: Args, model: ModelName): Promise<ChildResult> {
   }
 }
 
-function runChild(a: Args, model: ModelName): Promise<ChildResult> {
-  const args = ['--child', model, '--threads', String(a.threads), '--batches', String(a.batches), '--warmup', String(a.warmup)];
+function runChild(a: Args, model: ModelName, be: Backend): Promise<ChildResult> {
+  const args = ['--child', model, '--backend', be, '--threads', String(a.threads), '--batches', String(a.batches), '--warmup', String(a.warmup)];
   if (a.dataDir) args.push('--data-dir', a.dataDir);
   return new Promise((resolve, reject) => {
     const cp = fork(fileURLToPath(import.meta.url), args, { execArgv: [...process.execArgv, '--expose-gc'] });
@@ -267,24 +278,30 @@ async function main(): Promise<void> {
   }
   const runs: ChildResult[] = [];
   for (let r = 0; r < a.runs; r++) {
-    for (const m of a.models) {
-      const res = await runChild(a, m);
+    for (const m of a.models) for (const be of a.backends) {
+      const res = await runChild(a, m, be);
       runs.push(res);
       process.stderr.write(
-        `run ${r + 1}/${a.runs} ${m}: train ${fmt(res.trainSamplesPerSec)}/s, infer ${fmt(res.inferSamplesPerSec)}/s, ` +
+        `run ${r + 1}/${a.runs} ${m} ${be}: train ${fmt(res.trainSamplesPerSec)}/s, infer ${fmt(res.inferSamplesPerSec)}/s, ` +
           `GEMM ${fmt(res.gemmGflops, 2)} GFLOP/s, RSS ${fmt(res.peakRssMb)} MB, heap +${fmt(res.heapBytesPerStep)} B/step allocated, ${fmt(res.heapKeptPerStep)} kept\n`,
       );
     }
   }
   const keys = ['trainSamplesPerSec', 'inferSamplesPerSec', 'gemmGflops', 'trainGflops', 'gemmFraction', 'gemmFractionPerThread', 'peakRssMb', 'heapBytesPerStep', 'heapKeptPerStep', 'testAccuracy'] as const;
-  const summary = a.models.map((m) => {
-    const mine = runs.filter((r) => r.model === m);
+  const summary = a.models.flatMap((m) => a.backends.map((be) => {
+    const mine = runs.filter((r) => r.model === m && r.backend === be);
     const med = Object.fromEntries(keys.map((k) => [k, median(mine.map((r) => r[k]))])) as Record<(typeof keys)[number], number>;
-    return { model: m, flopsPerSample: mine[0].flopsPerSample, ...med };
-  });
+    return { model: m, backend: be, flopsPerSample: mine[0].flopsPerSample, ...med };
+  }));
+  // wasm / js per run (the two ran back to back), then the median of those ratios
+  const ratio = (s: (typeof summary)[number], k: 'trainSamplesPerSec' | 'inferSamplesPerSec' | 'gemmGflops') => {
+    if (s.backend !== 'wasm' || !a.backends.includes('js')) return '';
+    const w = runs.filter((r) => r.model === s.model && r.backend === 'wasm'), j = runs.filter((r) => r.model === s.model && r.backend === 'js');
+    return `${fmt(median(w.map((r, i) => r[k] / j[i][k])), 2)}x`;
+  };
 
   const rows = [
-    ['', ...summary.map((s) => (s.model === 'mlp' ? 'W-MLP' : 'W-CNN'))],
+    ['', ...summary.map((s) => `${s.model === 'mlp' ? 'W-MLP' : 'W-CNN'} ${s.backend}`)],
     ['training samples/s', ...summary.map((s) => fmt(s.trainSamplesPerSec))],
     ['inference samples/s (batch 1000)', ...summary.map((s) => fmt(s.inferSamplesPerSec))],
     ['GEMM GFLOP/s at its shapes (1 thread)', ...summary.map((s) => fmt(s.gemmGflops, 2))],
@@ -292,6 +309,9 @@ async function main(): Promise<void> {
     ['training GFLOP/s end to end', ...summary.map((s) => fmt(s.trainGflops, 2))],
     ['… as a fraction of the GEMM rate', ...summary.map((s) => `${fmt(100 * s.gemmFraction)}%`)],
     [`… per thread (÷ ${a.threads})`, ...summary.map((s) => `${fmt(100 * s.gemmFractionPerThread)}%`)],
+    ['wasm/js training (median of per-run ratios)', ...summary.map((s) => ratio(s, 'trainSamplesPerSec'))],
+    ['wasm/js inference', ...summary.map((s) => ratio(s, 'inferSamplesPerSec'))],
+    ['wasm/js GEMM', ...summary.map((s) => ratio(s, 'gemmGflops'))],
     ['peak RSS (MB)', ...summary.map((s) => fmt(s.peakRssMb))],
     ['JS heap allocated per step (bytes)', ...summary.map((s) => fmt(s.heapBytesPerStep))],
     ['JS heap kept per step (bytes)', ...summary.map((s) => fmt(s.heapKeptPerStep))],
@@ -304,7 +324,7 @@ async function main(): Promise<void> {
   const out = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version },
-    options: { threads: a.threads, runs: a.runs, batches: a.batches, warmup: a.warmup },
+    options: { threads: a.threads, runs: a.runs, batches: a.batches, warmup: a.warmup, backends: a.backends },
     summary,
     runs,
   };

@@ -19,6 +19,8 @@ function sourceFiles(dir: string): string[] {
 
 interface Parsed {
   imports: string[];
+  /** The imports still there at run time (not `import type`, not only types named, not import types). */
+  runtime: string[];
   /** Whether the code reads the global `process` (not a property or a declaration named so). */
   usesProcess: boolean;
 }
@@ -27,14 +29,26 @@ interface Parsed {
 export function parseSource(text: string, name = 'x.ts'): Parsed {
   const sf = ts.createSourceFile(name, text, ts.ScriptTarget.Latest, true, name.endsWith('.mjs') ? ts.ScriptKind.JS : ts.ScriptKind.TS);
   const imports: string[] = [];
+  const runtime: string[] = [];
   let usesProcess = false;
+  const typeOnly = (n: ts.ImportDeclaration | ts.ExportDeclaration): boolean => {
+    if (ts.isExportDeclaration(n)) return n.isTypeOnly || (!!n.exportClause && ts.isNamedExports(n.exportClause) && n.exportClause.elements.length > 0 && n.exportClause.elements.every((e) => e.isTypeOnly));
+    const c = n.importClause;
+    if (!c) return false; // a side-effect import
+    if (c.isTypeOnly) return true;
+    const b = c.namedBindings;
+    return !c.name && !!b && ts.isNamedImports(b) && b.elements.length > 0 && b.elements.every((e) => e.isTypeOnly);
+  };
   const visit = (n: ts.Node): void => {
     if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       imports.push(n.moduleSpecifier.text);
+      if (!typeOnly(n)) runtime.push(n.moduleSpecifier.text);
     } else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) {
       imports.push(n.moduleReference.expression.text);
+      runtime.push(n.moduleReference.expression.text);
     } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteralLike(n.arguments[0])) {
       imports.push(n.arguments[0].text);
+      runtime.push(n.arguments[0].text);
     } else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) {
       imports.push(n.argument.literal.text);
     } else if (ts.isIdentifier(n) && n.text === 'process') {
@@ -46,7 +60,7 @@ export function parseSource(text: string, name = 'x.ts'): Parsed {
     ts.forEachChild(n, visit);
   };
   visit(sf);
-  return { imports, usesProcess };
+  return { imports, runtime, usesProcess };
 }
 
 const files = sourceFiles(SRC);
@@ -93,6 +107,10 @@ describe('the import parser', () => {
       "const s = \"import { k } from './in-a-string.ts'\";",
     ].join('\n'));
     expect(imports).toEqual(['./a.ts', './side-effect.ts', './b.ts', './c.ts', './e.ts', './f.ts', './g.ts', './h.ts', './i.ts']);
+    expect(parseSource([
+      "import { a } from './a.ts';", "import './side.ts';", "import type { B } from './b.ts';", "import { type C } from './c.ts';",
+      "import { type D, d } from './d.ts';", "export type { E } from './e.ts';", "export * from './f.ts';", "let g: import('./g.ts').G;",
+    ].join('\n')).runtime).toEqual(['./a.ts', './side.ts', './d.ts', './f.ts']);
   });
 
   it('tells a use of process from a property or a binding of that name', () => {
@@ -130,8 +148,22 @@ describe('layering', () => {
   });
 
   it('keeps Node modules and Node-only packages out of the code the live page bundles', () => {
-    // what src/live/app.ts reaches: esbuild (platform browser) would fail on these and the page would break
-    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/image(\.ts$|\/)|report\/(activations|colors)\.ts$)/.test(show(f)));
+    // what src/live/app.ts reaches at run time (type-only imports are erased): esbuild (platform
+    // browser) would fail on these and the page would break
+    const seen = new Set<string>();
+    const reach = (f: string): void => {
+      if (seen.has(f) || !parsed.has(f)) return;
+      seen.add(f);
+      for (const spec of parsed.get(f)!.runtime) {
+        expect(isNodeModule(spec) || /^(pngjs|jpeg-js|esbuild)$/.test(spec), `${show(f)} (bundled by the live page) imports ${spec}`).toBe(false);
+        const t = target(f, spec);
+        if (t) reach(t);
+      }
+    };
+    reach(join(SRC, 'live/app.ts'));
+    expect(seen.size).toBeGreaterThan(10);
+    // and every file of the folders it is made of, reached or not
+    const browser = files.filter((f) => ['live', 'engine', 'nn'].includes(folder(f)) || /^(data\/(image(\.ts$|\/)|ink-shape\.ts$)|report\/(activations|colors)\.ts$)/.test(show(f)));
     for (const f of browser.filter((x) => x.endsWith('.ts'))) {
       for (const spec of parsed.get(f)!.imports) expect(isNodeModule(spec) || /^(pngjs|jpeg-js|esbuild)$/.test(spec), `${show(f)} imports ${spec}`).toBe(false);
     }

@@ -16,12 +16,16 @@ import { belowMinimum, percentage, positiveInt } from './flags.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
 import { contactSheet, scaleNearest } from '../report/contact-sheet.ts';
 import { trainingReportHtml } from '../report/report-page.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import type { Backend } from '../engine/backend.ts';
 import { int, makeUi, pct, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 export class EvalUsageError extends MnistError {}
 
 export interface EvalOptions {
+  /** Kernels (default: wasm where it runs). */
+  backend?: Backend;
   split: 'train' | 'test';
   limit?: number;
   dataset?: DatasetName;
@@ -47,6 +51,7 @@ export function evalProgram(): Command {
     .option('--pairs <n>', 'how many of the most confused pairs to list', positiveInt, 5)
     .option('--errors <dir>', 'write every misclassified image there as a PNG, plus a contact sheet')
     .option('--report <file>', 'write an HTML report: training curves from the weights file, confusion matrix, misclassified digits')
+    .addOption(backendOption())
     .option('--json', 'print the results as one JSON document on stdout')
     .option('--min-accuracy <percent>', 'exit 1 when the accuracy is below this, e.g. 90: a CI smoke test', percentage);
 }
@@ -91,6 +96,7 @@ function trainerRecord(file: WeightsFile, opts: EvalOptions, dataset: DatasetNam
 
 export async function runEval(path: string, opts: EvalOptions): Promise<EvalReport> {
   const ui = makeUi({ json: opts.json });
+  selectBackend(opts.backend, ui);
   // every output checked (and --errors created) before the weights are read and the work starts
   const outputs: OutputSpec[] = [];
   if (opts.report !== undefined) outputs.push({ flag: '--report', path: opts.report });

@@ -15,6 +15,8 @@ export class ServeError extends MnistError {}
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
+/** Signals that stop a serving page: Ctrl-C, kill, a closed terminal (exit 0: nothing is lost). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export interface LiveServerOptions {
   host?: string;

@@ -15,6 +15,8 @@ import { readProblem } from './fs-reason.ts';
 import { positiveInt } from './flags.ts';
 import { writeExplainPage } from './report-files.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import type { Backend } from '../engine/backend.ts';
 import { makeUi, type Ui } from './ui.ts';
 import { readWeightsFile } from './weights-file.ts';
 
@@ -24,6 +26,8 @@ export class PredictError extends MnistError {}
 export const LOW_CONFIDENCE = 0.5;
 
 export interface PredictOptions {
+  /** Kernels (default: wasm where it runs). */
+  backend?: Backend;
   weights: string;
   top: number;
   show?: boolean;
@@ -40,6 +44,7 @@ export function predictProgram(): Command {
     .option('--top <k>', 'how many of the most likely classes to list', positiveInt, 3)
     .option('--show', 'draw the 28×28 image the model saw')
     .option('--save-input <dir>', 'save the 28×28 image the model saw as a PNG in this directory')
+    .addOption(backendOption())
     .option('--json', 'print the results as one JSON document on stdout')
     .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)');
 }
@@ -105,6 +110,7 @@ function uniqueInputPath(dir: string, file: string, used: Set<string>): string {
 
 export async function predict(files: string[], opts: PredictOptions): Promise<void> {
   const ui = makeUi({ json: opts.json });
+  selectBackend(opts.backend, ui);
   if (opts.explain !== undefined && files.length !== 1) {
     throw new PredictError(`--explain draws one picture, but ${files.length} were given`, 'run mnist-predict once per picture with --explain');
   }
@@ -187,7 +193,8 @@ function predictOne(
   used: Set<string>,
 ): { r: Prediction; pixels?: Uint8Array } {
   const img = readImageFile(path);
-  const pre = preprocessImage(img);
+  // where several regions could be the digit, the one the model reads most confidently wins
+  const pre = preprocessImage(img, { classify: (px) => classify(model, px, input.mean, input.std) });
   const r: Prediction = {
     file: path,
     digit: null,
@@ -260,7 +267,13 @@ function describeInput(r: Prediction): string {
     const paper = i.alpha === 'ink' ? 'a transparent background' : i.inverted ? 'a light background' : 'a dark background';
     if (i.signal === 'colour') parts.push(`ink told apart from ${paper} by its colour`);
     else parts.push(`${i.inverted ? 'dark' : 'light'} ink on ${paper}${i.inverted ? ' (inverted)' : ''}`);
-    if (i.box) parts.push(`digit ${i.box.width}×${i.box.height} at (${i.box.x}, ${i.box.y})`);
+    if (i.lines) parts.push(`printed lines removed (${i.lines.horizontal} across, ${i.lines.vertical} down)`);
+    if (i.box) parts.push(`digit ${i.box.width}×${i.box.height} at (${i.box.x}, ${i.box.y})${i.chosen ? `, chosen as ${i.chosen}` : ''}`);
+    if (i.candidates && i.candidates.length > 1) {
+      const others = i.candidates.slice(1).map((c) => `${c.box.width}×${c.box.height} at (${c.box.x}, ${c.box.y}) read as ${c.digit} (${Math.round((c.confidence ?? 0) * 100)}%)`);
+      parts.push(`other candidates: ${others.join(', ')}`);
+    }
+    if (i.setAside) parts.push(`set aside: ${Object.entries(i.setAside).map(([why, n]) => `${n} ${why}`).join(', ')}`);
     if (i.stroke !== undefined && i.strokeAdjusted !== undefined && Math.abs(i.stroke - i.strokeAdjusted) > 0.05) {
       parts.push(`strokes ${i.stroke < i.strokeAdjusted ? 'thickened' : 'thinned'} to ${i.strokeAdjusted.toFixed(1)} px`);
     }

@@ -5,7 +5,7 @@ import { SIZE } from '../data/image.ts';
 import type { LiveModel } from '../live/protocol.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { portNumber } from './flags.ts';
-import { DEFAULT_HOST, DEFAULT_PORT, ServeError, liveParams, startLiveServer, type LiveServer } from './live-server.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, STOP_SIGNALS, ServeError, liveParams, startLiveServer, type LiveServer } from './live-server.ts';
 import { readWeightsFile } from './weights-file.ts';
 
 export interface ServeOptions {
@@ -45,12 +45,10 @@ export async function serve(weights: string, o: ServeOptions): Promise<void> {
   process.stdout.write(`serving ${weights} at ${server.url} (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      for (const sig of STOP_SIGNALS) process.off(sig, stop);
       void server.close().then(resolve);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const sig of STOP_SIGNALS) process.on(sig, stop);
   });
 }
 

@@ -35,6 +35,8 @@ export interface RunSettings {
   augment: AugmentMode;
   /** Threads the run trained with (files before this field: unknown); the sums' order depends on it. */
   threads?: number;
+  /** Kernels the run trained with (files before this field: unknown); the rounding depends on them. */
+  backend?: 'wasm' | 'js';
 }
 
 export interface ResumePlan {
@@ -76,6 +78,7 @@ export function settingsFromFile(file: WeightsFile): RunSettings {
     limit: optional('limit'),
     testLimit: optional('testLimit'),
     threads: optional('threads'),
+    backend: get(t, 'backend') == null ? undefined : oneOf(get(t, 'backend'), p('backend'), ['wasm', 'js'] as const),
     dataset: oneOf(file.dataset, 'dataset', ['mnist', 'fashion-mnist'] as const),
     augment: oneOf(get(t, 'augment') ?? 'none', p('augment'), AUGMENT_MODES),
   };

@@ -7,7 +7,7 @@ import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import type { EpochRecord } from '../weights/checkpoint.ts';
 import type { StepInfo } from '../train/train.ts';
-import { liveParams, startLiveServer, type LiveServer } from './live-server.ts';
+import { STOP_SIGNALS, liveParams, startLiveServer, type LiveServer } from './live-server.ts';
 
 /** Curve points at most this often (ms). */
 const POINT_EVERY = 250;
@@ -130,12 +130,10 @@ export async function watchTraining(o: TrainWatchOptions): Promise<TrainWatch> {
       process.stderr.write(`training finished; the live page stays at ${server.url} (Ctrl-C to stop)\n`);
       return new Promise<void>((resolve) => {
         const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+          for (const sig of STOP_SIGNALS) process.off(sig, stop);
           void server.close().then(resolve);
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        for (const sig of STOP_SIGNALS) process.on(sig, stop);
       });
     },
     close: () => server.close(),

@@ -23,6 +23,8 @@ import { formatChart } from './chart.ts';
 import { INTERRUPTED_EXIT_CODE, catchInterrupts, type Interrupts } from './interrupt.ts';
 import { BatchWindow, MetricsLog, logFormat } from './metrics-log.ts';
 import { explainDivergence, restoreTraining, resumeCommand, snapshot, type LiveTraining } from './train-checkpoint.ts';
+import { backendOption, selectBackend } from './backend-flag.ts';
+import { backend as currentBackend, type Backend } from '../engine/backend.ts';
 import { UsageError, planResume, type ResumeFlags, type ResumePlan } from './train-resume.ts';
 import { evaluate } from '../train/evaluate.ts';
 import { ParallelStepper } from '../train/parallel.ts';
@@ -76,6 +78,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** Threads for training and evaluation, the main thread included (default: see trainThreads). */
   threads?: number;
+  /** Kernels (default: wasm where it runs; a resumed run keeps its file's). */
+  backend?: Backend;
   /** Refuse runs estimated above this many MB (default: defaultMaxMemoryMb()). */
   maxMemory?: number;
   /** Percent: exit 1 after saving when the final test accuracy is lower (a CI smoke test). */
@@ -123,6 +127,7 @@ export function trainProgram(): Command {
     .option('--quiet', 'print only the final result')
     .option('--max-memory <MB>', 'refuse a run whose estimated memory is above this many MB (default: 80% of the machine)', positiveInt)
     .option('--threads <n>', "threads for training and evaluation (default: the machine's cores; 1 for epochs under 100 batches; at most the cores)", limited(L.threads))
+    .addOption(backendOption())
     .option('--min-accuracy <percent>', 'exit 1 (after saving the weights) when the final test accuracy is below this, e.g. 90: a CI smoke test', percentage)
     .option('--serve', 'show the run on a live page: curves, and test digits through the current weights; stays up after training until Ctrl-C')
     .option('--host <address>', 'with --serve: address to listen on', DEFAULT_HOST)
@@ -180,7 +185,7 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
   // a resumed run trains with the file's settings, towards the new total, into the same file
   // --threads stays free, but by default a resumed run splits its batches as the run it continues did
   const opts: TrainOptions = plan
-    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads) }
+    ? { ...flags, ...plan.settings, epochs: plan.epochs, out: given('out') ? flags.out : plan.path, threads: given('threads') ? flags.threads : (plan.settings.threads ?? flags.threads), backend: given('backend') ? flags.backend : (plan.settings.backend ?? flags.backend) }
     : flags;
   const warnings = makeUi({ quiet: opts.quiet, json: opts.json });
   if (opts.optimizer === 'sgd' && opts.nesterov && opts.momentum === 0) throw new UsageError('--nesterov needs --momentum above 0', 'drop --nesterov, or give --momentum 0.9');
@@ -199,6 +204,9 @@ export async function train(flags: TrainOptions, given: (key: string) => boolean
 }
 
 async function trainRun(opts: TrainOptions, flags: TrainOptions, plan: ResumePlan | undefined, interrupts: Interrupts, serving: { watch?: TrainWatch } = {}): Promise<void> {
+  const ui = makeUi({ quiet: opts.quiet, json: opts.json });
+  // before any model or optimizer buffer exists: the wasm backend puts them in its memory
+  selectBackend(opts.backend, ui);
   const { name: modelName, specs } = plan ? { name: plan.file.model.name, specs: plan.file.model.layers } : modelSpecs(opts);
   // the reader's checks before anything is built: a model the flags allow is a file it reads
   const paramCount = checkModelSpecs(specs, modelName);
@@ -337,6 +345,10 @@ async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui
   if (plan?.settings.threads !== undefined && threads !== plan.settings.threads) {
     ui.warn(`training on ${threads} thread${threads === 1 ? '' : 's'} where ${plan.path} used ${plan.settings.threads}: the result will not be bit-identical to an uninterrupted run`);
   }
+  const backend = currentBackend();
+  if (plan?.settings.backend !== undefined && backend !== plan.settings.backend) {
+    ui.warn(`training on the ${backend} backend where ${plan.path} used ${plan.settings.backend}: the result will not be bit-identical to an uninterrupted run`);
+  }
   const weights = (resume: ResumeState): WeightsFile => ({
     format: FORMAT,
     version: VERSION,
@@ -345,7 +357,7 @@ async function setUpRun(opts: TrainOptions, plan: ResumePlan | undefined, ui: Ui
     input: { shape: [1, data.train.rows, data.train.cols], mean: data.mean, std: data.std },
     classes: data.classes,
     dataset: data.name,
-    training: trainingFields(opts, { lr, weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay, tMax, threads }),
+    training: { backend, ...trainingFields(opts, { lr, weightDecay: optimizer instanceof SGD ? optimizer.weightDecay : (optimizer as Adam).weightDecay, tMax, threads }) },
     metrics: history,
     state: stateDict(model),
     resume,

@@ -9,9 +9,14 @@
 //   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
 // 3x3 stride-1 kernels take the Winograd path (winograd.ts) when they have enough channels, and a
 // direct kernel (conv-direct.ts) for y when they have one input channel per group.
+// The wasm backend (backend.ts) runs im2col + its f32x4 GEMM for every geometry instead
+// (wasm/conv.ts): with SIMD products the GEMM beats the scalar Winograd transforms.
 import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSize } from './gemm.ts';
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
+import { useWasm } from './backend.ts';
+import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col } from './wasm/conv.ts';
+import { wasmRuntime } from './wasm/runtime.ts';
 import type { Conv2dGeometry } from './conv-geometry.ts';
 
 export type { Conv2dGeometry };
@@ -46,7 +51,7 @@ let colPanels: Float64Array = new Float64Array(0);
 /** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
 export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
   if (isPointwise(g)) return 0;
-  if (winogradForward(g) || directConvApplies(g)) wholeBatch = false;
+  if (!useWasm() && (winogradForward(g) || directConvApplies(g))) wholeBatch = false;
   const block = (g.cIn / g.groups) * g.kH * g.kW * g.outH * g.outW;
   return wholeBatch ? block * g.n * g.groups : block;
 }
@@ -139,6 +144,7 @@ export function conv2dForward(
   g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null,
   y: Float32Array, col: Float32Array, keepCols: boolean,
 ): boolean {
+  if (useWasm()) return wasmConv2dForward(g, x, weight, bias, y, col, keepCols, isPointwise(g));
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
   if (winogradForward(g)) {
@@ -192,9 +198,21 @@ export function conv2dBackward(
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
   const pointwise = isPointwise(g);
-  const wino = dx !== null && winogradDx(g);
-  const winoW = winogradForward(g);
-  if (dx && !pointwise && !wino) dx.fill(0);
+  const wasm = useWasm();
+  const wino = !wasm && dx !== null && winogradDx(g);
+  const winoW = !wasm && winogradForward(g);
+  // the wasm im2col / col2im need both operands in the kernel memory (layer workspaces are)
+  const wasmCols = wasm && wasmRuntime().holds(col) && wasmRuntime().holds(x) && (!dx || (wasmRuntime().holds(dx) && wasmRuntime().holds(dcol)));
+  const toCols = wasmCols ? wasmIm2col : im2col;
+  const fromCols = wasmCols ? wasmCol2im : col2im;
+  // with the columns kept in the kernel memory, one product over the whole batch gives dweight
+  const batchedDw = wasm && !pointwise && colsKept && wasmRuntime().holds(col) && wasmRuntime().holds(dy);
+  if (batchedDw) wasmConvDweight(g, dy, col, dweight);
+  const dwDone = winoW || batchedDw;
+  const wasmDx = wasmCols && dx !== null && !pointwise && wasmRuntime().holds(dy);
+  if (wasmDx) wasmConvDx(g, weight, dy, dx, dcol);
+  const dxDone = wino || wasmDx;
+  if (dx && !pointwise && !dxDone) dx.fill(0);
   if (winoW) {
     for (let gi = 0; gi < groups; gi++) {
       winogradDweight(
@@ -214,7 +232,7 @@ export function conv2dBackward(
       );
     }
   }
-  for (let img = 0; img < n && !(winoW && (wino || !dx)); img++) {
+  for (let img = 0; img < n && !(dwDone && (dxDone || !dx)); img++) {
     for (let gi = 0; gi < groups; gi++) {
       const xOff = (img * cIn + gi * cg) * h * w;
       const yOff = (img * cOut + gi * og) * L;
@@ -224,15 +242,15 @@ export function conv2dBackward(
         if (dx) gemmTN(K, L, og, weight, dy, dx, false, wOff, yOff, xOff);
         continue;
       }
-      if (!winoW) {
+      if (!dwDone) {
         let colOff = 0;
         if (colsKept) colOff = (img * groups + gi) * K * L;
-        else im2col(x, xOff, cg, g, col, 0);
+        else toCols(x, xOff, cg, g, col, 0);
         gemmNT(og, K, L, dy, col, dweight, true, yOff, colOff, wOff);
       }
-      if (dx && !wino) {
+      if (dx && !dxDone) {
         gemmTN(K, L, og, weight, dy, dcol, false, wOff, yOff, 0);
-        col2im(dcol, 0, cg, g, dx, xOff);
+        fromCols(dcol, 0, cg, g, dx, xOff);
       }
     }
   }

@@ -9,6 +9,11 @@
 //
 // Callers that reuse an operand across many products (conv weights over a batch) pack it once
 // with packA/packB and call gemmPacked directly.
+//
+// With the wasm backend (backend.ts) the named forms run the f32x4 kernels of wasm/gemm.ts; the
+// code here is the js backend and the reference those kernels are tested against.
+import { useWasm } from './backend.ts';
+import { wasmGemmStrided } from './wasm/gemm.ts';
 
 /** Rows of A per register block. */
 export const MR = 4;
@@ -168,6 +173,23 @@ export function growScratch(buf: Float64Array, n: number): Float64Array {
  * C(i,j) = c[cOff + i*ldc + j]. The named forms below call this with their strides.
  */
 export function gemmStrided(
+  M: number, N: number, K: number,
+  a: Float32Array, aOff: number, ars: number, acs: number,
+  b: Float32Array, bOff: number, brs: number, bcs: number,
+  c: Float32Array, cOff: number, ldc: number,
+  accumulate: boolean,
+): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+    return;
+  }
+  if (useWasm()) wasmGemmStrided(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+  else gemmStridedJs(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+}
+
+/** gemmStrided on the js backend whichever backend is selected (the reference for the wasm kernels). */
+export function gemmStridedJs(
   M: number, N: number, K: number,
   a: Float32Array, aOff: number, ars: number, acs: number,
   b: Float32Array, bOff: number, brs: number, bcs: number,

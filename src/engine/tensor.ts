@@ -1,6 +1,8 @@
 // Tensor: a shape over a flat row-major Float32Array (NCHW for images). No autograd here:
 // each layer owns its backward pass.
 import { ShapeError } from './errors.ts';
+import { useWasm } from './backend.ts';
+import { wasmRuntime } from './wasm/runtime.ts';
 
 export class Tensor {
   readonly size: number;
@@ -52,14 +54,26 @@ export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** n zeros where the selected backend's kernels work on them best (the wasm kernel memory, if used). */
+export function kernelFloats(n: number): Float32Array {
+  return (useWasm() && wasmRuntime().allocFloats(n)) || new Float32Array(n);
+}
+
 /**
  * A buffer a layer reuses across calls with the same shape, so the training loop does not
- * allocate. The returned tensor is overwritten by the next call: copy it to keep it.
+ * allocate. The returned tensor is overwritten by the next call: copy it to keep it. With the
+ * wasm backend it lives in the kernel memory, so the kernels read and write it in place.
  */
 export class Workspace {
   private t?: Tensor;
   get(shape: readonly number[]): Tensor {
-    if (!this.t || !sameShape(this.t.shape, shape)) this.t = Tensor.zeros(shape);
+    if (!this.t || !sameShape(this.t.shape, shape)) {
+      // the previous buffer goes back at once (its contents were only good until this call):
+      // waiting for the garbage collector let the kernel memory grow with every switch between
+      // training and evaluation shapes
+      if (this.t) wasmRuntime().releaseFloats(this.t.data);
+      this.t = new Tensor([...shape], kernelFloats(shapeSize(shape)));
+    }
     return this.t;
   }
 }

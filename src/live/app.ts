@@ -2,6 +2,7 @@
 // go through mnist-predict's own preparation (data/image.ts) and the engine's own forward pass
 // (nn/, engine/), and every layer is repainted; a click on a cell shows its arithmetic. Under
 // mnist-train --serve it also draws the run: curves, and a few test digits with the new weights.
+import { setBackend } from '../engine/backend.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
 import { Conv2d } from '../nn/conv2d.ts';
@@ -14,6 +15,11 @@ import { explain, type Explanation, type WeightImages } from '../report/activati
 import { DIVERGING, SEQUENTIAL, colorAt, fmtNum, scaleFor, type Rgb } from '../report/colors.ts';
 import type { LiveDone, LiveEpoch, LiveModel, LiveParams, LivePoint, LiveState, LiveSync, PreparedPicture } from './protocol.ts';
 import { convCell, linearUnit, poolCell, type ConvWork, type LinearWork, type PoolWork } from './worked.ts';
+
+// Chromium refuses to compile a WebAssembly module over 4 KB synchronously on the main thread, and
+// the engine's wasm kernels are compiled synchronously: the page runs the plain TypeScript kernels
+// (a forward pass of the default CNN takes a few ms there).
+setBackend('js');
 
 type Kind = 'sequential' | 'diverging' | 'grey';
 interface Scale { kind: Kind; lo: number; hi: number }

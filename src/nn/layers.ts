@@ -1,5 +1,5 @@
 // The layer types this engine knows, one descriptor each (see layer.ts). Adding a layer is one
-// new file beside these and one line here.
+// new file beside these, its import here and its entry in LAYERS.
 import { avgPool2dLayer } from './avg-pool2d.ts';
 import { batchNorm1dLayer, batchNorm2dLayer } from './batchnorm.ts';
 import { conv2dLayer } from './conv2d.ts';

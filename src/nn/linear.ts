@@ -1,6 +1,7 @@
 // Fully connected layer y = x · Wᵀ + b, like torch.nn.Linear (weight [out, in]).
 import { ShapeError } from '../engine/errors.ts';
 import { gemmNN, gemmNT, gemmTN } from '../engine/gemm.ts';
+import { useWasm } from '../engine/backend.ts';
 import { SplitRows, splitGemmNT, splitGemmTN, splitRows } from '../engine/sparse.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
@@ -47,8 +48,9 @@ export const linearLayer: LayerDescriptor<LinearSpec> = {
 
 /**
  * An input with at most this fraction of entries off its main value takes the sparse products
- * (engine/sparse.ts): on MNIST's first layer (about 19%) they run 3-4x faster than the dense GEMM,
- * and at about 50% (Fashion-MNIST) they still break even.
+ * (engine/sparse.ts): on MNIST's first layer (about 19%) they run 3-4x faster than the dense js
+ * GEMM, and at about 50% (Fashion-MNIST) they still break even. The wasm backend's dense f32x4
+ * GEMM is 3x faster again than the (scalar) sparse products, so it never takes them.
  */
 export const SPARSE_MAX_DENSITY = 0.4;
 /** Narrower layers skip the sparsity test: it would cost more than it could save. */
@@ -94,7 +96,7 @@ export class Linear extends Module {
     const shape = this.outputShape(x.shape);
     const n = x.size / this.inFeatures;
     const y = this.out.get(shape);
-    this.sparse = this.sparseInputs && this.outFeatures >= SPARSE_MIN_OUT && splitRows(x.data, n, this.inFeatures, SPARSE_MAX_DENSITY, this.split);
+    this.sparse = this.sparseInputs && !useWasm() && this.outFeatures >= SPARSE_MIN_OUT && splitRows(x.data, n, this.inFeatures, SPARSE_MAX_DENSITY, this.split);
     if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
     else gemmNT(n, this.outFeatures, this.inFeatures, x.data, this.weight.value.data, y.data);
     if (this.bias) {

@@ -1,6 +1,8 @@
 // Rectified linear unit, like torch.nn.ReLU.
 import { ShapeError } from '../engine/errors.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
+import { useWasm } from '../engine/backend.ts';
+import { wasmRelu, wasmReluBackward } from '../engine/wasm/elementwise.ts';
 import { shapeKeepingLayer } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
 
@@ -37,6 +39,8 @@ export class ReLU extends Module {
   // x: any shape -> same shape
   forward(x: Tensor): Tensor {
     const y = this.out.get(x.shape);
+    this.y = y;
+    if (useWasm() && wasmRelu(x.data, y.data)) return y;
     const xi = this.views.of(x.data, 0), yi = this.views.of(y.data, 1);
     // NOTE: on the float32 bits, `v & ~(v >> 31)` zeroes every value with the sign bit set
     // (negatives, -0, -inf) and keeps the rest (NaN stays NaN, as in PyTorch). A `v > 0 ? v : 0`
@@ -64,6 +68,7 @@ export class ReLU extends Module {
     if (!y) throw new ShapeError('ReLU: backward called before forward');
     if (dout.size !== y.size) throw new ShapeError(`ReLU: dout must be ${fmtShape(y.shape)}, but got ${fmtShape(dout.shape)}`);
     const dx = this.dx.get(y.shape);
+    if (useWasm() && wasmReluBackward(y.data, dout.data, dx.data)) return dx;
     const yi = this.views.of(y.data, 1), gi = this.views.of(dout.data, 2), di = this.views.of(dx.data, 3);
     // y's bits are > 0 exactly where y > 0 (y is never negative): keep dout there, branch-free
     const n = yi.length, n4 = n & ~3;

@@ -2,6 +2,9 @@
 // (bias-corrected moments, eps added after the square root, optional AMSGrad).
 import { ConfigError } from '../engine/errors.ts';
 import type { Parameter } from '../nn/module.ts';
+import { useWasm } from '../engine/backend.ts';
+import { wasmAdam } from '../engine/wasm/elementwise.ts';
+import { kernelFloats } from '../engine/tensor.ts';
 import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
 
 export interface AdamOptions {
@@ -37,8 +40,8 @@ export class Adam extends Optimizer {
     });
     if (!(this.eps >= 0)) throw new ConfigError(`${name}: eps must be >= 0, got ${this.eps}`);
     if (!(this.weightDecay >= 0)) throw new ConfigError(`${name}: weightDecay must be >= 0, got ${this.weightDecay}`);
-    this.m = params.map((p) => new Float32Array(p.value.size));
-    this.v = params.map((p) => new Float32Array(p.value.size));
+    this.m = params.map((p) => kernelFloats(p.value.size));
+    this.v = params.map((p) => kernelFloats(p.value.size));
     this.vmax = this.amsgrad ? params.map((p) => new Float32Array(p.value.size)) : [];
   }
 
@@ -52,6 +55,12 @@ export class Adam extends Optimizer {
     // NOTE: multiplying by 1/bc2sqrt (exact to float32 precision) saves a division per value; the
     // two divisions made the step 2x slower.
     const invBc2sqrt = 1 / bc2sqrt;
+    if (useWasm() && !amsgrad) {
+      // float32 lanes throughout (PyTorch's own precision); the js loop below rounds only on store
+      const s = { decay: decoupled ? 1 - lr * wd : 1, l2: decoupled ? 0 : wd, b1, b2, stepSize, invBc2sqrt, eps };
+      this.params.forEach((p, idx) => wasmAdam(p.value.data, p.grad.data, this.m[idx], this.v[idx], s));
+      return;
+    }
     this.params.forEach((p, idx) => {
       const w = p.value.data, g = p.grad.data, m = this.m[idx], v = this.v[idx];
       const vmax = amsgrad ? this.vmax[idx] : v;

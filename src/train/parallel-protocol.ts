@@ -1,6 +1,7 @@
 // What the main thread and the workers of ParallelStepper share: the layout of the shared memory
 // and control block, how a batch is cut into per-thread slices, and parameter binding.
 import { MnistError } from '../engine/errors.ts';
+import type { Backend } from '../engine/backend.ts';
 import { shapeSize } from '../engine/tensor.ts';
 import type { CrossEntropyOptions } from '../nn/loss.ts';
 import type { LayerSpec, Module, Parameter } from '../nn/module.ts';
@@ -43,6 +44,8 @@ export interface WorkerInit {
   chunkRows: number;
   paramCount: number;
   seed: number;
+  /** The main thread's kernels (engine/backend.ts); every worker runs the same. */
+  backend: Backend;
   loss: CrossEntropyOptions;
   buffers: SharedBuffers;
   /** How long to wait for the other threads' batch statistics. */

@@ -3,6 +3,7 @@
 // writes its gradients into its own shared region, and the main thread sums the regions in a
 // fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
 // The shared layout is in parallel-protocol.ts, the threads in worker-pool.ts, the step in step.ts.
+import { backend } from '../engine/backend.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
@@ -133,7 +134,7 @@ export class ParallelStepper implements Stepper {
       await stepper.pool.start(o.workerUrl ?? new URL('./worker.mjs', import.meta.url), (t): WorkerInit => ({
         index: t, specs: o.specs, sampleShape: o.sampleShape, classes,
         maxBatch: o.maxBatch, chunkRows: stepper.chunkRows, paramCount, seed: ((o.seed ?? 0) * 1000003 + t) >>> 0,
-        loss: o.loss ?? {}, buffers, timeoutMs: o.timeoutMs ?? 120_000,
+        loss: o.loss ?? {}, buffers, timeoutMs: o.timeoutMs ?? 120_000, backend: backend(),
       }));
     } catch (e) {
       await stepper.close();

@@ -3,6 +3,7 @@
 // step (step.ts) or inference on its rows, signal done.
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
+import { setBackend } from '../engine/backend.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
@@ -12,6 +13,7 @@ import { SliceStep } from './step.ts';
 
 const init = workerData as WorkerInit;
 const { index, buffers, sampleShape, classes } = init;
+setBackend(init.backend);
 manualSeed(init.seed);
 const model = buildModel(init.specs);
 const params = model.parameters();

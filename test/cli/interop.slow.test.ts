@@ -51,6 +51,7 @@ describe('bad inputs: one line, exit 1, nothing written', () => {
     ['a target without an extension', (d, w) => [w, join(d, 'model')], /the file name has no extension to tell the format/],
     ['a target in a missing directory', (d, w) => [w, join(d, 'nope', 'model.onnx')], /output .*nope\/model\.onnx: directory .*nope does not exist/],
     ['a directory as the target', (d, w) => { mkdirSync(join(d, 'x.onnx')); return [w, join(d, 'x.onnx')]; }, /x\.onnx: is a directory, expected a file path/],
+    ['the weights file itself as the target', (_d, w) => [w, w, '--format', 'onnx'], /output .*w\.json: is also the weights file .* this command reads; writing it would destroy it/],
     ['a weights file that is not one', (d) => [join(ROOT, 'package.json'), join(d, 'model.onnx')], /package\.json: (format|not a weights file)/],
   ];
   for (const [name, args, pattern] of exportCases) {

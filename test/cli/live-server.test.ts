@@ -182,11 +182,17 @@ describe('live server (mnist-train --serve)', () => {
       watch.epoch({ epoch: 1, trainLoss: 1.5, trainAccuracy: 0.5, testLoss: 1.4, testAccuracy: 0.6, seconds: 1, samplesPerSecond: 8, lr: 1e-3 });
       watch.done(false, 1);
       await got;
-      expect(events).toEqual(['sync', 'point', 'epoch', 'state', 'done']);
+      // a slow machine may cross the 250 ms point or 2 s weights interval between the two steps
+      expect(events[0]).toBe('sync');
+      expect(events.slice(-3)).toEqual(['epoch', 'state', 'done']);
+      const middle = events.slice(1, -3);
+      expect(middle.filter((e) => e === 'point').length).toBeGreaterThanOrEqual(1);
+      expect(middle.every((e) => e === 'point' || e === 'state')).toBe(true);
       const after = JSON.parse((await get(port, '/model.json')).body) as LiveModel;
-      // the point at the epoch's last batch: the mean over both batches
-      expect(after.training!.points).toEqual([{ step: 2, epoch: 1, batch: 2, batches: 2, loss: 1.5, accuracy: 0.5 }]);
-      expect(after.state.version).toBe(1);
+      // a point at the epoch's last batch always; it holds the mean over the batches since the last point
+      const p = (step: number, loss: number, accuracy: number) => ({ step, epoch: 1, batch: step, batches: 2, loss, accuracy });
+      expect([[p(2, 1.5, 0.5)], [p(1, 2, 0.25), p(2, 1, 0.75)]]).toContainEqual(after.training!.points);
+      expect(after.state.version).toBe(events.filter((e) => e === 'state').length);
       const w = Buffer.from(after.state.params['1.weight'].b64, 'base64');
       expect(new Float32Array(w.buffer, w.byteOffset, 1)[0]).toBe(42);
       expect(after.training!.done).toEqual({ stopped: false, epoch: 1 });

@@ -6,6 +6,10 @@ import { conv2dBackward, conv2dColSize, conv2dForward, type Conv2dGeometry } fro
 import { Rng } from '../../src/engine/rng.ts';
 import { expectClose } from '../nn/helpers.ts';
 import { geometry3x3, rand } from './conv-reference.ts';
+import { setBackend } from '../../src/engine/backend.ts';
+
+// These are the js backend's own paths (the wasm backend runs im2col + GEMM for every geometry).
+setBackend('js');
 
 function naiveForward(g: Conv2dGeometry, x: Float32Array, w: Float32Array, b: Float32Array | null): Float64Array {
   const { n, cIn, h, w: W, cOut, groups, padTop, padLeft, outH, outW } = g;

@@ -6,6 +6,10 @@ import { Rng } from '../../src/engine/rng.ts';
 import { winogradConv, winogradWeights, winogradWeightsSize } from '../../src/engine/winograd.ts';
 import { expectClose } from '../nn/helpers.ts';
 import { geometry3x3, naiveConv2d, rand } from './conv-reference.ts';
+import { setBackend } from '../../src/engine/backend.ts';
+
+// These are the js backend's own paths (the wasm backend runs im2col + GEMM for every geometry).
+setBackend('js');
 
 
 

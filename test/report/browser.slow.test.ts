@@ -23,7 +23,7 @@ const DOCS = join(import.meta.dirname, '../../docs');
 const VIEWPORT = { width: 1280, height: 900 };
 
 if (!haveChromium) {
-  console.warn(`SKIPPED test/report/browser.test.ts: ${CHROMIUM} not found (apt-get install -y chromium, or set CHROMIUM_PATH); the pages were not checked in a browser`);
+  console.warn(`SKIPPED test/report/browser.slow.test.ts: ${CHROMIUM} not found (apt-get install -y chromium, or set CHROMIUM_PATH); the pages were not checked in a browser`);
 }
 
 // Under CI a missing browser is a failure, not a skip: the describe runs and its launch fails.

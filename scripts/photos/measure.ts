@@ -1,0 +1,65 @@
+// Reads the photo set with a model and prints accuracy per condition, "no digit found" on the
+// empty pages, and time per picture.
+// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--verbose]
+//   --pipeline: a module exporting preprocessImage (default: this checkout's src/data/image.ts),
+//   e.g. /work/main/src/data/image.ts to measure another checkout's pipeline on the same pictures.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { classify } from '../../src/cli/predict.ts';
+import { readWeightsFile } from '../../src/cli/weights-file.ts';
+import type { Preprocessed } from '../../src/data/image.ts';
+import type { RgbaImage } from '../../src/data/image-io.ts';
+import { CONDITIONS, EMPTY, makeSet } from './scenes.ts';
+import { loadSources } from './sources.ts';
+
+const { values } = parseArgs({
+  options: {
+    weights: { type: 'string' }, pipeline: { type: 'string' }, per: { type: 'string', default: '30' },
+    seed: { type: 'string', default: '1' }, only: { type: 'string' }, verbose: { type: 'boolean', default: false },
+  },
+});
+if (!values.weights) throw new Error('--weights FILE is required');
+const modPath = values.pipeline ? pathToFileURL(resolve(values.pipeline)).href : '../../src/data/image.ts';
+const { preprocessImage } = (await import(modPath)) as { preprocessImage: (img: RgbaImage, o?: object) => Preprocessed };
+const { file, model } = readWeightsFile(values.weights);
+const { mean, std } = file.input;
+const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) }).filter((s) => !values.only || s.condition === values.only);
+
+const stats = new Map<string, { n: number; right: number; none: number; ms: number }>();
+for (const s of scenes) {
+  const t0 = performance.now();
+  const classifier = (px: Uint8Array) => classify(model, px, mean, std);
+  const pre = preprocessImage(s.image, { classify: classifier });
+  const ms = performance.now() - t0;
+  let guess: number | null = null;
+  if (pre.pixels) {
+    const p = classify(model, pre.pixels, mean, std);
+    guess = p.indexOf(Math.max(...p));
+  }
+  const st = stats.get(s.condition) ?? { n: 0, right: 0, none: 0, ms: 0 };
+  st.n++;
+  st.ms += ms;
+  if (guess === null) st.none++;
+  if (guess === s.label) st.right++;
+  stats.set(s.condition, st);
+  if (values.verbose && guess !== s.label) {
+    console.log(`  ${s.id} (${s.source}): true ${s.label}, read ${guess ?? `nothing (${pre.reason})`}; box ${JSON.stringify(s.box)} found ${JSON.stringify(pre.info.box)} ${JSON.stringify(pre.info.setAside ?? {})} ${pre.info.chosen ?? ""}`);
+  }
+}
+const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`.padStart(7);
+console.log(`pipeline ${values.pipeline ?? 'src/data/image.ts'}; model ${values.weights}; seed ${values.seed}`);
+console.log('condition     pictures  right   no digit  ms/picture');
+let n = 0, right = 0;
+for (const c of CONDITIONS) {
+  const st = stats.get(c);
+  if (!st) continue;
+  n += st.n;
+  right += st.right;
+  console.log(`${c.padEnd(13)} ${String(st.n).padStart(8)} ${pct(st.right, st.n)} ${String(st.none).padStart(9)} ${(st.ms / st.n).toFixed(0).padStart(11)}`);
+}
+if (n) console.log(`${'all'.padEnd(13)} ${String(n).padStart(8)} ${pct(right, n)}`);
+for (const e of EMPTY) {
+  const st = stats.get(e);
+  if (st) console.log(`${e.padEnd(13)} ${String(st.n).padStart(8)}   (empty) ${String(st.none).padStart(9)} ${(st.ms / st.n).toFixed(0).padStart(11)}`);
+}

@@ -1,0 +1,51 @@
+// What transparent pixels are composited onto: the paper's colour, or the opposite of the ink's.
+import type { RgbaImage } from '../image-io.ts';
+import type { PreprocessInfo } from './types.ts';
+import { LB, LG, LR } from './working.ts';
+
+/**
+ * Decides what transparent pixels are composited onto (see PreprocessInfo.alpha). `opaque` is
+ * the alpha mass in pixels (0: fully transparent).
+ */
+export function chooseComposite(img: RgbaImage): { color: [number, number, number]; alpha: PreprocessInfo['alpha']; opaque: number } {
+  const d = img.data;
+  const n = img.width * img.height;
+  let translucent = 0, mass = 0, solid = 0;
+  for (let p = 3; p < d.length; p += 4) {
+    if (d[p] < 255) translucent++;
+    if (d[p] >= 128) solid++;
+    mass += d[p];
+  }
+  const opaque = mass / 255;
+  if (translucent === 0) return { color: [0, 0, 0], alpha: 'none', opaque };
+  if (mass === 0) return { color: [0, 0, 0], alpha: 'ink', opaque };
+  // alpha-weighted colour histograms of the (mostly) opaque pixels; of all visible ones if none is
+  // mostly opaque (a hairline on a small transparent canvas)
+  const minAlpha = solid > 0 ? 128 : 1;
+  const hr = new Float64Array(256), hg = new Float64Array(256), hb = new Float64Array(256);
+  let weight = 0;
+  for (let p = 0; p < d.length; p += 4) {
+    const a = d[p + 3];
+    if (a < minAlpha) continue;
+    hr[d[p]] += a;
+    hg[d[p + 1]] += a;
+    hb[d[p + 2]] += a;
+    weight += a;
+  }
+  const med: [number, number, number] = [histMedian(hr, weight) / 255, histMedian(hg, weight) / 255, histMedian(hb, weight) / 255];
+  if (opaque >= 0.5 * n) return { color: med, alpha: 'paper', opaque };
+  // Mostly transparent: the opaque pixels are the ink. Put it on the opposite of its brightness,
+  // so black, white and coloured ink on a transparent canvas all stand out.
+  const inkLum = LR * med[0] + LG * med[1] + LB * med[2];
+  const bg = inkLum < 0.5 ? 1 : 0;
+  return { color: [bg, bg, bg], alpha: 'ink', opaque };
+}
+
+function histMedian(hist: Float64Array, count: number): number {
+  let acc = 0;
+  for (let i = 0; i < hist.length; i++) {
+    acc += hist[i];
+    if (acc * 2 >= count) return i;
+  }
+  return hist.length - 1;
+}

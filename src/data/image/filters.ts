@@ -1,0 +1,56 @@
+// Neighbourhood filters on float images: a 3×3 blur and a chamfer distance transform.
+
+export function blur3(a: Float32Array, w: number, h: number): Float32Array {
+  const tmp = new Float32Array(w * h), out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      tmp[i] = 0.25 * a[i - (x > 0 ? 1 : 0)] + 0.5 * a[i] + 0.25 * a[i + (x < w - 1 ? 1 : 0)];
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      out[i] = 0.25 * tmp[i - (y > 0 ? w : 0)] + 0.5 * tmp[i] + 0.25 * tmp[i + (y < h - 1 ? w : 0)];
+    }
+  }
+  return out;
+}
+
+/**
+ * Chamfer (3-4) distance, in pixels, from every pixel to the nearest pixel where `inside` is
+ * set: two raster passes, whatever the distance.
+ */
+export function distanceTo(inside: Uint8Array, w: number, h: number): Float32Array {
+  const INF = 1e9;
+  const d = new Float32Array(w * h);
+  for (let i = 0; i < d.length; i++) d[i] = inside[i] ? 0 : INF;
+  const a = 1, b = 4 / 3; // 3-4 chamfer scaled so that an axis step is 1
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      let m = d[i];
+      if (x > 0) m = Math.min(m, d[i - 1] + a);
+      if (y > 0) {
+        m = Math.min(m, d[i - w] + a);
+        if (x > 0) m = Math.min(m, d[i - w - 1] + b);
+        if (x < w - 1) m = Math.min(m, d[i - w + 1] + b);
+      }
+      d[i] = m;
+    }
+  }
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = w - 1; x >= 0; x--) {
+      const i = y * w + x;
+      let m = d[i];
+      if (x < w - 1) m = Math.min(m, d[i + 1] + a);
+      if (y < h - 1) {
+        m = Math.min(m, d[i + w] + a);
+        if (x < w - 1) m = Math.min(m, d[i + w + 1] + b);
+        if (x > 0) m = Math.min(m, d[i + w - 1] + b);
+      }
+      d[i] = m;
+    }
+  }
+  return d;
+}

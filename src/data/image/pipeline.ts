@@ -1,0 +1,251 @@
+// Turns an arbitrary picture of a digit into a 28×28 MNIST-style image, the way MNIST was made:
+// light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
+import type { RgbaImage } from '../image-io.ts';
+import { inkWarnings } from '../ink-shape.ts';
+import { chooseComposite } from './alpha.ts';
+import { preprocessCrop } from './crop.ts';
+import { closeMask, groupAround, judgeRegions, labelRegions, settlePolarity, type Labels, type Region } from './candidates.ts';
+import { blur3 } from './filters.ts';
+import { extent } from './ink.ts';
+import { removePrintedLines } from './lines.ts';
+import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
+import { BOX, centreByMass, resampleArea } from './resample.ts';
+import { clamp01, mad, median, quantile, round2 } from './stats.ts';
+import { adjustStroke, strokeWidth } from './stroke.ts';
+import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
+import { LB, LG, LR, toWorking } from './working.ts';
+
+const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+
+/** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
+interface InkMap {
+  s: Float32Array;
+  /** true: dark ink, false: light ink, undefined: colour. */
+  dark: boolean | undefined;
+  /** Noise threshold. */
+  t: number;
+  lb: Labels;
+}
+
+interface Seed { map: InkMap; region: Region; score: number }
+
+/**
+ * Converts a picture to the 28×28 input the model was trained on, or says why there is no digit.
+ * Steps: alpha compositing → working resolution → local paper level (dark and light ink, or
+ * colour) → printed lines removed → candidate regions judged → the digit (most ink, or the model's
+ * most confident reading) → stroke width → area-averaged 20×20 → centre of mass.
+ */
+export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
+  // a small picture is a crop around the digit: the plain pipeline reads it as MNIST was made
+  if (Math.max(img.width, img.height) < 256) return preprocessCrop(img, options);
+  const o = { ...DEFAULTS, ...options };
+  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  const fail = (reason: string): Preprocessed => ({ reason, info });
+
+  const comp = chooseComposite(img);
+  info.alpha = comp.alpha;
+  if (comp.opaque === 0) return fail('no digit found: the image is fully transparent');
+
+  const work = toWorking(img, comp.color, o.maxWorkingSide);
+  const { w, h, k } = work;
+  const n = w * h;
+  const minSide = Math.min(w, h);
+  const big = Math.max(w, h) >= 256;
+  info.background = clamp01(median(work.lum));
+  // NOTE: a 3×3 blur on big images keeps paper texture and sensor noise from becoming ink
+  const lum = big ? blur3(work.lum, w, h) : work.lum;
+
+  // the paper's level around every pixel; ink is what departs from it, in proportion to it
+  const grid = paperGrid(w, h);
+  const { close, open } = paperLevels(lum, w, h, paperRadius(w, h));
+  const dark = new Float32Array(n), light = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
+    light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
+  }
+
+  const maps: InkMap[] = [];
+  let lines = { horizontal: 0, vertical: 0 };
+  const regionsFor = (s: Float32Array, polarity: boolean | undefined): InkMap => {
+    const m = median(s), sigma = mad(s) * 1.4826;
+    const t = Math.max(m + 5 * sigma, m + 0.03);
+    if (polarity === true) lines = removePrintedLines(s, w, h, Math.max(m + 3 * sigma, m + 0.02));
+    const mask = new Uint8Array(n);
+    for (let i = 0; i < n; i++) mask[i] = s[i] > t ? 1 : 0;
+    // speckled chalk and grainy pencil: join the grains before counting regions
+    const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
+    const lb = labelRegions(closed, s, w, h);
+    judgeRegions(lb, w, h, minSide);
+    return { s, dark: polarity, t, lb };
+  };
+  maps.push(regionsFor(dark, true), regionsFor(light, false));
+  settlePolarity(maps[0].lb, maps[1].lb, lum, w, h);
+  // colour, when the ink differs from the paper in hue more than in brightness (red on grey):
+  // looked at only when brightness shows no clear ink
+  const bestContrast = Math.max(0, ...maps.flatMap((m) => m.lb.regions.filter((r) => !r.rejected).map((r) => r.mass / r.area)));
+  if (bestContrast < 0.15) {
+    const dist = colourDistance();
+    if (dist) {
+      info.signal = 'colour';
+      maps.length = 0;
+      maps.push(regionsFor(dist, undefined));
+    }
+  }
+
+  const setAside: Record<string, number> = {};
+  const seeds: Seed[] = [];
+  let regionCount = 0, peak = 0;
+  for (const map of maps) {
+    for (let i = 0; i < n; i++) if (map.s[i] > peak) peak = map.s[i];
+    for (const r of map.lb.regions) {
+      regionCount++;
+      if (r.rejected) {
+        if (r.rejected !== 'a speck') setAside[r.rejected] = (setAside[r.rejected] ?? 0) + 1;
+      } else seeds.push({ map, region: r, score: r.mass / Math.max(map.t, 1e-3) });
+    }
+  }
+  if (Object.keys(setAside).length) info.setAside = setAside;
+  if (seeds.length === 0) {
+    if (regionCount === 0 && peak < 0.05) return fail('no digit found: the image is blank (one colour or a smooth gradient)');
+    if (regionCount === 0) return fail('no digit found: the image is nearly uniform');
+    const why = Object.entries(setAside).map(([r, c]) => `${c} ${r}`).join(', ');
+    return fail(why ? `no digit found: nothing that looks like ink (set aside: ${why})` : 'no digit found: only specks');
+  }
+  seeds.sort((a, b) => b.score - a.score);
+
+  // candidate digits: the strongest seeds with the pieces around them
+  const groups: { seed: Seed; ids: Set<number> }[] = [];
+  for (const sd of seeds) {
+    if (groups.length >= 3 || sd.score < 0.2 * seeds[0].score) break;
+    if (groups.some((g) => g.seed.map === sd.map && g.ids.has(sd.region.id))) continue;
+    groups.push({ seed: sd, ids: groupAround(sd.map.lb.regions, sd.region) });
+  }
+  // without the model to ask, only the first that yields a digit is needed
+  const made: ReturnType<typeof finish>[] = [];
+  for (const g of groups) {
+    made.push(finish(g.seed.map, g.ids));
+    if (!o.classify && made[made.length - 1].pixels) break;
+  }
+  let pick = made.findIndex((m) => m.pixels);
+  if (pick < 0) return fail(made[0].reason ?? 'no digit found');
+  info.chosen = groups.length > 1 ? 'the most ink of the candidate regions' : 'the only region that looks like ink';
+  if (o.classify && made.filter((m) => m.pixels).length > 1) {
+    const cands: (Candidate & { at: number })[] = [];
+    made.forEach((m, at) => {
+      if (!m.pixels || !m.box) return;
+      const p = o.classify!(m.pixels);
+      let best = 0;
+      for (let c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
+      cands.push({ at, box: m.box, dark: groups[at].seed.map.dark !== false, digit: best, confidence: round2(p[best]) });
+    });
+    cands.sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0));
+    pick = cands[0].at;
+    info.candidates = cands.map(({ at: _, ...c }) => c);
+    info.chosen = `read with the most confidence (${Math.round((cands[0].confidence ?? 0) * 100)}%) of ${cands.length} candidate regions`;
+  }
+  const res = made[pick];
+  const map = groups[pick].seed.map;
+  info.signal = map.dark === undefined ? 'colour' : 'luminance';
+  info.inverted = map.dark === true;
+  info.contrast = res.contrast;
+  info.box = res.box;
+  info.stroke = res.stroke;
+  info.strokeAdjusted = res.strokeAdjusted;
+  if (res.warnings?.length) info.warnings = res.warnings;
+  // another region of ink as strong as the chosen one, of the same kind, away from it
+  const chosenSeed = groups[pick].seed;
+  const rival = seeds.some((sd) => sd.map === chosenSeed.map && !groups[pick].ids.has(sd.region.id) && sd.score >= 0.5 * chosenSeed.score);
+  if (rival && !info.warnings?.some((x) => x.startsWith('more than one digit?'))) {
+    info.warnings = ['more than one digit? another region with as much ink lies beside the one read', ...(info.warnings ?? [])];
+  }
+  return res.pixels ? { pixels: res.pixels, info } : fail(res.reason ?? 'no digit found');
+
+  /** Distance from the local paper colour, when it carries more of the ink than brightness does. */
+  function colourDistance(): Float32Array | undefined {
+    const med = [work.r, work.g, work.b].map((ch) => localMedian(big ? blur3(ch, w, h) : ch, w, h, grid));
+    const dist = new Float32Array(n), rl = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const a = work.r[i] - med[0][i], b = work.g[i] - med[1][i], c = work.b[i] - med[2][i];
+      rl[i] = LR * a + LG * b + LB * c;
+      dist[i] = Math.sqrt((a * a + b * b + c * c) / 3);
+    }
+    const td = Math.max(4 * mad(dist) * 1.4826, 0.05);
+    let sumL = 0, sumD = 0;
+    for (let i = 0; i < n; i++) {
+      if (dist[i] > td) {
+        sumL += Math.abs(rl[i]);
+        sumD += dist[i];
+      }
+    }
+    return sumD > 0 && sumL < 0.5 * sumD ? dist : undefined;
+  }
+
+  /** From one candidate group to the model's 28×28 input. */
+  function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
+    const { s, t, lb } = map;
+    let pk = 0;
+    for (let i = 0; i < n; i++) if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] > pk) pk = s[i];
+    const core: number[] = [];
+    for (let i = 0; i < n; i++) if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] >= 0.5 * pk) core.push(s[i]);
+    const hi = quantile(core, 0.6);
+    const lo = Math.min(Math.max(0.8 * t, 0.12 * hi), 0.5 * hi);
+    const v = new Float32Array(n);
+    // the group's ink, grown through the faint pixels around it (antialiased edges)
+    const stack = new Int32Array(n);
+    let sp = 0;
+    for (let i = 0; i < n; i++) {
+      if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] > lo) {
+        v[i] = clamp01((s[i] - lo) / (hi - lo));
+        stack[sp++] = i;
+      }
+    }
+    while (sp > 0) {
+      const i = stack[--sp];
+      const x = i % w, y = (i - x) / w;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= w) continue;
+          const j = yy * w + xx;
+          if (v[j] === 0 && s[j] > lo && s[j] <= t) {
+            v[j] = clamp01((s[j] - lo) / (hi - lo));
+            stack[sp++] = j;
+          }
+        }
+      }
+    }
+    const warnings = inkWarnings(v, w, h);
+    let box = extent(v, w, h, 0.5);
+    if (!box) return { reason: 'no digit found', contrast: hi };
+    const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);
+    if (longSide < Math.max(3, 0.01 * Math.max(w, h))) return { reason: 'no digit found: only a speck of ink', contrast: hi };
+    const srcBox = { x: box.x0 * k, y: box.y0 * k, width: Math.min(img.width, box.x1 * k) - box.x0 * k, height: Math.min(img.height, box.y1 * k) - box.y0 * k };
+
+    // stroke width, in 28×28 pixels once fitted to the box; thin strokes (a pen on a big canvas)
+    // would fade to grey under area averaging, so bring them to MNIST's width
+    const width = strokeWidth(v, w, h);
+    const stroke = (width * BOX) / longSide;
+    let adjusted = stroke;
+    if (stroke < o.minStroke || stroke > o.maxStroke) {
+      const target = stroke < o.minStroke ? o.targetStroke : o.maxStroke;
+      // choose r (working pixels per side) so that (width + 2r) * BOX / (longSide + 2r) = target
+      const r = (target * longSide - BOX * width) / (2 * (BOX - target));
+      const v2 = adjustStroke(v, w, h, r);
+      const box2 = extent(v2, w, h, 0.5);
+      if (box2) {
+        v.set(v2);
+        box = box2;
+        const ls = Math.max(box.x1 - box.x0, box.y1 - box.y0);
+        adjusted = (strokeWidth(v, w, h) * BOX) / ls;
+      }
+    }
+
+    // fit the longer side to 20 pixels (area averaging), aligned to the pixel grid as in MNIST
+    const side = Math.max(box.x1 - box.x0, box.y1 - box.y0);
+    const cx = (box.x0 + box.x1) / 2, cy = (box.y0 + box.y1) / 2;
+    const fitted = resampleArea(v, w, h, cx - side / 2, cy - side / 2, side, BOX);
+    return { pixels: centreByMass(fitted, BOX), box: srcBox, stroke: round2(stroke), strokeAdjusted: round2(adjusted), contrast: hi, warnings };
+  }
+}
