@@ -62,7 +62,7 @@ function metadataOf(file: WeightsFile): Record<string, string> {
 /** The tensors under their state_dict keys, with the metadata that rebuilds the model. */
 export function safetensorsOf(file: WeightsFile, model: Sequential): Uint8Array {
   const tensors: Record<string, NamedTensor> = {};
-  for (const p of model.namedParameters()) tensors[p.key] = { shape: [...p.value.shape], data: p.value.data };
+  for (const p of [...model.namedParameters(), ...model.namedBuffers()]) tensors[p.key] = { shape: [...p.value.shape], data: p.value.data };
   const training = Object.fromEntries(Object.entries(file.training).filter(([, v]) => v !== undefined));
   return encodeSafetensors(tensors, { ...metadataOf(file), 'mnist_ts.training': JSON.stringify(training) });
 }

@@ -150,7 +150,15 @@ export const LAYERS: Record<string, LayerInterop> = {
   LogSoftmax: softmax('LogSoftmax'),
   // identity at inference, which is all an exported graph does
   Dropout: { onnx: (x) => x },
+  // NOTE: the running statistics are buffers, not parameters; until the exporters carry buffers,
+  // a batch-norm layer is refused rather than written without them
+  BatchNorm2d: { onnx: (_x, s, _g, c) => batchNormRefused(s, c) },
+  BatchNorm1d: { onnx: (_x, s, _g, c) => batchNormRefused(s, c) },
 };
+
+function batchNormRefused(s: LayerSpec, c: LayerContext): never {
+  throw new InteropError(`${c.where}: mnist-ts cannot write a ${s.type} layer to ONNX yet (its running statistics are not exported)`);
+}
 
 /** The table entry for a layer, or a one-line refusal naming it. */
 export function layerInterop(spec: LayerSpec, where: string, target: string): LayerInterop {
