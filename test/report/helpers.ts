@@ -107,10 +107,19 @@ export async function launchChromium(executablePath: string): Promise<Browser> {
     }
   }
   try {
-    return await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    // a browser that dies while starting (seen under a loaded full suite) is started again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await chromium.launch({
+          executablePath,
+          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        });
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        console.warn(`Chromium launch ${attempt} failed (${(e as Error).message.split('\n')[0]}); trying again`);
+        await new Promise((r) => setTimeout(r, 2000 * attempt));
+      }
+    }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
