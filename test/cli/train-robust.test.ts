@@ -1,16 +1,16 @@
 // mnist-train that never loses work, spawned as a user runs it (the fast half): divergence keeps the
 // last good weights, metrics logs and --json, one-line usage errors. Resume, Ctrl-C and kill -9
 // loops are in train-robust.slow.test.ts.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectOneLineError, runBin, startBin, type Run } from './helpers.ts';
+import { expectOneLineError, runBin } from './helpers.ts';
+import { expectUsageError, usageCases } from './train-usage.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mnist-train-robust-'));
 const at = (name: string) => join(tmp, name);
 const load = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
-const start = (args: string[]) => startBin('mnist-train', args);
 
 describe('divergence', () => {
   it('stops at once naming epoch and batch, suggests a lower lr, and leaves the existing weights file untouched', () => {
@@ -63,49 +63,10 @@ describe('metrics logs and --json', () => {
   });
 });
 
-describe('bad command lines: one line, exit 1, before training', () => {
-  mkdirSync(at('dir.jsonl'));
-  writeFileSync(at('plain.json'), '{"format": "mnist-ts-weights", "version": 1}');
-  const cases: [string[], RegExp][] = [
-    [['--resume', at('missing.json')], /^error: .*missing\.json: no such file/],
-    [['--resume', tmp], /^error: .*: is a directory, expected a weights file/],
-    [['--resume', at('plain.json')], /^error: .*plain\.json: model: expected an object, found nothing/],
-    [['--out', '/proc/w.json'], /^error: --out \/proc\/w\.json: a system path \(\/proc\/w\.json\); mnist-ts writes only files of your own/],
-    [['--log', at('m.txt')], /^error: --log .*m\.txt: expected a file name ending in \.jsonl or \.csv/],
-    [['--log', at('dir.jsonl')], /^error: --log .*dir\.jsonl: is a directory, expected a file path/],
-    [['--log-every', '5'], /^error: --log-every needs --log FILE/],
-    [['--data-dir', at('plain.json')], /^error: --data-dir .*plain\.json: is a file, expected a directory/],
-    [['--log-every', '0', '--log', at('x.jsonl')], /^error: option '--log-every <n>' argument '0' is invalid/],
-    [['--epochs', '-3'], /^error: option '--epochs <n>' argument '-3' is invalid/],
-    [['--lr', 'abc'], /--lr/],
-    [['--resume'], /^error: option '--resume <file>' argument missing/],
-  ];
-  it.concurrent.each(cases)('%j', async (args, pattern) => {
-    const r = await new Promise<Run>((resolve) => {
-      const c = start(['--limit', '100', ...args]);
-      void c.done.then(resolve);
-    });
-    expectOneLineError(r, pattern);
-    expect(r.stdout).not.toMatch(/^epoch/m);
-  });
-
-  describe('with a weights file to resume', () => {
-    const base = at('base.json');
-    it('is made by a one-epoch run (with augmentation, which the file records)', () => {
-      expect(runBin('mnist-train', ['--limit', '300', '--test-limit', '100', '--hidden', '8', '--epochs', '1', '--lr', '0.002', '--augment', 'shift', '--out', base, '--quiet']).code).toBe(0);
-      expect(JSON.parse(readFileSync(base, 'utf8')).training.augment).toBe('shift');
-    });
-    it.concurrent.each<[string[], RegExp]>([
-      [['--lr', '0.1'], /^error: --lr 0\.1 conflicts with --resume .*base\.json, which was trained with --lr 0\.002/],
-      [['--optimizer', 'sgd'], /^error: --optimizer sgd conflicts with --resume .*, which was trained with --optimizer adam/],
-      [['--limit', '100'], /^error: --limit 100 conflicts with --resume .*, which was trained with --limit 300/],
-      [['--hidden', '64'], /^error: the model flags describe "flatten linear\(64\) relu linear\(10\)", but --resume .* holds "flatten linear\(8\) relu linear\(10\)"/],
-      [['--epochs', '1'], /^error: --epochs 1: --resume .*base\.json has already completed 1 epoch/],
-      [['--augment', 'none', '--epochs', '2'], /^error: --augment none conflicts with --resume .*, which was trained with --augment shift/],
-      [[], /^error: --resume .*base\.json: training already finished \(1\/1 epochs\)/],
-    ])('refuses --resume with %j', async (args, pattern) => {
-      const r = await start(['--resume', base, ...args]).done;
-      expectOneLineError(r, pattern);
-    });
-  });
+describe('bad command lines: one line, exit 1, before training (all of them: train-usage.slow.test.ts)', () => {
+  // a file that is not there, a system path, a flag out of range: one of each kind of check
+  const all = usageCases(tmp);
+  const cases = ['--resume', '--out', '--epochs'].map((flag) => all.find(([args]) => args[0] === flag)!);
+  it('covers three kinds of check', () => expect(cases).toHaveLength(3));
+  it.concurrent.each(cases)('%j', expectUsageError);
 });
