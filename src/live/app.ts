@@ -2,7 +2,8 @@
 // go through mnist-predict's own preparation (data/image.ts) and the engine's own forward pass
 // (nn/, engine/), and every layer is repainted; a click on a cell shows its arithmetic. Under
 // mnist-train --serve it also draws the run: curves, and a few test digits with the new weights.
-import { setBackend } from '../engine/backend.ts';
+import { defaultBackend, setBackend } from '../engine/backend.ts';
+import { compileKernels } from '../engine/wasm/runtime.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
 import { Conv2d } from '../nn/conv2d.ts';
@@ -15,11 +16,6 @@ import { explain, type Explanation, type WeightImages } from '../report/activati
 import { DIVERGING, SEQUENTIAL, colorAt, fmtNum, scaleFor, type Rgb } from '../report/colors.ts';
 import type { LiveDone, LiveEpoch, LiveModel, LiveParams, LivePoint, LiveState, LiveSync, PreparedPicture } from './protocol.ts';
 import { convCell, linearUnit, poolCell, type ConvWork, type LinearWork, type PoolWork } from './worked.ts';
-
-// Chromium refuses to compile a WebAssembly module over 4 KB synchronously on the main thread, and
-// the engine's wasm kernels are compiled synchronously: the page runs the plain TypeScript kernels
-// (a forward pass of the default CNN takes a few ms there).
-setBackend('js');
 
 type Kind = 'sequential' | 'diverging' | 'grey';
 interface Scale { kind: Kind; lo: number; hi: number }
@@ -833,7 +829,27 @@ function chart(svg: HTMLElement, total: number, line: [number, number][], dots: 
   for (const [s, v] of dots) add('circle', { cx: X(s), cy: Y(v), r: 4, class: 'test' });
 }
 
+/**
+ * The engine's SIMD kernels where this browser runs them, else the plain TypeScript ones. They are
+ * compiled before the first forward pass: Chromium refuses a synchronous compile of a module over
+ * 4 KB on the main thread.
+ */
+async function chooseBackend(): Promise<string> {
+  if (defaultBackend() === 'wasm') {
+    try {
+      await compileKernels();
+      setBackend('wasm');
+      return 'wasm';
+    } catch (err) {
+      console.warn('live page: the wasm kernels did not compile; running the js ones', err);
+    }
+  }
+  setBackend('js');
+  return 'js';
+}
+
 async function main(): Promise<void> {
+  document.body.dataset.backend = await chooseBackend();
   const res = await fetch('/model.json');
   if (!res.ok) throw new Error(`live page: GET /model.json answered ${res.status}`);
   const info = (await res.json()) as LiveModel;

@@ -9,7 +9,7 @@ import { esc, htmlPage } from './html.ts';
  * policy goes out as an HTTP header, which adds frame-ancestors (ignored in a <meta>).
  */
 export const LIVE_CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; " +
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; " +
   "base-uri 'none'; form-action 'none'";
 
 export function livePage(title: string): string {

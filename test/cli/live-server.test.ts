@@ -52,7 +52,7 @@ describe('live server (mnist-serve)', () => {
     expect(page.status).toBe(200);
     const csp = String(page.headers['content-security-policy']);
     expect(csp).toMatch(/default-src 'none'/);
-    expect(csp).toMatch(/script-src 'self';/);
+    expect(csp).toMatch(/script-src 'self' 'wasm-unsafe-eval';/); // WebAssembly, never eval()
     expect(csp).toMatch(/connect-src 'self';/);
     expect(csp).not.toMatch(/https?:|\*/);
     expect(page.body).toContain('<script src="/app.js"></script>');

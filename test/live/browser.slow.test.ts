@@ -116,6 +116,8 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     const server = await serve(CNN_SMALL);
     const { model, file } = readWeights(readFileSync(CNN_SMALL, 'utf8'));
     const { page, problems } = await open(server.url);
+    // the page runs the engine's SIMD kernels, compiled before its first forward pass
+    expect(await page.locator('body').getAttribute('data-backend')).toBe('wasm');
     expect(await page.locator('section.layer').count()).toBe(8);
     expect(await page.locator('canvas.fmap').count()).toBe(72);
     expect(await page.locator('canvas.kernel').count()).toBe(8);

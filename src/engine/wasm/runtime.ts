@@ -49,6 +49,26 @@ export function kernelFuncs(): Func[] {
   return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs()];
 }
 
+/** Whether this realm can back the kernel memory with a SharedArrayBuffer. */
+function sharedMemoryAvailable(): boolean {
+  return typeof SharedArrayBuffer === 'function';
+}
+
+function kernelBytes(shared: boolean): Uint8Array {
+  return assemble({ module: 'env', name: 'memory', initial: 1, maximum: MAX_PAGES, shared }, kernelFuncs());
+}
+
+let precompiled: WebAssembly.Module | undefined;
+
+/**
+ * Compiles the kernel module ahead of its first use, asynchronously. A browser page must await
+ * this before the wasm kernels run: Chromium refuses to compile a module over 4 KB synchronously
+ * on the main thread. Elsewhere (Node, workers) the first kernel call compiles it on the spot.
+ */
+export async function compileKernels(): Promise<void> {
+  precompiled ??= await WebAssembly.compile(kernelBytes(sharedMemoryAvailable()) as Uint8Array<ArrayBuffer>);
+}
+
 export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly k: KernelExports;
@@ -62,11 +82,11 @@ export class WasmRuntime {
   private stageSize = 0;
 
   constructor() {
-    this.shared = typeof SharedArrayBuffer === 'function';
+    this.shared = sharedMemoryAvailable();
     const initial = 64;
-    const bytes = assemble({ module: 'env', name: 'memory', initial: 1, maximum: MAX_PAGES, shared: this.shared }, kernelFuncs());
     this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: this.shared });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.memory } });
+    const module = precompiled ?? new WebAssembly.Module(kernelBytes(this.shared) as Uint8Array<ArrayBuffer>);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
     this.view = new Float32Array(this.memory.buffer);
     this.buffers.add(this.memory.buffer);
