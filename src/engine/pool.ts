@@ -2,6 +2,8 @@
 // mode, first maximum wins ties, NaN propagates; forward records argmax for backward.
 //
 // x: [N, C, H, W] -> y: [N, C, outH, outW], argmax: [N, C, outH, outW] flat indices into x
+import { useWasm } from './backend.ts';
+import { wasmMaxPool2x2, wasmMaxPoolBackward } from './wasm/pool.ts';
 
 export interface Pool2dGeometry {
   n: number; c: number; h: number; w: number;
@@ -39,6 +41,7 @@ export function poolOutSize(inSize: number, k: number, s: number, p: number, d: 
  * holds no input cell at all (possible only with dilation) yields -inf and argmax -1.
  */
 export function maxPool2dForward(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void {
+  if (useWasm() && wasmMaxPool2x2(g, x, y, argmax)) return;
   if (windowsInside(g)) {
     if (g.kH === 2 && g.kW === 2) maxPool2x2Inside(g, x, y, argmax);
     else maxPoolInside(g, x, y, argmax);
@@ -129,6 +132,7 @@ function maxPoolInside(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argm
 
 /** Overwrites dx with zeros, then adds each dy value to the input cell its window selected. */
 export function maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void {
+  if (useWasm() && wasmMaxPoolBackward(dy, argmax, dx)) return;
   dx.fill(0);
   for (let q = 0; q < dy.length; q++) {
     const idx = argmax[q];

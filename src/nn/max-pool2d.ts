@@ -84,7 +84,10 @@ export class MaxPool2d extends Module {
   readonly ceilMode: boolean;
   private readonly s: MaxPool2dSpec;
   private geom?: Pool2dGeometry;
-  private argmax = new Int32Array(0); // flat input index per output, written by forward
+  // flat input index per output, written by forward: an int view of a workspace, so that with
+  // the wasm backend it lives in the kernel memory too
+  private argmax: Int32Array = new Int32Array(0);
+  private argmaxBuf = new Workspace();
   private inShape?: readonly number[];
   private out = new Workspace();
   private dx = new Workspace();
@@ -122,7 +125,10 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     const g = this.geometry(x.shape);
     const y = this.out.get([g.n, g.c, g.outH, g.outW]);
-    if (this.argmax.length !== y.size) this.argmax = new Int32Array(y.size);
+    const am = this.argmaxBuf.get(y.shape).data;
+    if (this.argmax.buffer !== am.buffer || this.argmax.byteOffset !== am.byteOffset || this.argmax.length !== am.length) {
+      this.argmax = new Int32Array(am.buffer, am.byteOffset, am.length);
+    }
     maxPool2dForward(g, x.data, y.data, this.argmax);
     this.inShape = x.shape;
     return y;

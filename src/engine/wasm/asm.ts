@@ -126,6 +126,10 @@ export const V128 = {
   load32Splat: (addr: Code, offset = 0): Code => [...addr, ...simd(0x09), 2, ...uleb(offset)],
   store: (addr: Code, value: Code, offset = 0): Code => [...addr, ...value, ...simd(0x0b), 4, ...uleb(offset)],
   zero: (): Code => [...simd(0x0c), ...new Array<number>(16).fill(0)],
+  /** A constant of four i32 lanes. */
+  i32x4: (lanes: readonly [number, number, number, number]): Code => [...simd(0x0c), ...new Uint8Array(Int32Array.from(lanes).buffer)],
+  /** Bytes of a (lanes 0–15) and b (16–31) picked by the 16 lane indices. */
+  shuffle: (a: Code, b: Code, lanes: readonly number[]): Code => [...a, ...b, ...simd(0x0d), ...lanes],
   not: sun(0x4d), and: sbin(0x4e), andnot: sbin(0x4f), or: sbin(0x50),
   /** Lanes of a where mask bits are set, else of b. */
   bitselect: (a: Code, b: Code, mask: Code): Code => [...a, ...b, ...mask, ...simd(0x52)],

@@ -10,6 +10,7 @@ import { F32x4, Func, V128, assemble, get, i32, v128 } from './asm.ts';
 import { gemmPackedFunc, packAFunc, packBFunc } from './gemm-kernel.ts';
 import { elementwiseFuncs } from './elementwise-kernel.ts';
 import { convFuncs } from './conv-kernel.ts';
+import { poolFuncs } from './pool-kernel.ts';
 
 const PAGE = 65536;
 /** 1 GiB of address space at most (reserved, not resident). */
@@ -25,6 +26,8 @@ export interface KernelExports {
   col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
+  maxPool2x2(x: number, y: number, argmax: number, planes: number, H: number, W: number, outH: number, outW: number): void;
+  maxPoolBackward(dy: number, argmax: number, dx: number, n: number, inSize: number): void;
   adam(w: number, g: number, m: number, v: number, n: number, decay: number, l2: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, invBc2sqrt: number, eps: number): void;
 }
 
@@ -46,7 +49,7 @@ export function simdSupported(): boolean {
 
 /** Every function of the kernel module (the tests validate each module they build). */
 export function kernelFuncs(): Func[] {
-  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs()];
+  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs()];
 }
 
 /** Whether this realm can back the kernel memory with a SharedArrayBuffer. */
