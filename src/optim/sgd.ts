@@ -1,6 +1,9 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, following
 // the update rule torch.optim.SGD documents.
+import { useWasm } from '../engine/backend.ts';
 import { ConfigError } from '../engine/errors.ts';
+import { kernelFloats } from '../engine/tensor.ts';
+import { wasmSgd } from '../engine/wasm/elementwise.ts';
 import type { Parameter } from '../nn/module.ts';
 import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
 
@@ -42,7 +45,12 @@ export class SGD extends Optimizer {
       const w = p.value.data, g = p.grad.data;
       let buf = this.bufs[idx];
       const first = buf === null;
-      if (mu !== 0 && buf === null) buf = this.bufs[idx] = new Float32Array(w.length);
+      if (mu !== 0 && buf === null) buf = this.bufs[idx] = kernelFloats(w.length);
+      if (useWasm()) {
+        // float32 lanes throughout, as PyTorch computes; a first step's buffer is d itself
+        wasmSgd(w, g, mu !== 0 ? buf : null, { lr, wd, keep: first ? 0 : mu, c: first ? 1 : 1 - tau, mu, nesterov });
+        return;
+      }
       for (let i = 0; i < w.length; i++) {
         let d = g[i];
         if (wd !== 0) d += wd * w[i];

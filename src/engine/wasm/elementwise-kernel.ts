@@ -1,7 +1,7 @@
 // Element-wise kernels for the kernel module: ReLU forward/backward and the Adam update, four
 // lanes at a time with a scalar tail that does the same float32 arithmetic lane by lane.
 // Addresses in bytes, counts in floats.
-import { F32, F32x4, Func, I32, I32x4, V128, f32, forRange, get, i32, set, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, I32x4, V128, f32, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
 
 /** The arithmetic of one lane or of four, so one expression yields both loops. */
 interface Lanes {
@@ -115,6 +115,36 @@ function adamFunc(): Func {
   return f;
 }
 
+/**
+ * sgd(w, g, buf, n, lr, wd, keep, c, mu, mode), all float32: d = g + wd*w, then by mode
+ *   0 (no momentum): w -= lr*d;
+ *   1 (momentum):    buf = keep*buf + c*d, w -= lr*buf;
+ *   2 (Nesterov):    buf = keep*buf + c*d, w -= lr*(d + mu*buf),
+ * with keep = mu and c = 1 - dampening, except on the first step (PyTorch's buf = d): keep = 0,
+ * c = 1 over a zeroed buf.
+ */
+function sgdFunc(): Func {
+  const f = new Func('sgd', [i32, i32, i32, i32, f32, f32, f32, f32, f32, i32]);
+  const [w, g, buf, n, lr, wd, keep, c, mu, mode] = f.params;
+  const body = (momentum: boolean, nesterov: boolean) => (L: Lanes, off: Local): Code[] => {
+    const [wv, dv, bv] = f.localsOf(L.type, 3);
+    const update = !momentum ? get(dv) : nesterov ? L.add(get(dv), L.mul(L.of(mu), get(bv))) : get(bv);
+    return [
+      set(wv, L.load(at(w, off))),
+      set(dv, L.add(L.load(at(g, off)), L.mul(L.of(wd), get(wv)))),
+      ...(momentum ? [
+        set(bv, L.add(L.mul(L.of(keep), L.load(at(buf, off))), L.mul(L.of(c), get(dv)))),
+        L.store(at(buf, off), get(bv)),
+      ] : []),
+      L.store(at(w, off), L.sub(get(wv), L.mul(L.of(lr), update))),
+    ];
+  };
+  f.body = if_(I32.eqz(get(mode)), [lanesLoop(f, n, body(false, false))], [
+    if_(I32.eq(get(mode), I32.const(1)), [lanesLoop(f, n, body(true, false))], [lanesLoop(f, n, body(true, true))]),
+  ]);
+  return f;
+}
+
 export function elementwiseFuncs(): Func[] {
-  return [reluFunc(), reluBackwardFunc(), adamFunc()];
+  return [reluFunc(), reluBackwardFunc(), adamFunc(), sgdFunc()];
 }

@@ -35,6 +35,22 @@ export function wasmAdam(w: Float32Array, g: Float32Array, m: Float32Array, v: F
   copyBack(v, pv, n);
 }
 
+/** Float32 scalars of one SGD step (see elementwise-kernel.ts sgd); buf is null without momentum. */
+export interface SgdScalars {
+  lr: number; wd: number; keep: number; c: number; mu: number; nesterov: boolean;
+}
+
+/** One SGD update of w with gradient g and momentum buffer buf (null: no momentum), in float32. */
+export function wasmSgd(w: Float32Array, g: Float32Array, buf: Float32Array | null, s: SgdScalars): void {
+  const rt = wasmRuntime();
+  const n = w.length;
+  rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + (buf ? rt.stageBytes(buf, n) : 0));
+  const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pb = buf ? rt.place(buf, 0, n) : 0;
+  rt.k.sgd(pw, pg, pb, n, s.lr, s.wd, s.keep, s.c, s.mu, buf ? (s.nesterov ? 2 : 1) : 0);
+  copyBack(w, pw, n);
+  if (buf) copyBack(buf, pb, n);
+}
+
 function copyBack(a: Float32Array, addr: number, n: number): void {
   const rt = wasmRuntime();
   if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));

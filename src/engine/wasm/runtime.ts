@@ -26,6 +26,7 @@ export interface KernelExports {
   col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
+  sgd(w: number, g: number, buf: number, n: number, lr: number, wd: number, keep: number, c: number, mu: number, mode: number): void;
   maxPool2x2(x: number, y: number, argmax: number, planes: number, H: number, W: number, outH: number, outW: number): void;
   maxPoolBackward(dy: number, argmax: number, dx: number, n: number, inSize: number): void;
   adam(w: number, g: number, m: number, v: number, n: number, decay: number, l2: number, b1: number, c1: number, b2: number, c2: number, stepSize: number, invBc2sqrt: number, eps: number): void;
