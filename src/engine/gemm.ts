@@ -168,6 +168,14 @@ export function growScratch(buf: Float64Array, n: number): Float64Array {
   return buf.length >= n ? buf : new Float64Array(Math.max(n, Math.ceil(buf.length * 1.5)));
 }
 
+/** Whether the product is empty (no rows, columns or reduction), after clearing C for K = 0 unless accumulating. */
+function emptyProduct(M: number, N: number, K: number, c: Float32Array, cOff: number, ldc: number, accumulate: boolean): boolean {
+  if (M === 0 || N === 0) return true;
+  if (K !== 0) return false;
+  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  return true;
+}
+
 /**
  * General strided product: A(i,k) = a[aOff + i*ars + k*acs], B(k,j) = b[bOff + k*brs + j*bcs],
  * C(i,j) = c[cOff + i*ldc + j]. The named forms below call this with their strides.
@@ -179,11 +187,7 @@ export function gemmStrided(
   c: Float32Array, cOff: number, ldc: number,
   accumulate: boolean,
 ): void {
-  if (M === 0 || N === 0) return;
-  if (K === 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
-    return;
-  }
+  if (emptyProduct(M, N, K, c, cOff, ldc, accumulate)) return;
   if (useWasm()) wasmGemmStrided(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
   else gemmStridedJs(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
 }
@@ -196,11 +200,7 @@ export function gemmStridedJs(
   c: Float32Array, cOff: number, ldc: number,
   accumulate: boolean,
 ): void {
-  if (M === 0 || N === 0) return;
-  if (K === 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
-    return;
-  }
+  if (emptyProduct(M, N, K, c, cOff, ldc, accumulate)) return;
   scratchA = growScratch(scratchA, packedSize(M, K, MR));
   scratchB = growScratch(scratchB, packedSize(N, K, NR));
   packA(M, K, a, aOff, ars, acs, scratchA);
