@@ -19,7 +19,7 @@ describe('a fixed seed and thread count are bit-identical run to run', () => {
       expect(a.training.backend).toBe(backend);
       expect(b.state).toEqual(a.state);
       expect(b.metrics.map((m: { trainLoss: number }) => m.trainLoss)).toEqual(a.metrics.map((m: { trainLoss: number }) => m.trainLoss));
-    });
+    }, 240_000); // two CNN runs on the plain TypeScript kernels: a minute alone on a busy 2-core machine
   }
 
   it('the two backends agree closely but not bit for bit', () => {
