@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '../data/image-io.ts';
-import { normalizeImage } from '../data/batches.ts';
+import { normalizeImage } from '../data/normalize.ts';
 import { SIZE, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';

@@ -4,7 +4,8 @@
 // mnist-train --serve it also draws the run: curves, and a few test digits with the new weights.
 import { setBackend } from '../engine/backend.ts';
 import { Tensor } from '../engine/tensor.ts';
-import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
+import { SIZE, preprocessImage } from '../data/image.ts';
+import { normalizeImage } from '../data/normalize.ts';
 import { Conv2d } from '../nn/conv2d.ts';
 import { Linear } from '../nn/linear.ts';
 import { MaxPool2d } from '../nn/max-pool2d.ts';
@@ -406,7 +407,7 @@ class LivePage {
   run(pixels: Uint8Array): void {
     const t0 = performance.now();
     this.pixels = pixels;
-    this.x = new Tensor([1, ...this.inShape], normalizePixels(pixels, this.info.input.mean, this.info.input.std));
+    this.x = new Tensor([1, ...this.inShape], normalizeImage(pixels, this.info.input.mean, this.info.input.std));
     const ex = explain(this.model, this.x);
     this.ex = ex;
     const t1 = performance.now();
@@ -793,7 +794,7 @@ class TrainingView {
       this.kernelView.canvases.forEach((cv, i) => paint(cv, k.values, i, kw, kh, kh * kw, scale));
     }
     for (const s of this.samples) {
-      const x = new Tensor([1, ...this.info.input.shape], normalizePixels(s.pixels, this.info.input.mean, this.info.input.std));
+      const x = new Tensor([1, ...this.info.input.shape], normalizeImage(s.pixels, this.info.input.mean, this.info.input.std));
       const ex = explain(net, x);
       s.caption.textContent = `→ ${this.info.classes[ex.predicted] ?? ex.predicted} (${(ex.probs[ex.predicted] * 100).toFixed(0)}%)`;
       s.caption.classList.toggle('wrong', ex.predicted !== s.label);
