@@ -67,9 +67,16 @@ function decodeU8(b64: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }
 
-/** Copies pushed parameters into the model, checking keys and sizes. */
+/** The pushed tensors (parameters and running statistics) as float32, by state_dict key. */
+function decodeState(params: LiveParams): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [key, t] of Object.entries(params)) out[key] = decodeF32(t.b64);
+  return out;
+}
+
+/** Copies pushed tensors into the model, checking keys and sizes. */
 function loadParams(model: Sequential, params: LiveParams): void {
-  for (const p of model.namedParameters()) {
+  for (const p of [...model.namedParameters(), ...model.namedBuffers()]) {
     const t = params[p.key];
     if (!t) throw new Error(`live page: parameter ${p.key} missing`);
     const v = decodeF32(t.b64);
@@ -180,9 +187,9 @@ class LivePage {
 
   constructor(info: LiveModel) {
     this.info = info;
-    this.model = buildModel(info.model.layers);
+    // built from the pushed tensors; later snapshots are copied into them (setParams)
+    this.model = buildModel(info.model.layers, { state: decodeState(info.state.params) });
     this.model.eval();
-    loadParams(this.model, info.state.params);
     this.inShape = info.input.shape;
     this.pad = $('pad') as HTMLCanvasElement;
     this.padCtx = this.pad.getContext('2d', { willReadFrequently: true })!;
