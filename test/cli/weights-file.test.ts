@@ -5,7 +5,8 @@ import { closeSync, mkdtempSync, openSync, writeFileSync, ftruncateSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_WEIGHTS_BYTES, readWeightsFile } from '../../src/cli/weights-file.ts';
+import { readWeightsFile } from '../../src/cli/weights-file.ts';
+import { MAX_WEIGHTS_BYTES } from '../../src/weights/limits.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import { CheckpointError, FORMAT, VERSION, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
