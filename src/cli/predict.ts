@@ -1,6 +1,6 @@
 // mnist-predict: read PNG/JPEG pictures of digits, prepare each the way MNIST was made and print
 // the model's answer with its probability and runners-up. One bad file does not stop the batch.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
@@ -11,7 +11,7 @@ import { SIZE, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { readProblem } from './fs-reason.ts';
+import { readInputFile } from './read-input.ts';
 import { positiveInt } from './flags.ts';
 import { writeExplainPage } from './report-files.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
@@ -67,30 +67,9 @@ export interface Prediction {
   error?: string;
 }
 
-/** Reads one image file with the size limit checked before reading. */
+/** Reads one image file with the size limit checked before reading; messages leave the path to the caller. */
 export function readImageFile(path: string): DecodedImage {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new PredictError('is a directory, expected an image file');
-    if (!st.isFile()) throw new PredictError('not a regular file');
-    size = st.size;
-  } catch (err) {
-    throw fsError(err);
-  }
-  if (size > MAX_FILE_BYTES) throw new PredictError(`the file is ${(size / 2 ** 20).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MB`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw fsError(err);
-  }
-  return decodeImage(bytes);
-}
-
-function fsError(err: unknown): MnistError {
-  if (err instanceof MnistError) return err;
-  return new PredictError(readProblem(err, 'an image file') ?? `cannot read it (${(err as Error).message})`);
+  return decodeImage(readInputFile(path, { label: '', what: 'an image file', max: MAX_FILE_BYTES, error: (m, h) => new PredictError(m, h) }));
 }
 
 /** Runs the model on one 28×28 image: class probabilities. */

@@ -4,7 +4,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from '
 import { readProblem } from './fs-reason.ts';
 
 export interface InputFile {
-  /** Names the file in messages (default: the path), e.g. "--resume w.json". */
+  /** Names the file in messages (default: the path), e.g. "--resume w.json"; '' when the caller names it. */
   label?: string;
   /** What the file should be, for messages: "a weights file". */
   what: string;
@@ -18,7 +18,7 @@ export interface InputFile {
 /** The file's bytes, after checking it is a regular file within the size limit. */
 export function readInputFile(path: string, o: InputFile): Uint8Array {
   const label = o.label ?? path;
-  const fail = (problem: string, hint?: string) => o.error(`${label}: ${problem}`, hint);
+  const fail = (problem: string, hint?: string) => o.error(label ? `${label}: ${problem}` : problem, hint);
   const fsFail = (err: unknown, hint?: string) => {
     const problem = readProblem(err, o.what);
     if (!problem) return err;
