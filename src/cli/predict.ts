@@ -23,7 +23,7 @@ import { readWeightsFile } from './weights-file.ts';
 export class PredictError extends MnistError {}
 
 /** Below this probability the answer is flagged as a guess. */
-export const LOW_CONFIDENCE = 0.5;
+const LOW_CONFIDENCE = 0.5;
 
 export interface PredictOptions {
   /** Kernels (default: wasm where it runs). */
@@ -68,7 +68,7 @@ export interface Prediction {
 }
 
 /** Reads one image file with the size limit checked before reading; messages leave the path to the caller. */
-export function readImageFile(path: string): DecodedImage {
+function readImageFile(path: string): DecodedImage {
   return decodeImage(readInputFile(path, { label: '', what: 'an image file', max: MAX_FILE_BYTES, error: (m, h) => new PredictError(m, h) }));
 }
 
@@ -266,7 +266,7 @@ const SHADES = [' ', '░', '▒', '▓', '█'];
  * The 28×28 image as text. With colour: upper half blocks, two pixel rows per line in 24 grey
  * levels. Without: two shade characters per pixel (keeps the aspect ratio), no escape codes.
  */
-export function drawDigit(pixels: Uint8Array, colour: boolean): string[] {
+function drawDigit(pixels: Uint8Array, colour: boolean): string[] {
   const lines: string[] = [];
   if (colour) {
     // xterm-256 greys: 16 is black, 232..255 a ramp, 231 white

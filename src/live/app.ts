@@ -9,7 +9,7 @@ import { normalizeImage } from '../data/normalize.ts';
 import { Conv2d } from '../nn/conv2d.ts';
 import { Linear } from '../nn/linear.ts';
 import { MaxPool2d } from '../nn/max-pool2d.ts';
-import { buildModel } from '../nn/models.ts';
+import { buildModel, parameterCount } from '../nn/models.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { layerRepr } from '../nn/summary.ts';
 import { explain, type Explanation, type WeightImages } from '../report/activations.ts';
@@ -211,7 +211,7 @@ class LivePage {
     $('title').textContent = info.title;
     $('subtitle').textContent =
       `${info.model.name}${info.model.arch ? `: ${info.model.arch}` : ''} · ${this.model.layers.length} layers, ` +
-      `${this.model.parameters().reduce((n, p) => n + p.value.size, 0).toLocaleString('en-US')} parameters · ` +
+      `${parameterCount(this.model).toLocaleString('en-US')} parameters · ` +
       'the forward pass runs in this page, with the engine of mnist-ts';
     this.repaintWeights();
   }
@@ -224,7 +224,7 @@ class LivePage {
     this.model.layers.forEach((l, i) => {
       shape = l.outputShape(shape);
       const out = shape.slice(1);
-      const params = l.parameters().reduce((n, p) => n + p.value.size, 0);
+      const params = parameterCount(l);
       const legend = new Legend('shared colour scale');
       const canvases: HTMLCanvasElement[] = [];
       let body: HTMLElement;

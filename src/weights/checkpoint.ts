@@ -14,7 +14,7 @@ import { validateResume, type ResumeState } from './resume.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 export { CheckpointError } from './errors.ts';
-export { float32ToShortest, tensorFromJson, tensorToJson, type TensorJson } from './tensor-json.ts';
+export { float32ToShortest, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 export const FORMAT = 'mnist-ts-weights';
 export const VERSION = 1;
@@ -46,7 +46,7 @@ export interface WeightsFile {
 }
 
 /** Per-image size of any layer's output; past it one batch would take gigabytes. */
-export const MAX_ACTIVATION = 1 << 22;
+const MAX_ACTIVATION = 1 << 22;
 
 /** Collects the model's parameters under their state_dict keys. */
 export function stateDict(model: Sequential): Record<string, TensorJson> {
