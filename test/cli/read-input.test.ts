@@ -7,19 +7,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ImportError } from '../../src/cli/import.ts';
 import { readInputFile } from '../../src/cli/read-input.ts';
+import { thrownMessage } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'read-input-'));
 const opts = { what: 'a .safetensors file', max: 2 ** 20, error: (m: string, h?: string) => new ImportError(m, h) };
 
-function message(path: string): string {
-  try {
-    readInputFile(path, opts);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ImportError);
-    return (err as Error).message;
-  }
-  throw new Error('accepted');
-}
+const message = (path: string) => thrownMessage(() => readInputFile(path, opts), ImportError);
 
 describe('readInputFile', () => {
   it('returns the bytes of a regular file within the limit', () => {
