@@ -233,7 +233,7 @@ function checkOnce(doc: unknown, values?: Record<string, Float32Array>): Weights
   try {
     return checkDocument(doc, values);
   } catch (err) {
-    if (err instanceof CheckpointError) refuseHostile(doc);
+    refuseHostile(doc);
     throw err;
   }
 }
