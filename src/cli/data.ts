@@ -9,7 +9,7 @@ function mb(n: number): string {
 }
 
 /** The data directory the flags and environment ask for. */
-export function dataDirFor(dataset: string, flag?: string): string {
+function dataDirFor(dataset: string, flag?: string): string {
   return flag ?? process.env.MNIST_DATA_DIR ?? resolve('data', dataset);
 }
 

@@ -11,7 +11,7 @@ export function onErrorCleanup(fn: () => void): void {
   cleanup = fn;
 }
 
-export function reportError(err: unknown): void {
+function reportError(err: unknown): void {
   try {
     cleanup?.();
   } catch {
@@ -41,7 +41,7 @@ export function oneLineUsageErrors(cmd: Command): Command {
 }
 
 /** Exit code of a command whose stdout reader went away outside a training run (128 + SIGPIPE). */
-export const BROKEN_PIPE_EXIT_CODE = 141;
+const BROKEN_PIPE_EXIT_CODE = 141;
 
 let brokenPipe: (() => void) | undefined;
 

@@ -1,6 +1,5 @@
 // mnist-import: a safetensors file (written by mnist-export, by model.py, or by PyTorch's
 // save_file(model.state_dict())) to a weights file the other commands read.
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { MnistError } from '../engine/errors.ts';
@@ -10,7 +9,8 @@ import { decodeSafetensors } from '../interop/safetensors.ts';
 import { serializeWeights } from '../weights/checkpoint.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
 import { claimOutputs, writeFileSafe } from './safe-write.ts';
-import { MAX_WEIGHTS_BYTES } from './weights-file.ts';
+import { MAX_WEIGHTS_BYTES } from '../weights/limits.ts';
+import { readInputFile } from './read-input.ts';
 
 export class ImportError extends MnistError {}
 
@@ -31,34 +31,6 @@ export function importProgram(): Command {
     .addOption(new Option('--format <name>', 'format, whatever the extension').choices(['safetensors']));
 }
 
-/** Reads at most MAX_WEIGHTS_BYTES of a regular file; one-line errors otherwise. */
-function readCapped(path: string): Uint8Array {
-  let fd: number;
-  try {
-    if (statSync(path).isDirectory()) throw new ImportError(`${path}: is a directory, expected a .safetensors file`);
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (err instanceof MnistError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ImportError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read it (${code})`}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ImportError(`${path}: not a regular file`);
-    if (st.size > MAX_WEIGHTS_BYTES) throw new ImportError(`${path}: ${st.size.toLocaleString('en-US')} bytes is past the limit of ${MAX_WEIGHTS_BYTES / 2 ** 20} MB`);
-    const buf = new Uint8Array(st.size);
-    let n = 0;
-    while (n < st.size) {
-      const r = readSync(fd, buf, n, st.size - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export function runImport(path: string, opts: ImportOptions): string[] {
   if (opts.format === undefined && extname(path).toLowerCase() !== '.safetensors') {
     throw new ImportError(`${path}: mnist-import reads .safetensors files`, 'pass --format safetensors if it is one under another name');
@@ -73,7 +45,8 @@ export function runImport(path: string, opts: ImportOptions): string[] {
 }
 
 function importClaimed(path: string, out: string, opts: ImportOptions): string[] {
-  const st = decodeSafetensors(readCapped(path), path);
+  const bytes = readInputFile(path, { what: 'a .safetensors file', max: MAX_WEIGHTS_BYTES, error: (m, h) => new ImportError(m, h) });
+  const st = decodeSafetensors(bytes, path);
   const ds = DATASETS[opts.dataset];
   const file = weightsFromSafetensors(st, {
     label: path,

@@ -43,10 +43,13 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-/** Parameters as base64 float32 for the page (little-endian, as every browser is). */
+/**
+ * The model's state_dict tensors (parameters and batch-norm running statistics) as base64
+ * float32 for the page (little-endian, as every browser is).
+ */
 export function liveParams(model: Sequential): LiveParams {
   const out: LiveParams = {};
-  for (const p of model.namedParameters()) {
+  for (const p of [...model.namedParameters(), ...model.namedBuffers()]) {
     const d = p.value.data;
     out[p.key] = { shape: [...p.value.shape], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') };
   }

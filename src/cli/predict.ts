@@ -1,17 +1,17 @@
 // mnist-predict: read PNG/JPEG pictures of digits, prepare each the way MNIST was made and print
 // the model's answer with its probability and runners-up. One bad file does not stop the batch.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { Command } from 'commander';
 import { MnistError } from '../engine/errors.ts';
 import { Tensor } from '../engine/tensor.ts';
 import { MAX_FILE_BYTES, decodeImage, encodeGreyPng, type DecodedImage } from '../data/image-io.ts';
-import { normalizeImage } from '../data/batches.ts';
+import { normalizeImage } from '../data/normalize.ts';
 import { SIZE, preprocessImage, type PreprocessInfo } from '../data/image.ts';
 import { Softmax } from '../nn/softmax.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { oneLineUsageErrors, runCommand } from './errors.ts';
-import { readProblem } from './fs-reason.ts';
+import { readInputFile } from './read-input.ts';
 import { positiveInt } from './flags.ts';
 import { writeExplainPage } from './report-files.ts';
 import { claimOutputs, writeFileSafe, type OutputSpec } from './safe-write.ts';
@@ -23,7 +23,7 @@ import { readWeightsFile } from './weights-file.ts';
 export class PredictError extends MnistError {}
 
 /** Below this probability the answer is flagged as a guess. */
-export const LOW_CONFIDENCE = 0.5;
+const LOW_CONFIDENCE = 0.5;
 
 export interface PredictOptions {
   /** Kernels (default: wasm where it runs). */
@@ -67,30 +67,9 @@ export interface Prediction {
   error?: string;
 }
 
-/** Reads one image file with the size limit checked before reading. */
-export function readImageFile(path: string): DecodedImage {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new PredictError('is a directory, expected an image file');
-    if (!st.isFile()) throw new PredictError('not a regular file');
-    size = st.size;
-  } catch (err) {
-    throw fsError(err);
-  }
-  if (size > MAX_FILE_BYTES) throw new PredictError(`the file is ${(size / 2 ** 20).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MB`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw fsError(err);
-  }
-  return decodeImage(bytes);
-}
-
-function fsError(err: unknown): MnistError {
-  if (err instanceof MnistError) return err;
-  return new PredictError(readProblem(err, 'an image file') ?? `cannot read it (${(err as Error).message})`);
+/** Reads one image file with the size limit checked before reading; messages leave the path to the caller. */
+function readImageFile(path: string): DecodedImage {
+  return decodeImage(readInputFile(path, { label: '', what: 'an image file', max: MAX_FILE_BYTES, error: (m, h) => new PredictError(m, h) }));
 }
 
 /** Runs the model on one 28×28 image: class probabilities. */
@@ -287,7 +266,7 @@ const SHADES = [' ', '░', '▒', '▓', '█'];
  * The 28×28 image as text. With colour: upper half blocks, two pixel rows per line in 24 grey
  * levels. Without: two shade characters per pixel (keeps the aspect ratio), no escape codes.
  */
-export function drawDigit(pixels: Uint8Array, colour: boolean): string[] {
+function drawDigit(pixels: Uint8Array, colour: boolean): string[] {
   const lines: string[] = [];
   if (colour) {
     // xterm-256 greys: 16 is black, 232..255 a ramp, 231 white

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Tensor } from '../engine/tensor.ts';
 import { decodeImage } from '../data/image-io.ts';
-import { normalizeImage } from '../data/batches.ts';
+import { normalizeImage } from '../data/normalize.ts';
 import { SIZE, preprocessImage } from '../data/image.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { explainHtml, originalImage } from '../report/explain-page.ts';

@@ -136,17 +136,20 @@ function writeTarget(path: string, label: string): { target: string; mode?: numb
   } catch {
     return { target: path };
   }
-  let target = path;
-  if (st.isSymbolicLink()) {
-    try {
-      target = realpathSync(path);
-      st = statSync(target);
-    } catch {
-      throw new OutputError(`${label}: a symbolic link to a missing file; mnist-ts does not create link targets`, 'give the real path, or remove the link');
-    }
+  const { real, target } = followLink(path, st, label);
+  if (!target.isFile()) throw new OutputError(`${label}: ${kindOf(target)}, not a regular file; it was left as it is`, 'choose a regular file path');
+  return { target: real, mode: target.mode & 0o7777 };
+}
+
+/** An existing output path (lstat `st`) and what it names: a symbolic link's target (never created), else itself. */
+function followLink(path: string, st: Stats, label: string): { real: string; target: Stats } {
+  if (!st.isSymbolicLink()) return { real: path, target: st };
+  try {
+    const real = realpathSync(path);
+    return { real, target: statSync(real) };
+  } catch {
+    throw new OutputError(`${label}: a symbolic link to a missing file; mnist-ts does not create link targets`, 'give the real path, or remove the link');
   }
-  if (!st.isFile()) throw new OutputError(`${label}: ${kindOf(st)}, not a regular file; it was left as it is`, 'choose a regular file path');
-  return { target, mode: st.mode & 0o7777 };
 }
 
 /**
@@ -318,17 +321,8 @@ function resolveOutput(spec: OutputSpec): Resolved {
     cleanStaleTemps(real);
     return { spec, real, id: idOf(dst) };
   }
-  let real: string;
   if (st) {
-    let target = st;
-    if (st.isSymbolicLink()) {
-      try {
-        real = realpathSync(abs);
-        target = statSync(real);
-      } catch {
-        throw new OutputError(`${label}: a symbolic link to a missing file; mnist-ts does not create link targets`, 'give the real path, or remove the link');
-      }
-    } else real = abs;
+    const { real, target } = followLink(abs, st, label);
     if (isDevicePath(real)) throw new OutputError(`${label}: a system path (${real}); it was left as it is`, 'choose a regular file path');
     if (target.isDirectory()) throw new OutputError(`${label}: is a directory, expected a file path`);
     if (!target.isFile()) throw new OutputError(`${label}: ${kindOf(target)}, not a regular file; it was left as it is`, 'choose a regular file path');
@@ -344,7 +338,7 @@ function resolveOutput(spec: OutputSpec): Resolved {
     throw new OutputError(`${label}: directory ${dir} does not exist`);
   }
   if (!dst.isDirectory()) throw new OutputError(`${label}: ${dir} is not a directory`);
-  real = join(realpathSync(dir), basename(abs));
+  const real = join(realpathSync(dir), basename(abs));
   if (isDevicePath(real)) throw new OutputError(`${label}: a system path (${real}); mnist-ts writes only files of your own`, 'choose a regular file path');
   probeDir(dirname(real), label, basename(real));
   cleanStaleTemps(dirname(real), basename(real));

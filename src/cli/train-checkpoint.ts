@@ -67,7 +67,7 @@ export function snapshot(live: LiveTraining, epoch: number, position?: EpochPosi
 }
 
 /** Quotes a word for a POSIX shell when it needs it. */
-export function shellWord(s: string): string {
+function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -91,7 +91,7 @@ export function resumeCommand(out: string, extra: Record<string, string | number
 }
 
 /** A number as a flag takes it and a person reads it: 1e29 rather than 1e+29. */
-export function flagNumber(x: number): string {
+function flagNumber(x: number): string {
   return String(x).replace('e+', 'e');
 }
 

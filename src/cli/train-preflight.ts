@@ -26,8 +26,7 @@ function modelFlag(name: string): string {
  */
 export function checkModelSpecs(specs: LayerSpec[], modelName: string): number {
   try {
-    const { params } = checkLayers(specs, 'model.layers');
-    return params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    return checkLayers(specs, 'model.layers').count;
   } catch (err) {
     if (!(err instanceof MnistError)) throw err;
     throw new UsageError(`${modelFlag(modelName)}: ${err.message.replace(/^model\.layers\[(\d+)\]/, (_, i) => `layer ${Number(i) + 1}`)}`, 'use a smaller model');

@@ -41,7 +41,6 @@ import { int, makeUi, pct, type Ui } from './ui.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
 import { watchTraining, type TrainWatch } from './train-serve.ts';
 
-export { UsageError };
 
 function widthList(v: string): number[] {
   const parts = v.split(',').map((s) => s.trim());
@@ -157,7 +156,7 @@ export function trainingFields(opts: TrainOptions, run: { lr: number; weightDeca
 }
 
 /** The layer specs the flags ask for: --arch, else the --model preset. */
-export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
+function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>, inputShape = [1, 28, 28], classes = 10): { name: string; specs: LayerSpec[] } {
   if (opts.arch !== undefined) return { name: 'arch', specs: parseArch(opts.arch, inputShape, classes) };
   const preset = Object.hasOwn(ARCH_PRESETS, opts.model) ? ARCH_PRESETS[opts.model] : undefined;
   if (preset) return { name: opts.model, specs: parseArch(preset, inputShape, classes) };
@@ -168,7 +167,7 @@ export function modelSpecs(opts: Pick<TrainOptions, 'model' | 'arch' | 'hidden'>
  * --threads, or by default the machine's cores, except for short epochs: starting a worker
  * (tsx registers and compiles the engine in each) costs about a second, more than it saves.
  */
-export function trainThreads(flag: number | undefined, batchesPerEpoch: number): number {
+function trainThreads(flag: number | undefined, batchesPerEpoch: number): number {
   return flag ?? (batchesPerEpoch < 100 ? 1 : availableParallelism());
 }
 
@@ -511,7 +510,7 @@ function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: Tra
  * A few training images, each first as stored and then as three epochs would draw it (shade
  * characters, one per pixel across and two pixel rows per line), as many across as `width` fits.
  */
-export function showAugmented(split: Split, mode: AugmentMode, seed: number, width: number, classes: string[]): string {
+function showAugmented(split: Split, mode: AugmentMode, seed: number, width: number, classes: string[]): string {
   const { rows, cols } = split;
   const px = rows * cols;
   const aug = new Augmenter(mode, rows, cols);

@@ -2,6 +2,7 @@
 // tensor x: [B, 1, rows, cols] with labels y: Int32Array [B].
 import { ConfigError } from '../engine/errors.ts';
 import { Augmenter, epochKey, sampleSeed, type AugmentMode } from './augment.ts';
+import { PixelNormalizer } from './normalize.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor } from '../engine/tensor.ts';
 import type { Split } from './sources.ts';
@@ -14,46 +15,16 @@ export function subset(split: Split, limit?: number): Split {
   return { ...split, images: split.images.subarray(0, limit * px), labels: split.labels.subarray(0, limit), count: limit };
 }
 
-/** Maps each byte value v to (v/255 - mean)/std. */
-function lookupTable(mean: number, std: number): Float32Array {
-  if (!(std > 0)) throw new ConfigError(`normalize: std must be positive, got ${std}`);
-  const lut = new Float32Array(256);
-  for (let v = 0; v < 256; v++) lut[v] = (v / 255 - mean) / std;
-  return lut;
-}
-
-/**
- * Normalizes one image exactly as the training batches are (the same table for bytes):
- * Uint8Array pixels are 0..255, Float32Array pixels are intensities in 0..1.
- */
-export function normalizeImage(
-  pixels: Uint8Array | Float32Array,
-  mean: number,
-  std: number,
-  out = new Float32Array(pixels.length),
-): Float32Array {
-  if (pixels instanceof Uint8Array) {
-    const lut = lookupTable(mean, std);
-    for (let i = 0; i < pixels.length; i++) out[i] = lut[pixels[i]];
-    return out;
-  }
-  if (!(std > 0)) throw new ConfigError(`normalize: std must be positive, got ${std}`);
-  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] - mean) / std;
-  return out;
-}
-
 export interface Batch { x: Tensor; y: Int32Array; index: number }
 
 /** Cuts a split into normalized mini-batches, in order or reshuffled each epoch by a seeded Rng. */
 export class Batcher {
   readonly batchSize: number;
-  private readonly lut: Float32Array;
+  private readonly norm: PixelNormalizer;
   private readonly order: Int32Array;
   // one buffer per distinct batch size (the full size and the last partial one)
   private readonly buffers = new Map<number, { x: Tensor; y: Int32Array }>();
   private readonly augmenter?: Augmenter;
-  private readonly mean: number;
-  private readonly std: number;
 
   /** `augment`: applied to the epochs given an rng (training), never to in-order passes. */
   constructor(readonly split: Split, opts: { batchSize: number; mean: number; std: number; augment?: AugmentMode }) {
@@ -61,9 +32,7 @@ export class Batcher {
       throw new ConfigError(`Batcher: batchSize must be a positive integer, got ${opts.batchSize}`);
     }
     this.batchSize = opts.batchSize;
-    this.lut = lookupTable(opts.mean, opts.std);
-    this.mean = opts.mean;
-    this.std = opts.std;
+    this.norm = new PixelNormalizer(opts.mean, opts.std);
     this.order = new Int32Array(split.count);
     if (opts.augment && opts.augment !== 'none') this.augmenter = new Augmenter(opts.augment, split.rows, split.cols);
   }
@@ -91,7 +60,7 @@ export class Batcher {
     const { images, labels, count, rows, cols } = this.split;
     const px = rows * cols;
     const order = this.order;
-    const lut = this.lut;
+    const norm = this.norm;
     const aug = rng ? this.augmenter : undefined;
     const key = aug && rng ? epochKey(rng.getState()) : 0;
     const view = aug ? new Float32Array(px) : undefined;
@@ -104,14 +73,10 @@ export class Batcher {
       for (let j = 0; j < b; j++) {
         const s = order[start + j];
         y[j] = labels[s];
-        const src = s * px;
-        const dst = j * px;
-        if (aug && view) {
-          aug.apply(images.subarray(src, src + px), sampleSeed(key, start + j), view);
-          for (let p = 0; p < px; p++) xd[dst + p] = (view[p] - this.mean) / this.std;
-        } else {
-          for (let p = 0; p < px; p++) xd[dst + p] = lut[images[src + p]];
-        }
+        const image = images.subarray(s * px, (s + 1) * px);
+        const dst = xd.subarray(j * px, (j + 1) * px);
+        if (aug && view) norm.apply(aug.apply(image, sampleSeed(key, start + j), view), dst);
+        else norm.apply(image, dst);
       }
       yield { x, y, index };
     }

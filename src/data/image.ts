@@ -5,4 +5,4 @@ export { chooseComposite } from './image/alpha.ts';
 export { toWorking } from './image/working.ts';
 export { digitMask } from './image/ink.ts';
 export { adjustStroke, strokeWidth } from './image/stroke.ts';
-export { BOX, SIZE, centreByMass, normalizePixels, resampleArea } from './image/resample.ts';
+export { BOX, SIZE, centreByMass, resampleArea } from './image/resample.ts';

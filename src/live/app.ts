@@ -5,11 +5,12 @@
 import { defaultBackend, setBackend } from '../engine/backend.ts';
 import { compileKernels } from '../engine/wasm/runtime.ts';
 import { Tensor } from '../engine/tensor.ts';
-import { SIZE, normalizePixels, preprocessImage } from '../data/image.ts';
+import { SIZE, preprocessImage } from '../data/image.ts';
+import { normalizeImage } from '../data/normalize.ts';
 import { Conv2d } from '../nn/conv2d.ts';
 import { Linear } from '../nn/linear.ts';
 import { MaxPool2d } from '../nn/max-pool2d.ts';
-import { buildModel } from '../nn/models.ts';
+import { buildModel, parameterCount } from '../nn/models.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { layerRepr } from '../nn/summary.ts';
 import { explain, type Explanation, type WeightImages } from '../report/activations.ts';
@@ -62,9 +63,16 @@ function decodeU8(b64: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }
 
-/** Copies pushed parameters into the model, checking keys and sizes. */
+/** The pushed tensors (parameters and running statistics) as float32, by state_dict key. */
+function decodeState(params: LiveParams): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [key, t] of Object.entries(params)) out[key] = decodeF32(t.b64);
+  return out;
+}
+
+/** Copies pushed tensors into the model, checking keys and sizes. */
 function loadParams(model: Sequential, params: LiveParams): void {
-  for (const p of model.namedParameters()) {
+  for (const p of [...model.namedParameters(), ...model.namedBuffers()]) {
     const t = params[p.key];
     if (!t) throw new Error(`live page: parameter ${p.key} missing`);
     const v = decodeF32(t.b64);
@@ -175,9 +183,9 @@ class LivePage {
 
   constructor(info: LiveModel) {
     this.info = info;
-    this.model = buildModel(info.model.layers);
+    // built from the pushed tensors; later snapshots are copied into them (setParams)
+    this.model = buildModel(info.model.layers, { state: decodeState(info.state.params) });
     this.model.eval();
-    loadParams(this.model, info.state.params);
     this.inShape = info.input.shape;
     this.pad = $('pad') as HTMLCanvasElement;
     this.padCtx = this.pad.getContext('2d', { willReadFrequently: true })!;
@@ -199,7 +207,7 @@ class LivePage {
     $('title').textContent = info.title;
     $('subtitle').textContent =
       `${info.model.name}${info.model.arch ? `: ${info.model.arch}` : ''} · ${this.model.layers.length} layers, ` +
-      `${this.model.parameters().reduce((n, p) => n + p.value.size, 0).toLocaleString('en-US')} parameters · ` +
+      `${parameterCount(this.model).toLocaleString('en-US')} parameters · ` +
       'the forward pass runs in this page, with the engine of mnist-ts';
     this.repaintWeights();
   }
@@ -212,7 +220,7 @@ class LivePage {
     this.model.layers.forEach((l, i) => {
       shape = l.outputShape(shape);
       const out = shape.slice(1);
-      const params = l.parameters().reduce((n, p) => n + p.value.size, 0);
+      const params = parameterCount(l);
       const legend = new Legend('shared colour scale');
       const canvases: HTMLCanvasElement[] = [];
       let body: HTMLElement;
@@ -402,7 +410,7 @@ class LivePage {
   run(pixels: Uint8Array): void {
     const t0 = performance.now();
     this.pixels = pixels;
-    this.x = new Tensor([1, ...this.inShape], normalizePixels(pixels, this.info.input.mean, this.info.input.std));
+    this.x = new Tensor([1, ...this.inShape], normalizeImage(pixels, this.info.input.mean, this.info.input.std));
     const ex = explain(this.model, this.x);
     this.ex = ex;
     const t1 = performance.now();
@@ -789,7 +797,7 @@ class TrainingView {
       this.kernelView.canvases.forEach((cv, i) => paint(cv, k.values, i, kw, kh, kh * kw, scale));
     }
     for (const s of this.samples) {
-      const x = new Tensor([1, ...this.info.input.shape], normalizePixels(s.pixels, this.info.input.mean, this.info.input.std));
+      const x = new Tensor([1, ...this.info.input.shape], normalizeImage(s.pixels, this.info.input.mean, this.info.input.std));
       const ex = explain(net, x);
       s.caption.textContent = `→ ${this.info.classes[ex.predicted] ?? ex.predicted} (${(ex.probs[ex.predicted] * 100).toFixed(0)}%)`;
       s.caption.classList.toggle('wrong', ex.predicted !== s.label);

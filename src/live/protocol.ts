@@ -8,7 +8,7 @@ export interface LiveTensor {
   b64: string;
 }
 
-/** The parameters, under their state_dict keys ("0.weight"). */
+/** The state_dict tensors (parameters, then batch-norm running statistics) under their keys ("0.weight"). */
 export type LiveParams = Record<string, LiveTensor>;
 
 export interface LiveEpoch {

@@ -19,8 +19,8 @@ export interface ConvChannelWork {
   sum: number;
 }
 
-export interface ConvWork {
-  kind: 'conv';
+/** Which output cell, and where its kh×kw window lies in the input. */
+export interface CellWindow {
   channel: number;
   row: number;
   col: number;
@@ -29,6 +29,10 @@ export interface ConvWork {
   /** Top-left input position of the window (may be negative: padding). */
   y0: number;
   x0: number;
+}
+
+export interface ConvWork extends CellWindow {
+  kind: 'conv';
   channels: ConvChannelWork[];
   /** Sum of every product over every input channel (float64). */
   sum: number;
@@ -96,15 +100,8 @@ export function convCell(conv: Conv2d, x: Tensor, oc: number, oy: number, ox: nu
   return { kind: 'conv', channel: oc, row: oy, col: ox, kh, kw, y0, x0, channels, sum: total, bias, result: total + bias };
 }
 
-export interface PoolWork {
+export interface PoolWork extends CellWindow {
   kind: 'pool';
-  channel: number;
-  row: number;
-  col: number;
-  kh: number;
-  kw: number;
-  y0: number;
-  x0: number;
   /** The window, kH×kW; -Infinity where it lies in the padding. */
   window: Float64Array;
   /** Index into window of the maximum (the first one, on ties). */

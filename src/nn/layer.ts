@@ -248,8 +248,3 @@ export function shapeKeepingLayer<S extends LayerSpec = LayerSpec>(
 ): LayerDescriptor<S> {
   return { type, arch, positional, input: 'any', fields, outputShape: (_, inShape) => [...inShape], params: () => [], create };
 }
-
-/** Parameters of a spec's layer: the sum of its parameter shapes. */
-export function paramCount(d: AnyDescriptor, spec: LayerSpec): number {
-  return d.params(spec).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
-}

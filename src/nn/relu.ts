@@ -1,10 +1,8 @@
 // Rectified linear unit, like torch.nn.ReLU.
-import { ShapeError } from '../engine/errors.ts';
-import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
 import { useWasm } from '../engine/backend.ts';
 import { wasmRelu, wasmReluBackward } from '../engine/wasm/elementwise.ts';
+import { Activation } from './activation.ts';
 import { shapeKeepingLayer } from './layer.ts';
-import { Module, type LayerSpec } from './module.ts';
 
 export const reluLayer = shapeKeepingLayer('ReLU', 'relu', () => new ReLU());
 
@@ -25,23 +23,14 @@ class Int32Views {
   }
 }
 
-export class ReLU extends Module {
+export class ReLU extends Activation {
   readonly type = 'ReLU';
-  private y?: Tensor; // forward output: y > 0 exactly where x > 0
-  private out = new Workspace();
-  private dx = new Workspace();
+  protected readonly saves = 'output'; // y > 0 exactly where x > 0
   private views = new Int32Views(4);
 
-  outputShape(inShape: readonly number[]): number[] {
-    return [...inShape];
-  }
-
-  // x: any shape -> same shape
-  forward(x: Tensor): Tensor {
-    const y = this.out.get(x.shape);
-    this.y = y;
-    if (useWasm() && wasmRelu(x.data, y.data)) return y;
-    const xi = this.views.of(x.data, 0), yi = this.views.of(y.data, 1);
+  protected apply(x: Float32Array, y: Float32Array): void {
+    if (useWasm() && wasmRelu(x, y)) return;
+    const xi = this.views.of(x, 0), yi = this.views.of(y, 1);
     // NOTE: on the float32 bits, `v & ~(v >> 31)` zeroes every value with the sign bit set
     // (negatives, -0, -inf) and keeps the rest (NaN stays NaN, as in PyTorch). A `v > 0 ? v : 0`
     // branch mispredicts on real activations and was 8x slower; unrolling by 4 saves another third.
@@ -58,18 +47,12 @@ export class ReLU extends Module {
       const v = xi[i];
       yi[i] = v & ~(v >> 31);
     }
-    this.y = y;
-    return y;
   }
 
   // NOTE: the gradient at exactly 0 is 0, as in PyTorch.
-  backward(dout: Tensor): Tensor {
-    const y = this.y;
-    if (!y) throw new ShapeError('ReLU: backward called before forward');
-    if (dout.size !== y.size) throw new ShapeError(`ReLU: dout must be ${fmtShape(y.shape)}, but got ${fmtShape(dout.shape)}`);
-    const dx = this.dx.get(y.shape);
-    if (useWasm() && wasmReluBackward(y.data, dout.data, dx.data)) return dx;
-    const yi = this.views.of(y.data, 1), gi = this.views.of(dout.data, 2), di = this.views.of(dx.data, 3);
+  protected gradient(y: Float32Array, dout: Float32Array, dx: Float32Array): void {
+    if (useWasm() && wasmReluBackward(y, dout, dx)) return;
+    const yi = this.views.of(y, 1), gi = this.views.of(dout, 2), di = this.views.of(dx, 3);
     // y's bits are > 0 exactly where y > 0 (y is never negative): keep dout there, branch-free
     const n = yi.length, n4 = n & ~3;
     let i = 0;
@@ -80,10 +63,5 @@ export class ReLU extends Module {
       di[i + 3] = gi[i + 3] & ((0 - yi[i + 3]) >> 31);
     }
     for (; i < n; i++) di[i] = gi[i] & ((0 - yi[i]) >> 31);
-    return dx;
-  }
-
-  spec(): LayerSpec {
-    return { type: this.type };
   }
 }

@@ -1,42 +1,19 @@
 // Hyperbolic tangent, like torch.nn.Tanh.
-import { ShapeError } from '../engine/errors.ts';
-import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
+import { Activation } from './activation.ts';
 import { shapeKeepingLayer } from './layer.ts';
-import { Module, type LayerSpec } from './module.ts';
 
 export const tanhLayer = shapeKeepingLayer('Tanh', 'tanh', () => new Tanh());
 
-export class Tanh extends Module {
+export class Tanh extends Activation {
   readonly type = 'Tanh';
-  private y?: Tensor; // forward output: the gradient is 1 - y²
-  private out = new Workspace();
-  private dx = new Workspace();
+  protected readonly saves = 'output'; // the gradient is 1 - y²
 
-  outputShape(inShape: readonly number[]): number[] {
-    return [...inShape];
-  }
-
-  // x: any shape -> same shape
-  forward(x: Tensor): Tensor {
-    const y = this.out.get(x.shape);
-    const xd = x.data, yd = y.data;
-    for (let i = 0; i < xd.length; i++) yd[i] = Math.tanh(xd[i]);
-    this.y = y;
-    return y;
+  protected apply(x: Float32Array, y: Float32Array): void {
+    for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]);
   }
 
   // dx = dout · (1 - y²)
-  backward(dout: Tensor): Tensor {
-    const y = this.y;
-    if (!y) throw new ShapeError('Tanh: backward called before forward');
-    if (dout.size !== y.size) throw new ShapeError(`Tanh: dout must be ${fmtShape(y.shape)}, but got ${fmtShape(dout.shape)}`);
-    const dx = this.dx.get(y.shape);
-    const yd = y.data, gd = dout.data, dd = dx.data;
-    for (let i = 0; i < yd.length; i++) dd[i] = gd[i] * (1 - yd[i] * yd[i]);
-    return dx;
-  }
-
-  spec(): LayerSpec {
-    return { type: this.type };
+  protected gradient(y: Float32Array, dout: Float32Array, dx: Float32Array): void {
+    for (let i = 0; i < y.length; i++) dx[i] = dout[i] * (1 - y[i] * y[i]);
   }
 }

@@ -6,7 +6,7 @@ import { argmaxRows, type CrossEntropyLoss } from '../nn/loss.ts';
 import type { Module } from '../nn/module.ts';
 
 /** Counts the rows whose argmax equals the label; `pred` holds at least one entry per row. */
-export function countCorrect(logits: Tensor, y: ArrayLike<number>, pred: Int32Array<ArrayBuffer>): number {
+function countCorrect(logits: Tensor, y: ArrayLike<number>, pred: Int32Array<ArrayBuffer>): number {
   argmaxRows(logits, pred);
   let correct = 0;
   for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) correct++;

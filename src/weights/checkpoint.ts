@@ -7,14 +7,14 @@ import { buildModel, descriptorOf } from '../nn/models.ts';
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
 import { CheckpointError } from './errors.ts';
-import { fail, get, int, join, list, num, obj, onlyKeys, parseUntrustedJson, str, type Obj } from './json-fields.ts';
+import { MAX_DEPTH, fail, get, int, join, list, num, obj, onlyKeys, parseJsonObject, refuseHostile, safeKey, str, type Obj } from './json-fields.ts';
 import { checkLayers, type ParamShape } from './layer-check.ts';
 import { RUN_LIMITS } from './limits.ts';
 import { validateResume, type ResumeState } from './resume.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 export { CheckpointError } from './errors.ts';
-export { float32ToShortest, tensorFromJson, tensorToJson, type TensorJson } from './tensor-json.ts';
+export { float32ToShortest, tensorToJson, type TensorJson } from './tensor-json.ts';
 
 export const FORMAT = 'mnist-ts-weights';
 export const VERSION = 1;
@@ -46,7 +46,7 @@ export interface WeightsFile {
 }
 
 /** Per-image size of any layer's output; past it one batch would take gigabytes. */
-export const MAX_ACTIVATION = 1 << 22;
+const MAX_ACTIVATION = 1 << 22;
 
 /** Collects the model's parameters under their state_dict keys. */
 export function stateDict(model: Sequential): Record<string, TensorJson> {
@@ -56,31 +56,6 @@ export function stateDict(model: Sequential): Record<string, TensorJson> {
   const layerOf = (k: string) => Number(k.slice(0, k.indexOf('.')));
   for (const p of all.sort((a, b) => layerOf(a.key) - layerOf(b.key))) out[p.key] = tensorToJson(p.value);
   return out;
-}
-
-/** Copies stored tensors into the model, checking that every key and shape matches. */
-export function loadStateDict(model: Sequential, state: Record<string, TensorJson>): void {
-  const params = [...model.namedParameters(), ...model.namedBuffers()];
-  const want = new Set(params.map((p) => p.key));
-  for (const k of Object.keys(state)) {
-    if (!want.has(k)) throw new CheckpointError(`state.${k}: no such parameter in the model (expected ${[...want].join(', ')})`);
-  }
-  for (const p of params) {
-    const t = Object.hasOwn(state, p.key) ? state[p.key] : undefined;
-    if (!t) throw new CheckpointError(`state.${p.key}: missing`);
-    if (!Array.isArray(t.shape) || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
-      throw new CheckpointError(`state.${p.key}: shape ${JSON.stringify(t.shape)} does not match the model's ${fmtShape(p.value.shape)}`);
-    }
-    if (!Array.isArray(t.data) || t.data.length !== shapeSize(t.shape)) {
-      throw new CheckpointError(`state.${p.key}: data holds ${Array.isArray(t.data) ? t.data.length : 'no'} values, shape needs ${p.value.size}`);
-    }
-    const d = p.value.data;
-    for (let i = 0; i < d.length; i++) {
-      const v = t.data[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new CheckpointError(`state.${p.key}: value ${i} is not a finite number`);
-      d[i] = v;
-    }
-  }
 }
 
 // ---- writing ----
@@ -130,21 +105,25 @@ const METRIC_KEYS: Record<string, [number, number]> = {
   lr: [0, Number.MAX_VALUE],
 };
 
-function plainValue(v: unknown, path: string): unknown {
+function plainValue(v: unknown, path: string, depth: number): unknown {
   if (v === null || typeof v === 'boolean') return v;
   if (typeof v === 'number') return num(v, path, -Number.MAX_VALUE, Number.MAX_VALUE, 'a finite number');
   if (typeof v === 'string') return str(v, path, 1000);
-  if (Array.isArray(v) && v.length <= 64) return v.map((e, i) => plainValue(e, `${path}[${i}]`));
+  if (Array.isArray(v) && v.length <= 64) {
+    if (depth >= MAX_DEPTH) throw new CheckpointError(`${path}: nested deeper than ${MAX_DEPTH} levels`);
+    return v.map((e, i) => plainValue(e, `${path}[${i}]`, depth + 1));
+  }
   fail(path, 'a number, string, boolean, null or a short list', v);
 }
 
-/** A copy of an object whose values are plain (numbers, strings, booleans, short lists). */
-function plainObject(v: unknown, path: string, maxKeys: number): Record<string, unknown> {
+/** A copy of an object (`depth` levels into the document) whose values are plain (numbers, strings, booleans, short lists). */
+function plainObject(v: unknown, path: string, depth: number, maxKeys: number): Record<string, unknown> {
   const o = obj(v, path);
   const keys = Object.keys(o);
   if (keys.length > maxKeys) fail(path, `at most ${maxKeys} fields`, `${keys.length} fields`);
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = plainValue(o[k], join(path, k));
+  // the only objects whose keys are free: none may reach a prototype
+  for (const k of keys) out[k] = plainValue(o[k], safeKey(k, path), depth + 1);
   return out;
 }
 
@@ -198,12 +177,12 @@ function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}):
 
   const classes = list(get(d, 'classes'), 'classes', 1, 1000).map((c, i) => str(c, `classes[${i}]`, 100));
   const dataset = get(d, 'dataset') === undefined ? '' : str(get(d, 'dataset'), 'dataset', 64);
-  const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 64);
+  const training = get(d, 'training') === undefined ? {} : plainObject(get(d, 'training'), 'training', 1, 64);
 
   const mv = get(d, 'metrics');
   const metrics = (mv === undefined ? [] : list(mv, 'metrics', 0, RUN_LIMITS.epochs.max)).map((m, i) => {
     const p = `metrics[${i}]`;
-    const rec = plainObject(m, p, 32);
+    const rec = plainObject(m, p, 2, 32);
     for (const [k, [lo, hi]] of Object.entries(METRIC_KEYS)) {
       const v = get(rec, k);
       if (k === 'epoch') int(v, `${p}.epoch`, lo, hi);
@@ -231,7 +210,7 @@ function checkDocument(doc: unknown, values: Record<string, Float32Array> = {}):
  * returns it as fresh objects; throws a CheckpointError naming the first bad field.
  */
 export function validateWeights(doc: unknown): WeightsFile {
-  return checkDocument(doc);
+  return checkOnce(doc);
 }
 
 /**
@@ -241,8 +220,22 @@ export function validateWeights(doc: unknown): WeightsFile {
  */
 export function readWeights(text: string): { file: WeightsFile; model: Sequential } {
   const state: Record<string, Float32Array> = {};
-  const file = checkDocument(parseUntrustedJson(text), state);
+  const file = checkOnce(parseJsonObject(text), state);
   return { file, model: buildModel(file.model.layers, { state }) };
+}
+
+/**
+ * checkDocument is the one walk over a good file: it refuses prototype keys and deep nesting where
+ * it copies free-form values, and converts the tensors as it checks them. A file it refuses is
+ * walked once more, so that a hostile key or nesting is the error named wherever it stands.
+ */
+function checkOnce(doc: unknown, values?: Record<string, Float32Array>): WeightsFile {
+  try {
+    return checkDocument(doc, values);
+  } catch (err) {
+    refuseHostile(doc);
+    throw err;
+  }
 }
 
 /** Runs the input shape through the layer specs: each must accept its input, the output must be [N, classes]. */

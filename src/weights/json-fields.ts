@@ -1,5 +1,6 @@
-// Reading untrusted JSON (weights files people share): a parse that refuses deep nesting and
-// prototype keys, and typed field readers whose errors name the field (`model.layers[3].kernelSize`).
+// Reading untrusted JSON (weights files people share): a parse that takes only an object, the
+// refusal of deep nesting and prototype keys, and typed field readers whose errors name the field
+// (`model.layers[3].kernelSize`).
 import { CheckpointError } from './errors.ts';
 
 /** Deeper than any weights file needs (about 7 levels), shallow enough to walk recursively. */
@@ -11,23 +12,34 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const HINT = 'is this a weights file written by mnist-train?';
 
-/** Parses a document that must be a JSON object, refusing nesting beyond maxDepth and prototype keys. */
-export function parseUntrustedJson(text: string, maxDepth = MAX_DEPTH): Record<string, unknown> {
+/**
+ * Parses a document that must be a JSON object, and nothing more: the caller's field-by-field
+ * check is the one walk over it, and calls refuseHostile on what it reads free-form.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const first = text.search(/\S/);
   if (first < 0) throw new CheckpointError('the file is empty', HINT);
   if (text[first] !== '{') throw new CheckpointError(`not a weights file: expected a JSON object, the file starts with ${describeStart(text.slice(first))}`, HINT);
-  let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
     throw new CheckpointError(`not valid JSON (${printable((err as Error).message, 120)})`, 'the file is truncated or corrupt; use the last complete copy');
   }
-  checkTree(doc, '', 0, maxDepth);
-  return doc as Record<string, unknown>;
 }
 
-function checkTree(v: unknown, path: string, depth: number, maxDepth: number): void {
+/** Parses a document that must be a JSON object, refusing nesting beyond maxDepth and prototype keys. */
+export function parseUntrustedJson(text: string, maxDepth = MAX_DEPTH): Record<string, unknown> {
+  const doc = parseJsonObject(text);
+  refuseHostile(doc, '', 0, maxDepth);
+  return doc;
+}
+
+/**
+ * Throws on the first prototype key or nesting past maxDepth anywhere below `v` (a value `depth`
+ * levels into its document, at `path`).
+ */
+export function refuseHostile(v: unknown, path = '', depth = 0, maxDepth = MAX_DEPTH): void {
   if (typeof v !== 'object' || v === null) return;
   if (depth >= maxDepth) {
     const cut = path.lastIndexOf('[', 60);
@@ -37,15 +49,21 @@ function checkTree(v: unknown, path: string, depth: number, maxDepth: number): v
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const e = v[i];
-      if (typeof e === 'object' && e !== null) checkTree(e, `${path}[${i}]`, depth + 1, maxDepth);
+      if (typeof e === 'object' && e !== null) refuseHostile(e, `${path}[${i}]`, depth + 1, maxDepth);
     }
     return;
   }
   for (const k of Object.keys(v)) {
-    const p = join(path, k);
-    if (FORBIDDEN_KEYS.has(k)) throw new CheckpointError(`${p}: the key ${JSON.stringify(k)} is not allowed in a weights file`);
-    checkTree((v as Record<string, unknown>)[k], p, depth + 1, maxDepth);
+    const p = safeKey(k, path);
+    refuseHostile((v as Record<string, unknown>)[k], p, depth + 1, maxDepth);
   }
+}
+
+/** The path of field `key` below `path`; throws when the key is one that could reach a prototype. */
+export function safeKey(key: string, path: string): string {
+  const p = join(path, key);
+  if (FORBIDDEN_KEYS.has(key)) throw new CheckpointError(`${p}: the key ${JSON.stringify(key)} is not allowed in a weights file`);
+  return p;
 }
 
 /** `a.b`, `a["1.weight"]` for keys that are not identifiers. */

@@ -29,9 +29,9 @@ export interface ParamShape {
 
 /**
  * Validates `model.layers` with each type's descriptor (nn/layers.ts) under LIMITS. Returns fresh
- * spec objects (never the parsed ones) and the parameter shapes the specs imply.
+ * spec objects (never the parsed ones), the parameter shapes the specs imply and their total size.
  */
-export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; params: ParamShape[]; buffers: ParamShape[] } {
+export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; params: ParamShape[]; buffers: ParamShape[]; count: number } {
   if (!Array.isArray(v) || v.length < 1 || v.length > LIMITS.layers) fail(path, `a list of 1..${LIMITS.layers} layers`, v);
   const specs: LayerSpec[] = [];
   const params: ParamShape[] = [];
@@ -61,5 +61,5 @@ export function checkLayers(v: unknown, path: string): { specs: LayerSpec[]; par
     }
     for (const [name, shape] of d!.buffers?.(spec!) ?? []) buffers.push({ key: `${i}.${name}`, shape });
   });
-  return { specs, params, buffers };
+  return { specs, params, buffers, count: total };
 }

@@ -39,8 +39,6 @@ export const RUN_LIMITS = {
   logEvery: int(1, 2 ** 31),
 } as const satisfies Record<string, Limit>;
 
-export type RunLimitKey = keyof typeof RUN_LIMITS;
-
 /** True when v is a value the limit accepts. */
 export function withinLimit(v: unknown, l: Limit): v is number {
   return typeof v === 'number' && Number.isFinite(v) && (l.kind === 'num' || Number.isInteger(v)) && v >= l.min && v <= l.max;

@@ -6,7 +6,7 @@ import type { Rng, RngState } from '../engine/rng.ts';
 import type { NamedParameter } from '../nn/sequential.ts';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.ts';
 import { CheckpointError } from './errors.ts';
-import { fail, get, int, join, num, obj, onlyKeys, u32x4 } from './json-fields.ts';
+import { fail, get, int, join, num, obj, onlyKeys, safeKey, u32x4 } from './json-fields.ts';
 import type { ParamShape } from './layer-check.ts';
 import { RUN_LIMITS, readLimited } from './limits.ts';
 import { checkTensor, tensorToJson, type TensorJson } from './tensor-json.ts';
@@ -131,7 +131,7 @@ export function validateResume(v: unknown, path: string, params: readonly ParamS
   const names = Object.keys(bo);
   if (names.length > 4) fail(bp, 'at most 4 buffers', `${names.length} buffers`);
   for (const name of names) {
-    const np = join(bp, name);
+    const np = safeKey(name, bp);
     if (!/^[a-z][a-z_]{0,31}$/.test(name)) throw new CheckpointError(`${np}: not a buffer name`);
     const byKey = obj(bo[name], np);
     const out: Record<string, TensorJson> = {};

@@ -1,6 +1,5 @@
 // Float32 tensors as JSON ({shape, data}) with the shortest decimal per value, so every weight
 // and optimizer buffer round-trips exactly through JSON.parse + Float32Array.
-import { Tensor } from '../engine/tensor.ts';
 import { CheckpointError } from './errors.ts';
 import { fail, get, obj, onlyKeys } from './json-fields.ts';
 
@@ -36,10 +35,6 @@ export function tensorToJson(t: { shape: readonly number[]; data: ArrayLike<numb
   const data = new Array<number>(t.data.length);
   for (let i = 0; i < data.length; i++) data[i] = float32ToShortest(t.data[i]);
   return { shape: [...t.shape], data };
-}
-
-export function tensorFromJson(t: TensorJson): Tensor {
-  return Tensor.from(t.shape, t.data);
 }
 
 /**

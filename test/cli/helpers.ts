@@ -2,6 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -74,4 +75,15 @@ export function startBin(name: string, args: string[]): Child {
       look();
     }),
   };
+}
+
+/** The message of the error `f` throws, after checking its type; fails when nothing is thrown. */
+export function thrownMessage(f: () => unknown, type: new (...args: any[]) => Error): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(type);
+    return (err as Error).message;
+  }
+  throw new Error('accepted');
 }

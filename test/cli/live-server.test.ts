@@ -12,7 +12,10 @@ import { Linear } from '../../src/nn/linear.ts';
 import { Flatten } from '../../src/nn/flatten.ts';
 import { Sequential } from '../../src/nn/sequential.ts';
 import { readWeights } from '../../src/weights/checkpoint.ts';
-import { ServeError, startLiveServer, type LiveServer } from '../../src/cli/live-server.ts';
+import { ServeError, liveParams, startLiveServer, type LiveServer } from '../../src/cli/live-server.ts';
+import { Rng } from '../../src/engine/rng.ts';
+import { buildModel } from '../../src/nn/models.ts';
+import { parseArch } from '../../src/nn/arch.ts';
 import { startServe } from '../../src/cli/serve.ts';
 import { watchTraining } from '../../src/cli/train-serve.ts';
 import type { LiveModel } from '../../src/live/protocol.ts';
@@ -76,6 +79,15 @@ describe('live server (mnist-serve)', () => {
       const b = Buffer.from(info.state.params[p.key].b64, 'base64');
       expect(Array.from(new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4))).toEqual(Array.from(p.value.data));
     }
+  });
+
+  it('sends batch norm\'s running statistics with the parameters: the page builds its layers from them', () => {
+    const bn = buildModel(parseArch('conv(2,3) batchnorm relu flatten linear(10)'), new Rng(3));
+    bn.namedBuffers()[0].value.data.set([0.25, -0.5]);
+    const sent = liveParams(bn);
+    expect(Object.keys(sent)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '4.weight', '4.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
+    const b = Buffer.from(sent['1.running_mean'].b64, 'base64');
+    expect(Array.from(new Float32Array(b.buffer, b.byteOffset, 2))).toEqual([0.25, -0.5]);
   });
 
   it('answers 404 for anything but its routes, and refuses .. paths', async () => {

@@ -5,7 +5,9 @@ import { closeSync, mkdtempSync, openSync, writeFileSync, ftruncateSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_WEIGHTS_BYTES, readWeightsFile } from '../../src/cli/weights-file.ts';
+import { readWeightsFile } from '../../src/cli/weights-file.ts';
+import { thrownMessage } from './helpers.ts';
+import { MAX_WEIGHTS_BYTES } from '../../src/weights/limits.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import { CheckpointError, FORMAT, VERSION, serializeWeights, stateDict } from '../../src/weights/checkpoint.ts';
@@ -24,15 +26,7 @@ function file(name: string, content: string | Uint8Array): string {
   return p;
 }
 
-function message(path: string, label?: string): string {
-  try {
-    readWeightsFile(path, { label });
-  } catch (err) {
-    expect(err).toBeInstanceOf(CheckpointError);
-    return (err as Error).message;
-  }
-  throw new Error('accepted');
-}
+const message = (path: string, label?: string) => thrownMessage(() => readWeightsFile(path, { label }), CheckpointError);
 
 describe('readWeightsFile', () => {
   it('loads a good file, also with a UTF-8 byte-order mark and leading white space', () => {

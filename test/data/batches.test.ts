@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher, normalizeImage, subset } from '../../src/data/batches.ts';
+import { Batcher, subset } from '../../src/data/batches.ts';
 import type { Split } from '../../src/data/sources.ts';
 import { ConfigError } from '../../src/engine/errors.ts';
 import { Rng } from '../../src/engine/rng.ts';
@@ -94,11 +94,3 @@ describe('subset', () => {
   });
 });
 
-describe('normalizeImage', () => {
-  it('matches the batch normalization for bytes and for 0..1 floats', () => {
-    const bytes = Uint8Array.from([0, 51, 255]);
-    const fromBytes = normalizeImage(bytes, 0.5, 0.25);
-    expect([...fromBytes].map((v) => +v.toFixed(5))).toEqual([-2, -1.2, 2]);
-    expect(normalizeImage(Float32Array.from([0, 0.2, 1]), 0.5, 0.25)).toEqual(fromBytes);
-  });
-});

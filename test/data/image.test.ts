@@ -5,8 +5,9 @@ import { Tensor } from '../../src/engine/tensor.ts';
 import { Batcher, subset } from '../../src/data/batches.ts';
 import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
 import {
-  adjustStroke, centreByMass, chooseComposite, normalizePixels, preprocessImage, resampleArea, strokeWidth,
+  adjustStroke, centreByMass, chooseComposite, preprocessImage, resampleArea, strokeWidth,
 } from '../../src/data/image.ts';
+import { normalizeImage } from '../../src/data/normalize.ts';
 import type { Split } from '../../src/data/sources.ts';
 import { argmaxRows } from '../../src/nn/loss.ts';
 import { manualSeed } from '../../src/nn/init.ts';
@@ -104,12 +105,6 @@ describe('preprocessImage building blocks', () => {
     expect(chooseComposite(rgba(4, 4, () => [9, 9, 9, 255]))).toMatchObject({ alpha: 'none' });
     expect(chooseComposite(rgba(4, 4, () => [9, 9, 9, 0])).opaque).toBe(0);
   });
-
-  it('normalizePixels applies (pixel/255 - mean) / std', () => {
-    const out = normalizePixels(Uint8Array.from([0, 255]), MEAN, STD);
-    expect(out[0]).toBeCloseTo(-MEAN / STD, 6);
-    expect(out[1]).toBeCloseTo((1 - MEAN) / STD, 6);
-  });
 });
 
 describe('preprocessImage: no digit', () => {
@@ -140,7 +135,7 @@ let model: Sequential;
 
 function predictPixels(px: Uint8Array): number {
   model.eval();
-  const logits = model.forward(new Tensor([1, 1, 28, 28], normalizePixels(px, MEAN, STD)));
+  const logits = model.forward(new Tensor([1, 1, 28, 28], normalizeImage(px, MEAN, STD)));
   return argmaxRows(logits)[0];
 }
 

@@ -11,7 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { decodeImage, encodeGreyPng } from '../../src/data/image-io.ts';
-import { normalizePixels, preprocessImage } from '../../src/data/image.ts';
+import { preprocessImage } from '../../src/data/image.ts';
+import { normalizeImage } from '../../src/data/normalize.ts';
 import { cnnSpecs, formatArch } from '../../src/nn/arch.ts';
 import { manualSeed } from '../../src/nn/init.ts';
 import { buildModel } from '../../src/nn/models.ts';
@@ -109,7 +110,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
   function forwardTrace(model: Sequential, pixels: number[], mean: number, std: number): Tensor[] {
     model.eval();
-    return model.forwardTrace(new Tensor([1, 1, 28, 28], normalizePixels(Uint8Array.from(pixels), mean, std)));
+    return model.forwardTrace(new Tensor([1, 1, 28, 28], normalizeImage(Uint8Array.from(pixels), mean, std)));
   }
 
   it('reads a 7 drawn with the mouse; a clicked cell shows its arithmetic, matching the engine', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { expect } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
-import { normalizeImage } from '../../src/data/batches.ts';
+import { normalizeImage } from '../../src/data/normalize.ts';
 import { parsePair } from '../../src/data/idx.ts';
 import { buildModel } from '../../src/nn/models.ts';
 import type { LayerSpec } from '../../src/nn/module.ts';

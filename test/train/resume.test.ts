@@ -13,7 +13,7 @@ import { Adam, AdamW } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { StepLR } from '../../src/optim/schedule.ts';
 import { SGD } from '../../src/optim/sgd.ts';
-import { CheckpointError, loadStateDict, stateDict } from '../../src/weights/checkpoint.ts';
+import { CheckpointError, stateDict, type TensorJson } from '../../src/weights/checkpoint.ts';
 import { captureResume, restoreOptimizer, validateResume, type ResumeState } from '../../src/weights/resume.ts';
 import { fit, type FitResult } from '../../src/train/train.ts';
 
@@ -91,7 +91,8 @@ function restore(kind: Kind, text: string, specs = SPECS) {
   manualSeed(999); // the resumed process starts from an unrelated RNG state
   const shapes = params(s.model).map((p) => ({ key: p.key, shape: [...p.value.shape] }));
   const r: ResumeState = validateResume(doc.resume, 'resume', shapes);
-  loadStateDict(s.model, doc.state);
+  // the live model takes the stored values: this run's optimizer already holds its parameters
+  for (const p of [...s.model.namedParameters(), ...s.model.namedBuffers()]) p.value.data.set((doc.state as Record<string, TensorJson>)[p.key].data);
   restoreOptimizer(s.optimizer, r, params(s.model));
   s.scheduler.loadState(r.scheduler!);
   defaultRng().setState(r.rng.init);

@@ -235,6 +235,15 @@ describe('readWeights: hostile keys and nesting', () => {
     expect(failure(deep(100_000)).message).toMatch(/nested deeper than 32 levels$/);
   });
 
+  it('refuses them in an otherwise good file, where the one checking walk meets them', () => {
+    const nested = (d: any) => (d.training.a = JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`));
+    expect(mutated(nested)).toMatch(/^training\.a(\[0\])+…?: nested deeper than 32 levels$/);
+    const buffer = (t: string) => t.replace('"buffers": {', '"buffers": {"constructor": {},');
+    expect(failure(buffer(serializeWeights(goodFile()))).message).toBe('resume.optimizer.buffers.constructor: the key "constructor" is not allowed in a weights file');
+    const metric = (t: string) => t.replace('{"epoch":1,', '{"__proto__":1,"epoch":1,');
+    expect(failure(metric(serializeWeights(goodFile()))).message).toBe('metrics[0].__proto__: the key "__proto__" is not allowed in a weights file');
+  });
+
   it('validateWeights returns fresh objects: nothing of the parsed document is passed through', () => {
     const d = doc();
     const f = validateWeights(d);
