@@ -3,18 +3,10 @@
 //
 // x: [N, C, H, W] -> y: [N, C, outH, outW], argmax: [N, C, outH, outW] flat indices into x
 import { useWasm } from './backend.ts';
+import type { Pool2dGeometry } from './pool-geometry.ts';
 import { wasmMaxPool2x2, wasmMaxPoolBackward } from './wasm/pool.ts';
 
-export interface Pool2dGeometry {
-  n: number; c: number; h: number; w: number;
-  kH: number; kW: number;
-  sH: number; sW: number;
-  pH: number; pW: number;
-  dH: number; dW: number;
-  outH: number; outW: number;
-  /** [start, end) of the in-input taps per output row / column (from pool2dGeometry). */
-  rows: Int32Array; cols: Int32Array;
-}
+export type { Pool2dGeometry };
 
 /** Completes a geometry with the window bounds, so forward calls allocate nothing. */
 export function pool2dGeometry(g: Omit<Pool2dGeometry, 'rows' | 'cols'>): Pool2dGeometry {

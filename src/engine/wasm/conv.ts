@@ -22,11 +22,6 @@ function col2imAt(rt: WasmRuntime, dx: number, col: number, cg: number, g: Conv2
   else rt.k.col2im(dx, col, cg, g.h, g.w, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.outH, g.outW);
 }
 
-/** The kept columns can stay in `col` only when it lives in the kernel memory. */
-export function wasmKeepsCols(col: Float32Array): boolean {
-  return wasmRuntime().holds(col);
-}
-
 /**
  * y = conv2d(x, weight) + bias; with keepCols every image-group block of columns stays in col for
  * backward (copied out when col lives outside the kernel memory). Returns whether they did.

@@ -1,6 +1,6 @@
 // Max-pool entry points of the wasm backend: they run only on buffers that live in the kernel
 // memory (layer workspaces do) and say so by their result; the caller's TypeScript kernel does the rest.
-import type { Pool2dGeometry } from '../pool.ts';
+import type { Pool2dGeometry } from '../pool-geometry.ts';
 import { wasmRuntime } from './runtime.ts';
 
 /** Whether the 2×2, stride-2 kernel covers this geometry (every window inside the input, rows of ≥ 4 windows). */
