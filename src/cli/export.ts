@@ -93,7 +93,7 @@ function exportClaimed(weights: string, out: string, format: ReturnType<typeof e
   const bytes = safetensorsOf(file, model);
   if (format === 'safetensors') {
     writeFileSafe(out, bytes);
-    return [`wrote ${out} (safetensors, ${kb(bytes.length)}): ${model.namedParameters().length} tensors under their state_dict keys, the architecture in __metadata__`];
+    return [`wrote ${out} (safetensors, ${kb(bytes.length)}): ${model.namedParameters().length + model.namedBuffers().length} tensors under their state_dict keys, the architecture in __metadata__`];
   }
   const stem = basename(out, extname(out)) || basename(out);
   const weightsName = `${stem}.safetensors`;

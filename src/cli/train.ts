@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AUGMENT_MODES, Augmenter, epochKey, sampleSeed, type AugmentMode } from '../data/augment.ts';
+import { AUGMENT_MODES, augmentShowcase, type AugmentMode } from '../data/augment.ts';
 import { Batcher, subset } from '../data/batches.ts';
 import { Rng } from '../engine/rng.ts';
 import type { DatasetSplits, Split } from '../data/sources.ts';
@@ -494,6 +494,7 @@ function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: Tra
       evaluation: ev,
       split: testSplit,
       splitLabel: 'test',
+      augmented: opts.augment === 'none' ? undefined : { mode: opts.augment, samples: augmentShowcase(run.trainBatches.split, opts.augment, opts.seed, 4, 5) },
     });
     writeFileSafe(opts.report, html, { label: `--report ${opts.report}` });
     ui.line(`report written to ${opts.report}`);
@@ -512,17 +513,11 @@ function finalReport(run: Run, result: FitResult, opts: TrainOptions, flags: Tra
  */
 function showAugmented(split: Split, mode: AugmentMode, seed: number, width: number, classes: string[]): string {
   const { rows, cols } = split;
-  const px = rows * cols;
-  const aug = new Augmenter(mode, rows, cols);
   const across = Math.max(2, Math.floor((width + 1) / (cols + 3)));
-  const key = epochKey(new Rng(seed + 1).getState());
   const blocks: string[] = [`--augment ${mode}: each row is one training image as stored, then as ${across - 1} epoch${across === 2 ? '' : 's'} could draw it`];
-  for (let i = 0; i < Math.min(4, split.count); i++) {
-    const pixels = split.images.subarray(i * px, (i + 1) * px);
-    const views: Float32Array[] = [Float32Array.from(pixels, (v) => v / 255)];
-    for (let k = 1; k < across; k++) views.push(aug.apply(pixels, sampleSeed(key, k * 7919 + i), new Float32Array(px)));
-    const drawn = views.map((v) => shadeLines(v, rows, cols));
-    const lines = [`${classes[split.labels[i]] ?? split.labels[i]}`];
+  for (const s of augmentShowcase(split, mode, seed, 4, across - 1)) {
+    const drawn = [s.stored, ...s.drawn].map((v) => shadeLines(v, rows, cols));
+    const lines = [`${classes[s.label] ?? s.label}`];
     for (let l = 0; l < drawn[0].length; l++) lines.push(drawn.map((d) => d[l]).join(' '));
     blocks.push(lines.join('\n'));
   }

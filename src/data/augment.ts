@@ -185,3 +185,37 @@ export class Augmenter {
     return warp(src, this.rows, this.cols, a, out, this.field);
   }
 }
+
+/** One training image as stored and as the augmentation could draw it, intensities 0..1. */
+export interface AugmentShowcase {
+  index: number;
+  label: number;
+  stored: Float32Array;
+  drawn: Float32Array[];
+}
+
+/**
+ * The first `images` images of a split, each with `draws` augmented versions, for people to look
+ * at (--show-augment, the report page). The draws depend on the seed alone, from a key of their
+ * own (seed + 1): not the training epochs' own draws, but the same distribution.
+ */
+export function augmentShowcase(
+  split: { images: Uint8Array; labels: Uint8Array; count: number; rows: number; cols: number },
+  mode: AugmentMode,
+  seed: number,
+  images: number,
+  draws: number,
+): AugmentShowcase[] {
+  const { rows, cols } = split;
+  const px = rows * cols;
+  const aug = new Augmenter(mode, rows, cols);
+  const key = epochKey(new Rng(seed + 1).getState());
+  const out: AugmentShowcase[] = [];
+  for (let i = 0; i < Math.min(images, split.count); i++) {
+    const pixels = split.images.subarray(i * px, (i + 1) * px);
+    const drawn: Float32Array[] = [];
+    for (let k = 1; k <= draws; k++) drawn.push(aug.apply(pixels, sampleSeed(key, k * 7919 + i), new Float32Array(px)));
+    out.push({ index: i, label: split.labels[i], stored: Float32Array.from(pixels, (v) => v / 255), drawn });
+  }
+  return out;
+}

@@ -12,6 +12,8 @@ export interface OnnxGraph {
   node(opType: string, inputs: string[], attrs?: Record<string, OnnxAttr>): string;
   /** A constant int64 tensor (e.g. Reshape's target shape); returns its name. */
   int64s(values: number[]): string;
+  /** A constant float tensor of one dimension (e.g. BatchNorm's scale without affine); returns its name. */
+  floats(values: number[]): string;
 }
 
 export interface LayerContext {
@@ -20,7 +22,10 @@ export interface LayerContext {
   /** Input and output shapes, the batch dimension first. */
   inShape: number[];
   outShape: number[];
-  /** The layer's parameters by name ("weight", "bias") → their initializer names ("3.weight"). */
+  /**
+   * The layer's parameters and running statistics by name ("weight", "running_mean") → their
+   * initializer names ("3.weight").
+   */
   params: Record<string, string>;
 }
 
@@ -150,14 +155,33 @@ export const LAYERS: Record<string, LayerInterop> = {
   LogSoftmax: softmax('LogSoftmax'),
   // identity at inference, which is all an exported graph does
   Dropout: { onnx: (x) => x },
-  // NOTE: the running statistics are buffers, not parameters; until the exporters carry buffers,
-  // a batch-norm layer is refused rather than written without them
-  BatchNorm2d: { onnx: (_x, s, _g, c) => batchNormRefused(s, c) },
-  BatchNorm1d: { onnx: (_x, s, _g, c) => batchNormRefused(s, c) },
+  BatchNorm2d: { onnx: (x, s, g, c) => batchNorm(x, s, g, c, [0, 2, 3]) },
+  BatchNorm1d: { onnx: (x, s, g, c) => batchNorm(x, s, g, c, [0]) },
 };
 
-function batchNormRefused(s: LayerSpec, c: LayerContext): never {
-  throw new InteropError(`${c.where}: mnist-ts cannot write a ${s.type} layer to ONNX yet (its running statistics are not exported)`);
+/**
+ * BatchNormalization in inference mode: (x - mean) / sqrt(var + eps) · scale + B per channel.
+ * Without affine the scale is 1 and B is 0. Without running statistics PyTorch normalises by the
+ * batch's own, in eval() too: its mean and biased variance over `axes` (all but the channel) are
+ * computed in the graph and fed as the mean and variance.
+ */
+function batchNorm(x: string, s: LayerSpec, g: OnnxGraph, c: LayerContext, axes: number[]): string {
+  const n = s.numFeatures as number;
+  const scale = c.params.weight ?? g.floats(Array<number>(n).fill(1));
+  const shift = c.params.bias ?? g.floats(Array<number>(n).fill(0));
+  let mean = c.params.running_mean, variance = c.params.running_var;
+  if (s.trackRunningStats === false) {
+    mean = g.node('ReduceMean', [x], { axes: { ints: axes }, keepdims: { i: 0 } });
+    const centred = g.node('Sub', [x, g.node('ReduceMean', [x], { axes: { ints: axes }, keepdims: { i: 1 } })]);
+    variance = g.node('ReduceMean', [g.node('Mul', [centred, centred])], { axes: { ints: axes }, keepdims: { i: 0 } });
+  } else if (!mean || !variance) {
+    throw new InteropError(`${c.where}: ${s.type} tracks running statistics, but the model holds none to write`);
+  }
+  return g.node('BatchNormalization', [x, scale, shift, mean, variance], {
+    epsilon: { f: (s.eps as number | undefined) ?? 1e-5 },
+    // ONNX's momentum weighs the old running value, PyTorch's the new batch's
+    momentum: { f: 1 - ((s.momentum as number | undefined) ?? 0.1) },
+  });
 }
 
 /** The table entry for a layer, or a one-line refusal naming it. */

@@ -1,5 +1,5 @@
-// A model as an ONNX file (opset 13): the layers' nodes from layers.ts, the parameters as
-// initializers under their state_dict keys, input [N, ...input.shape] with a symbolic batch N,
+// A model as an ONNX file (opset 13): the layers' nodes from layers.ts, the parameters and running
+// statistics as initializers under their state_dict keys, input [N, ...input.shape] with a symbolic batch N,
 // and the normalisation, classes and architecture as metadata_props. Pure: returns bytes.
 import type { LayerSpec } from '../nn/module.ts';
 import type { Sequential } from '../nn/sequential.ts';
@@ -20,7 +20,10 @@ export interface ExportModel {
   input: { shape: number[]; mean: number; std: number };
   classes: string[];
   dataset?: string;
-  /** Parameters under their state_dict keys ("3.weight"), in the model's order. */
+  /**
+   * Parameters, then the running statistics a graph reads (BatchNorm's running_mean and
+   * running_var, not num_batches_tracked), under their state_dict keys ("3.weight").
+   */
   params: { key: string; shape: readonly number[]; data: Float32Array }[];
 }
 
@@ -98,6 +101,11 @@ export function toOnnx(m: ExportModel, producerVersion = ''): Uint8Array {
       initializers.push(tensorProto(name, [values.length], INT64, littleEndian(BigInt64Array.from(values.map(BigInt)))));
       return name;
     },
+    floats(values) {
+      const name = `const_${constants++}`;
+      initializers.push(tensorProto(name, [values.length], FLOAT, littleEndian(Float32Array.from(values))));
+      return name;
+    },
   };
   for (const p of m.params) initializers.push(tensorProto(p.key, p.shape, FLOAT, littleEndian(p.data)));
 
@@ -151,6 +159,7 @@ export function exportModelOf(
   return {
     name: file.model.name, arch: file.model.arch, layers: file.model.layers, shapes,
     input: file.input, classes: file.classes, dataset: file.dataset,
-    params: model.namedParameters().map((p) => ({ key: p.key, shape: p.value.shape, data: p.value.data })),
+    params: [...model.namedParameters(), ...model.namedBuffers().filter((b) => b.name !== 'num_batches_tracked')]
+      .map((p) => ({ key: p.key, shape: p.value.shape, data: p.value.data })),
   };
 }

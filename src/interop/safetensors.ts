@@ -13,7 +13,8 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
-const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+// I64 for the counts PyTorch keeps as int64 (BatchNorm's num_batches_tracked); read when exact in float32
+const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8 };
 
 /**
  * Encodes float32 tensors in the given order with `metadata` as "__metadata__". The header is
@@ -44,7 +45,10 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
 }
 
 export interface SafetensorsFile {
-  /** Tensors in the order of their data, converted to float32 (F16, BF16 and F64 are widened or rounded). */
+  /**
+   * Tensors in the order of their data, converted to float32 (F16, BF16 and F64 are widened or
+   * rounded; I64 values must be exact in float32, |v| <= 2^24).
+   */
   tensors: Record<string, NamedTensor>;
   metadata: Record<string, string>;
   /** Each tensor's stored dtype. */
@@ -104,7 +108,7 @@ export function decodeSafetensors(bytes: Uint8Array, label: string): Safetensors
     if (!isObj(e)) return bad(`${where}: expected {dtype, shape, data_offsets}`);
     const dtype = e.dtype;
     if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
-      return bad(`${where}: dtype ${JSON.stringify(dtype)} is not a floating-point type mnist-ts reads (F32, F16, BF16, F64)`, 'save the model in float32');
+      return bad(`${where}: dtype ${JSON.stringify(dtype)} is not a type mnist-ts reads (F32, F16, BF16, F64; I64 for counts)`, 'save the model in float32');
     }
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -141,6 +145,12 @@ export function decodeSafetensors(bytes: Uint8Array, label: string): Safetensors
         case 'F32': data[i] = view.getFloat32(o + 4 * i, true); break;
         case 'F64': data[i] = view.getFloat64(o + 8 * i, true); break;
         case 'F16': data[i] = halfToFloat(view.getUint16(o + 2 * i, true)); break;
+        case 'I64': {
+          const v = view.getBigInt64(o + 8 * i, true);
+          if (v > 2n ** 24n || v < -(2n ** 24n)) bad(`tensor ${JSON.stringify(e.name.slice(0, 80))}: I64 value ${i} is ${v}, past what float32 holds exactly (2^24)`, 'mnist-ts keeps every tensor, counts too, as float32');
+          data[i] = Number(v);
+          break;
+        }
         default:
           // bfloat16 is the top half of a float32
           bf16[0] = view.getUint16(o + 2 * i, true) << 16;

@@ -1,6 +1,6 @@
 // The --report page of mnist-train and mnist-eval: loss and accuracy curves per epoch, the
-// confusion matrix as a heat-map and the misclassified test digits. Static HTML and SVG (no
-// script), rendered from EpochRecords and an Evaluation.
+// confusion matrix as a heat-map, the misclassified test digits and, for a run with --augment, a
+// few training digits as augmentation draws them. Static HTML and SVG (no script).
 import type { EpochRecord } from '../weights/checkpoint.ts';
 import { colorAt, esc, fmtInt, fmtNum, fmtPct, htmlPage, pngDataUri, rgbCss, type Rgb } from './html.ts';
 import { collectMisclassified, type LabelledImages, type Misclassified } from './metrics.ts';
@@ -22,6 +22,14 @@ export interface ReportData {
   misclassifiedTotal: number;
   rows: number;
   cols: number;
+  /** A few training images as stored and as --augment draws them; absent for a run without. */
+  augmented?: AugmentedDigits;
+}
+
+/** data/augment.ts's augmentShowcase() with its mode: intensities 0..1, rows × cols each. */
+export interface AugmentedDigits {
+  mode: string;
+  samples: readonly { index: number; label: number; stored: ArrayLike<number>; drawn: readonly ArrayLike<number>[] }[];
 }
 
 /** White to dark blue: reads well with dark numbers on light cells and white on dark ones. */
@@ -147,18 +155,48 @@ function confusionMatrix(d: ReportData): string {
 function misclassified(d: ReportData): string {
   const figs = d.misclassified
     .map((m) => {
-      const uri = pngDataUri({ width: d.cols, height: d.rows, channels: 1, data: m.pixels });
-      const t = d.classes[m.label] ?? String(m.label), p = d.classes[m.predicted] ?? String(m.predicted);
-      return (
-        `<figure class="miss" data-index="${m.index}" data-true="${m.label}" data-predicted="${m.predicted}" title="${esc(`image ${m.index}: true ${t}, predicted ${p}`)}">` +
-        `<img class="px" src="${uri}" width="${d.cols * 2}" height="${d.rows * 2}" alt="${esc(`true ${t}, predicted ${p}`)}">` +
-        `<figcaption><span class="t">${esc(t)}</span> → <span class="p">${esc(p)}</span></figcaption></figure>`
-      );
+        const t = d.classes[m.label] ?? String(m.label), p = d.classes[m.predicted] ?? String(m.predicted);
+      return digitFigure(d, {
+        cls: 'miss', pixels: m.pixels, title: `image ${m.index}: true ${t}, predicted ${p}`, alt: `true ${t}, predicted ${p}`,
+        caption: `<span class="t">${esc(t)}</span> → <span class="p">${esc(p)}</span>`,
+        attrs: ` data-index="${m.index}" data-true="${m.label}" data-predicted="${m.predicted}"`,
+      });
     })
     .join('');
   const shown = d.misclassified.length < d.misclassifiedTotal ? `the first ${fmtInt(d.misclassified.length)} of ` : '';
   const note = d.misclassifiedTotal === 0 ? 'none: every image was classified correctly' : `${shown}${fmtInt(d.misclassifiedTotal)} misclassified images, in dataset order; caption: true → predicted`;
   return `<section class="card" id="misclassified"><h2>Misclassified digits</h2><p class="meta">${esc(note)}</p><div class="misses">${figs}</div></section>`;
+}
+
+/** Intensities 0..1 as grey bytes, for pngDataUri. */
+const greyBytes = (v: ArrayLike<number>): Uint8Array => Uint8Array.from(v, (x) => Math.round(Math.min(1, Math.max(0, x)) * 255));
+
+/** A digit as an <img> drawn twice its size, in a <figure> of class `cls` (captions are HTML). */
+function digitFigure(d: ReportData, f: { cls: string; pixels: Uint8Array; title: string; alt: string; caption: string; attrs?: string }): string {
+  const uri = pngDataUri({ width: d.cols, height: d.rows, channels: 1, data: f.pixels });
+  return (
+    `<figure class="${f.cls}"${f.attrs ?? ''} title="${esc(f.title)}"><img class="px" src="${uri}" width="${d.cols * 2}" height="${d.rows * 2}" alt="${esc(f.alt)}">` +
+    `<figcaption>${f.caption}</figcaption></figure>`
+  );
+}
+
+function augmentedDigits(d: ReportData, a: AugmentedDigits): string {
+  const draws = a.samples[0]?.drawn.length ?? 0;
+  const rows = a.samples
+    .map((s) => {
+      const name = d.classes[s.label] ?? String(s.label);
+      const what = `training image ${s.index} (${name})`;
+      const stored = digitFigure(d, { cls: 'aug stored', pixels: greyBytes(s.stored), title: `${what} as stored`, alt: `${what} as stored`, caption: `<span class="t">${esc(name)}</span> stored` });
+      const drawn = s.drawn
+        .map((v, k) => digitFigure(d, { cls: 'aug drawn', pixels: greyBytes(v), title: `${what}, draw ${k + 1}`, alt: `${what}, draw ${k + 1}`, caption: `draw ${k + 1}` }))
+        .join('');
+      return `<div class="aug-row" data-index="${s.index}" data-label="${s.label}">${stored}<span class="arrow">→</span>${drawn}</div>`;
+    })
+    .join('');
+  const note =
+    `--augment ${a.mode}: the first ${a.samples.length} training images as stored, then ${draws} draws of the augmentation ` +
+    `(every epoch draws each image afresh; these come from the run's seed, as --show-augment prints them)`;
+  return `<section class="card" id="augmented"><h2>What the model was fed</h2><p class="meta">${esc(note)}</p>${rows}</section>`;
 }
 
 /** Renders the training / evaluation report page. */
@@ -176,6 +214,7 @@ export function reportPage(d: ReportData): string {
   const body = [
     `<header><h1>${esc(d.command)} report</h1>${d.modelLabel ? `<p class="sub model">${esc(d.modelLabel)}</p>` : ''}<div class="facts">${factHtml}</div></header>`,
     curves(d.epochs),
+    ...(d.augmented && d.augmented.samples.length ? [augmentedDigits(d, d.augmented)] : []),
     `<div class="row two">${confusionMatrix(d)}${misclassified(d)}</div>`,
   ].join('\n');
   return htmlPage({ title: `${d.command} report: ${fmtPct(ev.accuracy)} accuracy`, css: REPORT_CSS, body });
@@ -209,6 +248,12 @@ figure.miss img { display: block; background: #000; border: 1px solid var(--line
 figure.miss figcaption { font-size: 11px; }
 figure.miss .t { color: #15803d; font-weight: 600; }
 figure.miss .p { color: #b91c1c; font-weight: 600; }
+.aug-row { display: flex; align-items: center; gap: 6px; margin: 4px 0; }
+.aug-row .arrow { color: var(--muted); padding: 0 4px; }
+figure.aug { margin: 0; text-align: center; }
+figure.aug img { display: block; background: #000; border: 1px solid var(--line); }
+figure.aug figcaption { font-size: 11px; color: var(--muted); }
+figure.aug .t { color: var(--fg); font-weight: 600; }
 `;
 
 export interface TrainingReportInput {
@@ -223,6 +268,8 @@ export interface TrainingReportInput {
   splitLabel?: string;
   /** Most misclassified digits drawn (default 100). */
   maxMisclassified?: number;
+  /** Training digits as --augment draws them (mnist-train with augmentation only). */
+  augmented?: AugmentedDigits;
 }
 
 /** The report page from what a command already has: the epoch history, an Evaluation and the split. */
@@ -231,6 +278,6 @@ export function trainingReportHtml(o: TrainingReportInput): string {
   return reportPage({
     command: o.command, modelLabel: o.modelLabel, facts: o.facts, classes: o.classes, epochs: o.epochs,
     evaluation: o.evaluation, splitLabel: o.splitLabel, misclassified: mis.items, misclassifiedTotal: mis.total,
-    rows: o.split.rows, cols: o.split.cols,
+    rows: o.split.rows, cols: o.split.cols, augmented: o.augmented,
   });
 }

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readWeights } from '../../src/weights/checkpoint.ts';
+import { compare, testImages } from '../interop/helpers.ts';
 import { ROOT, expectOneLineError, runBin } from './helpers.ts';
 import { lyingLength, lyingOffsets, weightsDir } from './interop-helpers.ts';
 
@@ -25,6 +26,27 @@ describe('mnist-export / mnist-import round trips', () => {
     // mnist-eval and mnist-predict read it like any weights file
     expect(runBin('mnist-export', [join(dir, 'back.json'), join(dir, 'back.onnx')]).code).toBe(0);
   });
+
+  it('a cnn-bn trained by mnist-train: its .onnx gives our eval-mode logits; .safetensors -> mnist-import keeps the running statistics', async () => {
+    const { dir } = weightsDir();
+    const w = join(dir, 'bn.json');
+    const t = runBin('mnist-train', ['--model', 'cnn-bn', '--epochs', '1', '--limit', '320', '--test-limit', '100', '--batch-size', '32', '--quiet', '--out', w]);
+    expect(t.stderr).toBe('');
+    expect(t.code).toBe(0);
+    const e = runBin('mnist-export', [w, join(dir, 'bn.onnx')]);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toMatch(/^wrote .*bn\.onnx \(ONNX opset 13/);
+    const { file, model } = readWeights(readFileSync(w, 'utf8'));
+    expect(file.state['1.num_batches_tracked'].data).toEqual([10]);
+    const { x } = await testImages(300);
+    const r = await compare(model.eval(), readFileSync(join(dir, 'bn.onnx')), x, 300);
+    expect(r.mismatches).toBe(0);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+    const s = runBin('mnist-export', [w, join(dir, 'bn.safetensors')]);
+    expect(s.stdout).toContain('23 tensors under their state_dict keys');
+    expect(runBin('mnist-import', [join(dir, 'bn.safetensors'), '--out', join(dir, 'bn-back.json')]).code).toBe(0);
+    expect(readWeights(readFileSync(join(dir, 'bn-back.json'), 'utf8')).file.state).toEqual(file.state);
+  }, 120_000);
 
   it('model.py comes with its .safetensors beside it', () => {
     const { dir, weights } = weightsDir();

@@ -1,6 +1,7 @@
 // Import: a safetensors file written by PyTorch (test/fixtures/interop, made by
 // scripts/interop/make_pytorch_fixture.py) predicts like PyTorch did; our own export comes back
-// bit for bit without --arch; keys and shapes that do not fit the architecture are refused.
+// bit for bit without --arch, BatchNorm's running statistics and counts too (int64 from PyTorch);
+// keys and shapes that do not fit the architecture are refused.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.ts';
@@ -9,11 +10,14 @@ import { InteropError } from '../../src/interop/errors.ts';
 import { weightsFromSafetensors } from '../../src/interop/import.ts';
 import { modelMetadata } from '../../src/interop/onnx.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../src/interop/safetensors.ts';
-import { parseArch } from '../../src/nn/arch.ts';
+import { safetensorsOf } from '../../src/cli/export.ts';
+import { toOnnx, exportModelOf } from '../../src/interop/onnx.ts';
+import { CNN_BN_ARCH, parseArch } from '../../src/nn/arch.ts';
 import { argmaxRows } from '../../src/nn/loss.ts';
 import { buildModel } from '../../src/nn/models.ts';
-import { readWeights, serializeWeights } from '../../src/weights/checkpoint.ts';
-import { CLASSES, INPUT } from './helpers.ts';
+import type { Sequential } from '../../src/nn/sequential.ts';
+import { FORMAT, VERSION, readWeights, serializeWeights, stateDict, type WeightsFile } from '../../src/weights/checkpoint.ts';
+import { CLASSES, INPUT, compare, testImages } from './helpers.ts';
 
 const FIX = new URL('../fixtures/interop/', import.meta.url);
 const fixture = JSON.parse(readFileSync(new URL('pytorch-small.json', FIX), 'utf8')) as { arch: string; mean: number; std: number; pixels: number[][]; logits: number[][] };
@@ -100,5 +104,68 @@ describe('our own safetensors export comes back', () => {
     const nan = { ...tensors, '0.bias': { shape: [4], data: Float32Array.from([0, NaN, 0, 0]) } };
     expect(importErr(() => weightsFromSafetensors(decodeSafetensors(encodeSafetensors(nan, meta), 'm'), { label: 'm', defaults })))
       .toMatch(/^m: /);
+  });
+});
+
+describe('a model shaped like the cnn-bn preset round-trips through safetensors and ONNX', () => {
+  // cnn-bn with fewer channels (the whole preset runs in interop.slow.test.ts); running statistics
+  // and a batch count far from their initial 0, 1 and 0, so a file that dropped or reset them could not pass
+  const arch = CNN_BN_ARCH.replace('conv(16,', 'conv(4,').replace('conv(32,', 'conv(8,').replace('linear(128)', 'linear(24)');
+  const layers = parseArch(arch);
+  const model = buildModel(layers, new Rng(9));
+  const rng = new Rng(10);
+  for (const b of model.namedBuffers()) {
+    if (b.name === 'num_batches_tracked') b.value.data[0] = 937;
+    else for (let i = 0; i < b.value.size; i++) b.value.data[i] = b.name === 'running_var' ? rng.uniform(0.2, 3) : rng.uniform(-1, 1);
+  }
+  model.eval();
+  const file: WeightsFile = {
+    format: FORMAT, version: VERSION, createdAt: '2026-01-01T00:00:00.000Z', model: { name: 'arch', arch, layers },
+    input: INPUT, classes: CLASSES, dataset: 'mnist', training: { optimizer: 'adam', lr: 0.001 }, metrics: [], state: stateDict(model),
+  };
+  const everyTensor = (m: Sequential) => [...m.namedParameters(), ...m.namedBuffers()];
+
+  it('mnist-export .safetensors -> mnist-import: weights, running statistics and batch counts bit for bit; the same logits', async () => {
+    const back = weightsFromSafetensors(decodeSafetensors(safetensorsOf(file, model), 'm'), { label: 'm', defaults });
+    const { model: again } = readWeights(serializeWeights(back));
+    const want = everyTensor(model), got = everyTensor(again);
+    expect(got.map((p) => p.key)).toEqual(want.map((p) => p.key));
+    expect(got.map((p) => p.key)).toContain('10.running_var');
+    for (let i = 0; i < want.length; i++) expect(new Uint32Array(got[i].value.data.buffer), want[i].key).toEqual(new Uint32Array(want[i].value.data.buffer));
+    // and the imported model exports to ONNX that runs like the original
+    const { x } = await testImages(50);
+    const r = await compare(model, toOnnx(exportModelOf(back, again.eval())), x, 50);
+    expect(r.mismatches).toBe(0);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('a PyTorch state_dict (num_batches_tracked as int64, no metadata) imports with --arch', () => {
+    const bytes = safetensorsOf(file, model);
+    // the same file as PyTorch's save_file(model.state_dict()) lays it out: the counts as I64
+    const st = decodeSafetensors(bytes, 'torch.safetensors');
+    const entries = Object.entries(st.tensors);
+    const header: Record<string, unknown> = {};
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const [k, t] of entries) {
+      const count = k.endsWith('num_batches_tracked');
+      const raw = count ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer) : new Uint8Array(Float32Array.from(t.data).buffer);
+      header[k] = { dtype: count ? 'I64' : 'F32', shape: t.shape, data_offsets: [offset, offset + raw.length] };
+      chunks.push(raw);
+      offset += raw.length;
+    }
+    const h = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + h.length + offset);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    let o = 8 + h.length;
+    for (const c of chunks) (out.set(c, o), (o += c.length));
+    const torchFile = decodeSafetensors(out, 'torch.safetensors');
+    expect(torchFile.dtypes['1.num_batches_tracked']).toBe('I64');
+    const back = weightsFromSafetensors(torchFile, { label: 'torch.safetensors', arch, defaults });
+    expect(back.state['5.num_batches_tracked']).toEqual({ shape: [], data: [937] });
+    const { model: again } = readWeights(serializeWeights(back));
+    const want = everyTensor(model), got = everyTensor(again);
+    for (let i = 0; i < want.length; i++) expect(new Uint32Array(got[i].value.data.buffer), want[i].key).toEqual(new Uint32Array(want[i].value.data.buffer));
   });
 });

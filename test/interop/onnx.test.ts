@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { toOnnx, type ExportModel } from '../../src/interop/onnx.ts';
 import { InteropError } from '../../src/interop/errors.ts';
-import { CNN_ARCH, parseArch } from '../../src/nn/arch.ts';
+import { CNN_ARCH, CNN_BN_ARCH, parseArch } from '../../src/nn/arch.ts';
 import { mlpSpecs } from '../../src/nn/models.ts';
 import { LAYERS } from '../../src/nn/layers.ts';
 
@@ -101,5 +101,46 @@ describe('ONNX export run by onnxruntime-node', () => {
       shapes: [[1, 1, 14, 14], [1, 196]], input: INPUT, classes: CLASSES, params: [],
     };
     expect(() => toOnnx(exported)).toThrow(/model\.layers\[0\]: AvgPool2d with divisorOverride 3 has no ONNX form/);
+  });
+});
+
+describe('BatchNorm2d and BatchNorm1d as ONNX BatchNormalization', () => {
+  /** The largest |running_var - 1| and |running_mean| the export carries: 0 for untouched statistics. */
+  const statsMoved = (e: ExportModel) =>
+    Math.max(...e.params.filter((p) => /running_(mean|var)$/.test(p.key)).map((p) => Math.max(...Array.from(p.data, (v) => Math.abs(p.key.endsWith('var') ? v - 1 : v)))));
+
+  it('the cnn-bn preset trained for 10 batches: running statistics in the graph, our eval-mode logits within 1e-4', async () => {
+    const { model, exported } = await trainedModel(parseArch(CNN_BN_ARCH), 10);
+    expect(exported.params.map((p) => p.key)).toContain('10.running_var');
+    expect(exported.params.map((p) => p.key)).not.toContain('1.num_batches_tracked');
+    // running statistics still at their initial 0 and 1 would make the check blind to them
+    expect(statsMoved(exported)).toBeGreaterThan(0.1);
+    const { x } = await testImages(200);
+    const r = await compare(model, toOnnx(exported), x, 200);
+    expect(r.mismatches).toBe(0);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+    expect(r.classes).toBeGreaterThan(5);
+  });
+
+  it('without affine (scale 1, bias 0) and with eps and momentum of its own', async () => {
+    const arch = 'conv(8,3) batchnorm(affine=false,eps=0.01,momentum=0.3) relu maxpool(2) flatten linear(32) batchnorm1d(affine=false,eps=0.5) relu linear(10)';
+    const { model, exported } = await trainedModel(parseArch(arch), 10);
+    expect(statsMoved(exported)).toBeGreaterThan(0.1);
+    const { x } = await testImages(100);
+    const r = await compare(model, toOnnx(exported), x, 100);
+    expect(r.mismatches).toBe(0);
+    expect(r.maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('without running statistics: normalised by the batch\'s own in the graph too, as PyTorch does in eval()', async () => {
+    const arch = 'conv(8,3) batchnorm(track=false) relu maxpool(2) flatten linear(32) batchnorm1d(track=false) relu linear(10)';
+    const { model, exported } = await trainedModel(parseArch(arch), 10);
+    const bytes = toOnnx(exported);
+    const { x } = await testImages(60);
+    // each image's logits depend on the rest of its batch: two batch sizes, one graph
+    for (const n of [60, 7]) {
+      const r = await compare(model, bytes, x.subarray(0, n * 784), n);
+      expect(r.maxDiff).toBeLessThan(1e-4);
+    }
   });
 });

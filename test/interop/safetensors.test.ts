@@ -54,6 +54,12 @@ describe('safetensors', () => {
     expect(st.dtypes).toEqual({ h: 'F16', b: 'BF16', d: 'F64' });
   });
 
+  it('reads I64 (PyTorch keeps BatchNorm\'s num_batches_tracked so) as float32, up to 2^24 either way', () => {
+    const st = decodeSafetensors(fileOf({ n: { dtype: 'I64', shape: [3], data_offsets: [0, 24] } }, new Uint8Array(BigInt64Array.from([937n, -(2n ** 24n), 2n ** 24n]).buffer)), 'x');
+    expect([...st.tensors.n.data]).toEqual([937, -(2 ** 24), 2 ** 24]);
+    expect(st.dtypes).toEqual({ n: 'I64' });
+  });
+
   const bad: [string, () => Uint8Array, RegExp][] = [
     ['a header that claims 10^12 bytes', () => fileOf({}, new Uint8Array(0), 10n ** 12n), /header claims 1,000,000,000,000 bytes, past the 100,000,000-byte limit/],
     ['a header longer than the file', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(1)).subarray(0, 30), /the header claims \d+ bytes, but the file has only 22/],
@@ -62,7 +68,8 @@ describe('safetensors', () => {
     ['overlapping tensors', () => fileOf({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(1, 2, 3)), /tensor "b": data_offsets begin at 4, expected 8 \(tensors overlap or leave a gap\)/],
     ['a gap before a tensor', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32(1, 2)), /tensor "a": data_offsets begin at 4, expected 0/],
     ['bytes after the last tensor', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(1, 2)), /the tensors cover 4 bytes of data, but the file holds 8/],
-    ['an integer dtype', () => fileOf({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "a": dtype "I64" is not a floating-point type/],
+    ['an integer dtype other than I64', () => fileOf({ a: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "a": dtype "I32" is not a type mnist-ts reads/],
+    ['an I64 count float32 cannot hold exactly', () => fileOf({ n: { dtype: 'I64', shape: [], data_offsets: [0, 8] } }, new Uint8Array(BigInt64Array.from([2n ** 24n + 1n]).buffer)), /tensor "n": I64 value 0 is 16777217, past what float32 holds exactly/],
     ['a negative size', () => fileOf({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /tensor "a": shape \[-1\] is not a list of at most 8 sizes/],
     ['a header that is a list', () => fileOf([1, 2], new Uint8Array(0)), /the header does not start with "\{"/],
     ['a header that is not JSON', () => { const b = fileOf({ a: 1 }, new Uint8Array(0)); b[12] = 0x7d; return b; }, /the header is not valid JSON/],

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectOneLineError, runBin } from '../cli/helpers.ts';
-import { FIXTURES, count, expectSelfContained, loadTrace, mnistTest, pageData, testImage } from './helpers.ts';
+import { augmentShowcase } from '../../src/data/augment.ts';
+import { mnistData } from '../data/image-fixtures.ts';
+import { FIXTURES, augmentedRows, count, expectSelfContained, loadTrace, mnistTest, pageData, testImage } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mnist-report-cli-'));
 
@@ -26,7 +28,27 @@ describe('mnist-train --report', () => {
     const errors = 300 - cells.filter((_, i) => i % 11 === 0).reduce((a, b) => a + b, 0);
     expect(Math.abs(errors / 300 - (1 - w.metrics[1].testAccuracy))).toBeLessThan(1e-9);
     expect(count(html, /<figure class="miss"/)).toBe(Math.min(100, errors));
+    // trained without --augment: no augmented digits
+    expect(html).not.toContain('id="augmented"');
     expectSelfContained(html);
+  });
+
+  it('with --augment, shows the first training digits as stored and as the run\'s seed draws them', async () => {
+    const report = join(tmp, 'report-aug.html');
+    const r = runBin('mnist-train', ['--hidden', '8', '--epochs', '1', '--limit', '200', '--test-limit', '100', '--augment', 'affine', '--seed', '4', '--out', join(tmp, 'w-aug.json'), '--report', report]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const html = readFileSync(report, 'utf8');
+    const rows = augmentedRows(html);
+    const train = (await mnistData()).train;
+    expect(rows.map((x) => [x.index, x.label])).toEqual([0, 1, 2, 3].map((i) => [i, train.labels[i]]));
+    // the draws --show-augment prints for --seed 4, as bytes
+    const want = augmentShowcase(train, 'affine', 4, 4, 5);
+    rows.forEach((row, i) => {
+      expect(row.pictures[0]).toEqual(train.images.subarray(i * 784, (i + 1) * 784));
+      expect(row.pictures.slice(1)).toEqual(want[i].drawn.map((v) => Uint8Array.from(v, (x) => Math.round(Math.min(1, Math.max(0, x)) * 255))));
+    });
+    expect(html).toContain('--augment affine: the first 4 training images');
   });
 
   it('rejects a report path in a missing directory before training', () => {

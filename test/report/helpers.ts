@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { expect } from 'vitest';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { normalizeImage } from '../../src/data/normalize.ts';
@@ -70,6 +71,18 @@ export function decodeFloat32(b64: string): Float32Array {
 
 export function count(html: string, re: RegExp): number {
   return [...html.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))].length;
+}
+
+/** The report page's augmented-digits rows: each training image's index, label and the grey bytes of its pictures, stored first. */
+export function augmentedRows(html: string): { index: number; label: number; kinds: string[]; pictures: Uint8Array[] }[] {
+  return [...html.matchAll(/<div class="aug-row" data-index="(\d+)" data-label="(\d+)">(.*?)<\/div>/g)].map((m) => {
+    const figs = [...m[3].matchAll(/<figure class="aug (stored|drawn)"[^>]*><img class="px" src="data:image\/png;base64,([^"]+)"/g)];
+    return {
+      index: Number(m[1]), label: Number(m[2]), kinds: figs.map((f) => f[1]),
+      // the PNGs are grey: every pixel's red byte is its value
+      pictures: figs.map((f) => Uint8Array.from(PNG.sync.read(Buffer.from(f[2], 'base64')).data.filter((_, i) => i % 4 === 0))),
+    };
+  });
 }
 
 /** Every URL the page would load: src/href attributes of its tags and CSS url(). */

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { augmentShowcase } from '../../src/data/augment.ts';
 import { Batcher, subset } from '../../src/data/batches.ts';
 import { collectMisclassified } from '../../src/report/metrics.ts';
 import { niceCeil, reportPage, trainingReportHtml, type ReportData } from '../../src/report/report-page.ts';
 import { evaluate } from '../../src/train/evaluate.ts';
-import { count, expectSelfContained, loadCnn, loadTrace, mnistTest } from './helpers.ts';
+import { augmentedRows, count, expectSelfContained, loadCnn, loadTrace, mnistTest } from './helpers.ts';
 
 /** The fixture CNN on the first 1000 test images, as mnist-train --report would show it. */
 function fixtureReport(): { data: ReportData; predictions: Int32Array } {
@@ -114,6 +115,78 @@ describe('report page edge cases', () => {
 
   it('rounds the loss axis up to a round number', () => {
     expect([0.5384, 0.1, 2.3, 0.031, 7].map(niceCeil)).toEqual([0.8, 0.1, 2.5, 0.04, 8]);
+  });
+});
+
+describe('report page: the digits --augment feeds the model', () => {
+  const base: ReportData = {
+    command: 'mnist-train', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], epochs: [],
+    evaluation: { loss: 0.1, accuracy: 1, count: 2, confusion: new Int32Array(100) },
+    misclassified: [], misclassifiedTotal: 0, rows: 28, cols: 28,
+  };
+  const split = mnistTest();
+  const digit = (i: number) => split.images.subarray(i * 784, (i + 1) * 784);
+
+  it('shows each of the first images as stored, then its draws; --augment shift draws whole-pixel moves of at most 2 px', () => {
+    const html = reportPage({ ...base, augmented: { mode: 'shift', samples: augmentShowcase(split, 'shift', 1, 4, 5) } });
+    expect(count(html, /<section class="card" id="augmented">/)).toBe(1);
+    expect(count(html, /<figure class="aug /)).toBe(4 * 6);
+    expect(html).toContain('--augment shift: the first 4 training images as stored, then 5 draws');
+    const rows = augmentedRows(html);
+    expect(rows.map((r) => [r.index, r.label])).toEqual([0, 1, 2, 3].map((i) => [i, split.labels[i]]));
+    for (const r of rows) {
+      expect(r.kinds).toEqual(['stored', 'drawn', 'drawn', 'drawn', 'drawn', 'drawn']);
+      const src = digit(r.index);
+      expect(r.pictures[0]).toEqual(src);
+      // independent of the augmenter: each draw is the stored image moved by a whole (dx, dy)
+      // within ±2, zeros moved in; the five draws are not all the same move
+      const moves = r.pictures.slice(1).map((p) => {
+        for (let dy = -2; dy <= 2; dy++) {
+          for (let dx = -2; dx <= 2; dx++) {
+            const moved = Uint8Array.from({ length: 784 }, (_, k) => {
+              const y = Math.floor(k / 28) - dy, x = (k % 28) - dx;
+              return y >= 0 && y < 28 && x >= 0 && x < 28 ? src[y * 28 + x] : 0;
+            });
+            if (moved.every((v, k) => v === p[k])) return `${dx},${dy}`;
+          }
+        }
+        return 'none';
+      });
+      expect(moves).not.toContain('none');
+      expect(new Set(moves).size).toBeGreaterThan(1);
+    }
+    expectSelfContained(html);
+  });
+
+  it('draws affine augmentation: pictures that differ from the stored image, with the ink kept', () => {
+    const html = reportPage({ ...base, augmented: { mode: 'affine', samples: augmentShowcase(split, 'affine', 7, 3, 2) } });
+    const rows = augmentedRows(html);
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      const ink = (p: Uint8Array) => p.reduce((a, b) => a + b, 0);
+      for (const p of r.pictures.slice(1)) {
+        expect(p).not.toEqual(r.pictures[0]);
+        // rotation, ±10% scale and a 2-px shift move the ink, they neither erase nor double it
+        expect(ink(p) / ink(r.pictures[0])).toBeGreaterThan(0.7);
+        expect(ink(p) / ink(r.pictures[0])).toBeLessThan(1.4);
+      }
+    }
+  });
+
+  it('has no such section for a run without augmentation (nor for mnist-eval)', () => {
+    for (const html of [reportPage(base), reportPage({ ...base, augmented: { mode: 'affine', samples: [] } })]) {
+      expect(html).not.toContain('id="augmented"');
+      expect(count(html, /<figure class="aug /)).toBe(0);
+    }
+  });
+
+  it('trainingReportHtml passes the digits through', () => {
+    const predictions = new Int32Array(10);
+    const test = subset(split, 10);
+    const samples = augmentShowcase(split, 'elastic', 3, 2, 3);
+    const html = trainingReportHtml({ ...base, evaluation: { ...base.evaluation, predictions }, split: test, augmented: { mode: 'elastic', samples } });
+    expect(augmentedRows(html).map((r) => r.pictures.length)).toEqual([4, 4]);
+    expect(html).toContain('--augment elastic');
   });
 });
 
