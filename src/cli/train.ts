@@ -49,7 +49,7 @@ function widthList(v: string): number[] {
 }
 
 export interface TrainOptions {
-  model: 'mlp' | 'cnn' | 'cnn-bn';
+  model: string;
   arch?: string;
   hidden: number[];
   summary?: boolean;
@@ -96,7 +96,7 @@ export interface TrainOptions {
 export function trainProgram(): Command {
   return oneLineUsageErrors(new Command('mnist-train'))
     .description('Train a digit classifier on MNIST (or Fashion-MNIST) and save its weights as JSON.')
-    .addOption(new Option('--model <name>', 'model preset: mlp, cnn, or cnn-bn (the cnn with batch normalisation)').choices(['mlp', 'cnn', 'cnn-bn']).default('mlp'))
+    .addOption(new Option('--model <name>', 'model preset: mlp, cnn, cnn-bn (the cnn with batch normalisation) or cnn-bn-wide (cnn-bn with twice the channels)').choices(['mlp', ...Object.keys(ARCH_PRESETS)]).default('mlp'))
     .option('--arch <spec>', 'any sequential model, e.g. "conv(16,3,padding=1) relu maxpool(2) flatten linear(10)" (overrides --model)')
     .option('--hidden <widths>', 'MLP hidden layer widths, comma-separated', widthList, [256])
     .option('--summary', 'print the model summary table and exit')

@@ -25,8 +25,16 @@ export function cnnSpecs(): LayerSpec[] {
 export const CNN_BN_ARCH =
   'conv(16,3,padding=1) batchnorm relu maxpool(2) conv(32,3,padding=1) batchnorm relu maxpool(2) flatten linear(128) batchnorm1d relu linear(10)';
 
+/**
+ * cnn-bn with twice the channels (32 and 64): the preset that reaches 99.5% on MNIST in 10 epochs
+ * with shifted digits and a cosine schedule (README's models table). The second convolution is
+ * four times cnn-bn's work, so an epoch takes about three times as long.
+ */
+export const CNN_BN_WIDE_ARCH =
+  'conv(32,3,padding=1) batchnorm relu maxpool(2) conv(64,3,padding=1) batchnorm relu maxpool(2) flatten linear(128) batchnorm1d relu linear(10)';
+
 /** The --model presets that are --arch strings, by name. */
-export const ARCH_PRESETS: Readonly<Record<string, string>> = { cnn: CNN_ARCH, 'cnn-bn': CNN_BN_ARCH };
+export const ARCH_PRESETS: Readonly<Record<string, string>> = { cnn: CNN_ARCH, 'cnn-bn': CNN_BN_ARCH, 'cnn-bn-wide': CNN_BN_WIDE_ARCH };
 
 /** A malformed --arch string; the message gives the bad token and its column. */
 export class ArchError extends ConfigError {

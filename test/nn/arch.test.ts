@@ -55,6 +55,14 @@ describe('parseArch', () => {
     expect(ARCH_PRESETS.cnn).toBe(CNN_ARCH);
   });
 
+  it('has the cnn-bn-wide preset: cnn-bn with 32 and 64 channels', () => {
+    const specs = parseArch(ARCH_PRESETS['cnn-bn-wide']);
+    expect(specs.map((s) => s.type)).toEqual(parseArch(ARCH_PRESETS['cnn-bn']).map((s) => s.type));
+    expect(specs.filter((s) => s.type === 'Conv2d').map((s) => [s.inChannels, s.outChannels])).toEqual([[1, 32], [32, 64]]);
+    // conv 1·32·9 + 32 and 32·64·9 + 64, batchnorms 2·(32 + 64 + 128), linear 3136·128 + 128 and 128·10 + 10
+    expect(parameterCount(buildModel(specs))).toBe(320 + 18_496 + 448 + 401_536 + 1_290);
+  });
+
   it('accepts commas or spaces between layers, and empty parentheses', () => {
     const a = parseArch('conv(8,3), relu(),flatten , linear(10)');
     expect(a).toEqual(parseArch('conv(8, 3) relu flatten linear(10)'));
