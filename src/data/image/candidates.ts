@@ -1,70 +1,7 @@
-// Candidate ink: connected regions of an ink-strength map, each judged (touches the picture's
-// border? a long straight line? a filled blob rather than a stroke? darker or lighter than the
-// paper around it?) and grouped with its nearby pieces into a candidate digit.
-
-export interface Region {
-  id: number;
-  /** Sum of the strength over the region. */
-  mass: number;
-  area: number;
-  /** Pixel edges between the region and the rest: 2·area/edges·4/π is its mean stroke width. */
-  edges: number;
-  x0: number;
-  y0: number;
-  /** Exclusive. */
-  x1: number;
-  y1: number;
-  /** How far it departs from the paper around it, as a fraction of the range there (0..1). */
-  contrast?: number;
-  /** Why this region cannot be (the main part of) a digit; undefined when it can. */
-  rejected?: string;
-}
-
-export interface Labels { label: Int32Array; regions: Region[] }
-
-/** 8-connected components of `mask`, with the mass of `s` over each. */
-export function labelRegions(mask: Uint8Array, s: Float32Array, w: number, h: number): Labels {
-  const n = w * h;
-  const label = new Int32Array(n).fill(-1);
-  const regions: Region[] = [];
-  const stack = new Int32Array(n);
-  for (let start = 0; start < n; start++) {
-    if (label[start] !== -1 || !mask[start]) continue;
-    const c: Region = { id: regions.length, mass: 0, area: 0, edges: 0, x0: w, y0: h, x1: 0, y1: 0 };
-    let sp = 0;
-    stack[sp++] = start;
-    label[start] = c.id;
-    while (sp > 0) {
-      const i = stack[--sp];
-      const x = i % w, y = (i - x) / w;
-      c.mass += s[i];
-      c.area++;
-      if (x === 0 || !mask[i - 1]) c.edges++;
-      if (x === w - 1 || !mask[i + 1]) c.edges++;
-      if (y === 0 || !mask[i - w]) c.edges++;
-      if (y === h - 1 || !mask[i + w]) c.edges++;
-      if (x < c.x0) c.x0 = x;
-      if (x + 1 > c.x1) c.x1 = x + 1;
-      if (y < c.y0) c.y0 = y;
-      if (y + 1 > c.y1) c.y1 = y + 1;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          const j = yy * w + xx;
-          if (label[j] === -1 && mask[j]) {
-            label[j] = c.id;
-            stack[sp++] = j;
-          }
-        }
-      }
-    }
-    regions.push(c);
-  }
-  return { label, regions };
-}
+// Candidate ink: the mask closed over chalk's speckle, and each connected region judged (touches
+// the picture's border? a long straight line? a filled blob rather than a stroke? darker or
+// lighter than the paper around it?). Labelling and grouping are in regions.ts.
+import type { Labels } from './regions.ts';
 
 /** Binary closing (dilate then erode, square of radius r): joins chalk's speckle into strokes. */
 export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8Array {
@@ -72,21 +9,37 @@ export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8
   return minMax(minMax(m, w, h, r, 1), w, h, r, 0);
 }
 
-function minMax(m: Uint8Array, w: number, h: number, r: number, grow: 0 | 1): Uint8Array {
+/**
+ * Sets every pixel within ±r (a square) of a pixel equal to `hit` to `hit` (dilation for 1,
+ * erosion for 0): along rows, then columns, by the distance to the last and the next hit, so the
+ * cost does not grow with r.
+ */
+function minMax(m: Uint8Array, w: number, h: number, r: number, hit: 0 | 1): Uint8Array {
+  const miss = 1 - hit;
   const tmp = new Uint8Array(w * h), out = new Uint8Array(w * h);
-  const hit = grow ? 1 : 0;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) if (m[y * w + k] === hit) { v = hit; break; }
-      tmp[y * w + x] = v;
+    const o = y * w;
+    for (let x = 0, last = -r - 1; x < w; x++) {
+      if (m[o + x] === hit) last = x;
+      tmp[o + x] = x - last <= r ? hit : miss;
+    }
+    for (let x = w - 1, next = w + r; x >= 0; x--) {
+      if (m[o + x] === hit) next = x;
+      if (next - x <= r) tmp[o + x] = hit;
     }
   }
+  const mark = new Int32Array(w).fill(-r - 1);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) if (tmp[k * w + x] === hit) { v = hit; break; }
-      out[y * w + x] = v;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (tmp[i] === hit) mark[x] = y;
+      out[i] = y - mark[x] <= r ? hit : miss;
+    }
+  }
+  mark.fill(h + r);
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (tmp[i] === hit) mark[x] = y;
+      if (mark[x] - y <= r) out[i] = hit;
     }
   }
   return out;
@@ -148,30 +101,4 @@ export function settlePolarity(dk: Labels, lt: Labels, lum: Float32Array, w: num
       if (d.rejected) break;
     }
   }
-}
-
-/**
- * The candidate digit around `seed`: the seed plus the other acceptable regions close to it (a
- * "5" whose bar does not touch, broken or speckled strokes). Returns the chosen region ids.
- */
-export function groupAround(regions: Region[], seed: Region): Set<number> {
-  const kept = new Set([seed.id]);
-  const u = { x0: seed.x0, y0: seed.y0, x1: seed.x1, y1: seed.y1 };
-  const minMass = 0.01 * seed.mass;
-  for (let changed = true; changed; ) {
-    changed = false;
-    const margin = 0.25 * Math.max(u.x1 - u.x0, u.y1 - u.y0) + 1;
-    for (const c of regions) {
-      if (kept.has(c.id) || c.mass < minMass || (c.rejected && c.rejected !== 'a speck')) continue;
-      const near = c.x1 >= u.x0 - margin && c.x0 <= u.x1 + margin && c.y1 >= u.y0 - margin && c.y0 <= u.y1 + margin;
-      if (!near) continue;
-      kept.add(c.id);
-      u.x0 = Math.min(u.x0, c.x0);
-      u.y0 = Math.min(u.y0, c.y0);
-      u.x1 = Math.max(u.x1, c.x1);
-      u.y1 = Math.max(u.y1, c.y1);
-      changed = true;
-    }
-  }
-  return kept;
 }
