@@ -11,35 +11,31 @@ export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8
 
 /**
  * Sets every pixel within ±r (a square) of a pixel equal to `hit` to `hit` (dilation for 1,
- * erosion for 0): along rows, then columns, by the distance to the last and the next hit, so the
- * cost does not grow with r.
+ * erosion for 0): along rows, then columns, counting the hits in a sliding window, so the cost
+ * does not grow with r. Outside the picture counts as neither.
  */
 function minMax(m: Uint8Array, w: number, h: number, r: number, hit: 0 | 1): Uint8Array {
   const miss = 1 - hit;
   const tmp = new Uint8Array(w * h), out = new Uint8Array(w * h);
+  // NOTE: a pixel is a hit when m === hit, i.e. (m ^ miss) === 1
   for (let y = 0; y < h; y++) {
     const o = y * w;
-    for (let x = 0, last = -r - 1; x < w; x++) {
-      if (m[o + x] === hit) last = x;
-      tmp[o + x] = x - last <= r ? hit : miss;
-    }
-    for (let x = w - 1, next = w + r; x >= 0; x--) {
-      if (m[o + x] === hit) next = x;
-      if (next - x <= r) tmp[o + x] = hit;
+    let count = 0;
+    for (let x = 0; x < Math.min(r, w); x++) count += m[o + x] ^ miss;
+    for (let x = 0; x < w; x++) {
+      if (x + r < w) count += m[o + x + r] ^ miss;
+      if (x - r - 1 >= 0) count -= m[o + x - r - 1] ^ miss;
+      tmp[o + x] = count > 0 ? hit : miss;
     }
   }
-  const mark = new Int32Array(w).fill(-r - 1);
+  const count = new Int32Array(w);
+  for (let y = 0; y < Math.min(r, h); y++) for (let x = 0, i = y * w; x < w; x++, i++) count[x] += tmp[i] ^ miss;
   for (let y = 0; y < h; y++) {
+    const add = y + r < h ? (y + r) * w : -1, drop = y - r - 1 >= 0 ? (y - r - 1) * w : -1;
     for (let x = 0, i = y * w; x < w; x++, i++) {
-      if (tmp[i] === hit) mark[x] = y;
-      out[i] = y - mark[x] <= r ? hit : miss;
-    }
-  }
-  mark.fill(h + r);
-  for (let y = h - 1; y >= 0; y--) {
-    for (let x = 0, i = y * w; x < w; x++, i++) {
-      if (tmp[i] === hit) mark[x] = y;
-      if (mark[x] - y <= r) out[i] = hit;
+      if (add >= 0) count[x] += tmp[add + x] ^ miss;
+      if (drop >= 0) count[x] -= tmp[drop + x] ^ miss;
+      out[i] = count[x] > 0 ? hit : miss;
     }
   }
   return out;

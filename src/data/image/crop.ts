@@ -2,16 +2,16 @@
 // smooth background surface, global polarity, the largest ink and what lies near it. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { chooseComposite } from './alpha.ts';
+import { composite } from './alpha.ts';
 import { fitSurface, robustBackgroundMask } from './background.ts';
 import { blur3 } from './filters.ts';
 import { fitInk, sourceBox } from './fit.ts';
 import { digitMask } from './ink.ts';
 import { clamp01, mad, median, quantile } from './stats.ts';
 import type { PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR, toWorking } from './working.ts';
+import { LB, LG, LR } from './working.ts';
 
-const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
 
 /**
  * A crop to the model's 28×28 input, or why there is no digit. Steps: alpha compositing →
@@ -23,11 +23,11 @@ export function preprocessCrop(img: RgbaImage, options: PreprocessOptions = {}):
   const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
   const fail = (reason: string): Preprocessed => ({ reason, info });
 
-  const comp = chooseComposite(img);
+  const comp = composite(img, o.maxWorkingSide);
   info.alpha = comp.alpha;
-  if (comp.opaque === 0) return fail('no digit found: the image is fully transparent');
+  if (!comp.work) return fail('no digit found: the image is fully transparent');
+  const work = comp.work;
 
-  const work = toWorking(img, comp.color, o.maxWorkingSide);
   const { w, h, k } = work;
   const n = w * h;
 

@@ -58,5 +58,6 @@ export function fitMargin(longSide: number, o: StrokeOptions): number {
 
 /** A box in working pixels as a box in the source picture (`k` source pixels a working pixel). */
 export function sourceBox(box: { x0: number; y0: number; x1: number; y1: number }, k: number, width: number, height: number): { x: number; y: number; width: number; height: number } {
-  return { x: box.x0 * k, y: box.y0 * k, width: Math.min(width, box.x1 * k) - box.x0 * k, height: Math.min(height, box.y1 * k) - box.y0 * k };
+  const x = Math.round(box.x0 * k), y = Math.round(box.y0 * k);
+  return { x, y, width: Math.min(width, Math.round(box.x1 * k)) - x, height: Math.min(height, Math.round(box.y1 * k)) - y };
 }

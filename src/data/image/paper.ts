@@ -127,7 +127,7 @@ function reduce(a: Float32Array, w: number, h: number, f: number, max: boolean):
 export function paperLevels(lum: Float32Array, w: number, h: number, r: number): { close: Float32Array; open: Float32Array } {
   const f = Math.max(1, Math.floor(Math.min(w, h) / 1024));
   const rr = Math.max(1, Math.ceil(r / f));
-  const hi = reduce(lum, w, h, f, true), lo = reduce(lum, w, h, f, false);
+  const hi = f === 1 ? { a: lum, w, h } : reduce(lum, w, h, f, true), lo = f === 1 ? hi : reduce(lum, w, h, f, false);
   // close = erode(dilate(x)) = -dilate(-dilate(x)); open = dilate(erode(x)) = dilate(-dilate(-x))
   const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true), hi.w, hi.h, rr, true);
   const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true), lo.w, lo.h, rr, false);

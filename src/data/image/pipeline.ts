@@ -2,7 +2,7 @@
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { chooseComposite } from './alpha.ts';
+import { composite } from './alpha.ts';
 import { preprocessCrop } from './crop.ts';
 import { closeMask, judgeRegions, settlePolarity } from './candidates.ts';
 import { blur3 } from './filters.ts';
@@ -12,9 +12,9 @@ import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
 import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR, toWorking } from './working.ts';
+import { LB, LG, LR } from './working.ts';
 
-const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
 
 /** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
 interface InkMap {
@@ -41,11 +41,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
   const fail = (reason: string): Preprocessed => ({ reason, info });
 
-  const comp = chooseComposite(img);
+  const comp = composite(img, o.maxWorkingSide);
   info.alpha = comp.alpha;
-  if (comp.opaque === 0) return fail('no digit found: the image is fully transparent');
+  if (!comp.work) return fail('no digit found: the image is fully transparent');
+  const work = comp.work;
 
-  const work = toWorking(img, comp.color, o.maxWorkingSide);
   const { w, h, k } = work;
   const n = w * h;
   const minSide = Math.min(w, h);
