@@ -1,17 +1,13 @@
-// The full photo set (scripts/photos/scenes.ts, seed 1, 30 pictures per condition): the digit's
-// box is found in ≥ 95% of pictures and ≥ 85% of every condition; empty pages give no digit.
-// Issue 16's targets, not yet met or measured in full: the set takes minutes of CPU and the
-// thresholds are unverified, so it runs on demand (MNIST_TS_PHOTOS=1), not in CI.
+// The full photo set (scripts/photos/scenes.ts, seed 1, 30 pictures per condition, 5 of each
+// empty page): the digit's box is found in ≥ 95% of pictures and ≥ 85% of every condition; empty
+// pages give no digit. (Accuracy with a trained model is scripts/photos/measure.ts's job.)
 import { describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/data/image.ts';
 import { CONDITIONS, makeScene, makeSet } from '../../scripts/photos/scenes.ts';
 import { iou, photoSources } from './photos-fixtures.ts';
 import type { Sources } from '../../scripts/photos/scenes.ts';
 
-const onDemand = process.env.MNIST_TS_PHOTOS === '1';
-if (!onDemand) console.warn('SKIPPED test/data/photos.slow.test.ts: the full photo set runs with MNIST_TS_PHOTOS=1');
-
-describe.runIf(onDemand)('preprocessImage on the full photo set (MNIST_TS_PHOTOS=1)', () => {
+describe('preprocessImage on the full photo set', () => {
   it('finds the digit in ≥ 95% of pictures, ≥ 85% per condition; empty pages say no digit', async () => {
     const scenes = makeSet(await photoSources(), { seed: 1, perCondition: 30, perEmpty: 5 });
     const hit = new Map<string, number>(), all = new Map<string, number>();
@@ -31,7 +27,7 @@ describe.runIf(onDemand)('preprocessImage on the full photo set (MNIST_TS_PHOTOS
       n += all.get(c)!;
     }
     expect(h / n).toBeGreaterThanOrEqual(0.95);
-  }, 1_800_000);
+  }, 600_000);
 
   it('keeps a "1" drawn on ruled paper (printed lines go, strokes stay)', async () => {
     const src = await photoSources();

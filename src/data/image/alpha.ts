@@ -1,8 +1,21 @@
 // What transparent pixels are composited onto: the paper's colour, or the opposite of the ink's;
 // and the picture's working copy made accordingly.
 import type { RgbaImage } from '../image-io.ts';
-import type { PreprocessInfo } from './types.ts';
+import type { PreprocessInfo, PreprocessOptions } from './types.ts';
 import { LB, LG, LR, opaqueWorking, toWorking, type Working } from './working.ts';
+
+const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+
+/**
+ * Where both pipelines start: the options with their defaults, the info to report (alpha read),
+ * and the working copy, none when the picture is fully transparent.
+ */
+export function readPicture(img: RgbaImage, options: PreprocessOptions): { o: typeof DEFAULTS & PreprocessOptions; info: PreprocessInfo; work?: Working } {
+  const o = { ...DEFAULTS, ...options };
+  const comp = composite(img, o.maxWorkingSide);
+  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: comp.alpha, inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  return { o, info, work: comp.work };
+}
 
 /**
  * The picture's working copy (working.ts) and how its alpha was read; no copy when it is fully

@@ -2,6 +2,7 @@
 // the picture's border? a long straight line? a filled blob rather than a stroke? darker or
 // lighter than the paper around it?). Labelling and grouping are in regions.ts.
 import type { Labels } from './regions.ts';
+import { quantile } from './stats.ts';
 
 /** Binary closing (dilate then erode, square of radius r): joins chalk's speckle into strokes. */
 export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8Array {
@@ -96,5 +97,63 @@ export function settlePolarity(dk: Labels, lt: Labels, lum: Float32Array, w: num
       else l.rejected = 'paper between strokes';
       if (d.rejected) break;
     }
+  }
+}
+
+/**
+ * Sets aside thin regions with different paper on their two long sides: the shadow under the
+ * edge of a sticky note, the rim of a page on a table, a shadow's edge. They read as a "1" with
+ * full confidence, but a stroke drawn on paper has the same paper either side of it. Compares
+ * the median colour of a band as wide as the region on each side (`rgb`: 0..1 planes).
+ */
+export function judgeEdges(lb: Labels, rgb: Float32Array[], w: number, h: number): void {
+  for (const c of lb.regions) {
+    if (c.rejected) continue;
+    const bw = c.x1 - c.x0, bh = c.y1 - c.y0;
+    const upright = bh >= 2 * bw;
+    if (!upright && bw < 2 * bh) continue;
+    // the two bands, as [x0, x1) × [y0, y1), one pixel away from the region's box
+    const d = Math.max(2, upright ? bw : bh);
+    const bands = upright
+      ? [[c.x0 - 1 - d, c.x0 - 1, c.y0, c.y1], [c.x1 + 1, c.x1 + 1 + d, c.y0, c.y1]]
+      : [[c.x0, c.x1, c.y0 - 1 - d, c.y0 - 1], [c.x0, c.x1, c.y1 + 1, c.y1 + 1 + d]];
+    if (bands.some(([x0, x1, y0, y1]) => x0 < 0 || y0 < 0 || x1 > w || y1 > h)) continue;
+    const [one, other] = bands.map(([x0, x1, y0, y1]) => rgb.map((ch) => {
+      const vals: number[] = [];
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) vals.push(ch[y * w + x]);
+      return quantile(vals, 0.5);
+    }));
+    let differ = 0;
+    for (let k = 0; k < rgb.length; k++) differ = Math.max(differ, Math.abs(one[k] - other[k]) / Math.max(one[k], other[k], 0.1));
+    if (differ > 0.18) c.rejected = 'the edge of something (different paper either side)';
+  }
+}
+
+/**
+ * Sets aside regions that do not stand apart from what surrounds them: ink is darker (or, for
+ * `dark` false, lighter) than all the paper around it, but a patch of a sticky note's paper that
+ * the paper-level window could not fit into (between a stroke and the table's edge) has as much
+ * paper as bright as itself beside it as table. Looks at the ring of pixels around the region's
+ * box: more than 40% of it as far out as the region itself rejects it.
+ */
+export function judgeSurroundings(lb: Labels, lum: Float32Array, w: number, h: number, dark: boolean): void {
+  const sums = new Float64Array(lb.regions.length);
+  for (let i = 0; i < lb.label.length; i++) if (lb.label[i] >= 0 && !lb.regions[lb.label[i]].rejected) sums[lb.label[i]] += lum[i];
+  for (const c of lb.regions) {
+    if (c.rejected) continue;
+    const level = sums[c.id] / c.area;
+    const g = Math.ceil(0.2 * Math.max(c.x1 - c.x0, c.y1 - c.y0)) + 2;
+    const X0 = Math.max(0, c.x0 - g), Y0 = Math.max(0, c.y0 - g), X1 = Math.min(w, c.x1 + g), Y1 = Math.min(h, c.y1 + g);
+    const step = Math.max(1, Math.floor(Math.sqrt(((X1 - X0) * (Y1 - Y0)) / 4096)));
+    let ring = 0, alike = 0;
+    for (let y = Y0; y < Y1; y += step) {
+      for (let x = X0; x < X1; x += step) {
+        if (x >= c.x0 && x < c.x1 && y >= c.y0 && y < c.y1) continue;
+        ring++;
+        const v = lum[y * w + x];
+        if (dark ? v <= 1.1 * level : v >= 0.9 * level) alike++;
+      }
+    }
+    if (ring > 0 && alike > 0.4 * ring) c.rejected = 'not apart from the paper around it';
   }
 }

@@ -2,16 +2,14 @@
 // smooth background surface, global polarity, the largest ink and what lies near it. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { composite } from './alpha.ts';
+import { readPicture } from './alpha.ts';
 import { fitSurface, robustBackgroundMask } from './background.ts';
 import { blur3 } from './filters.ts';
 import { fitInk, sourceBox } from './fit.ts';
 import { digitMask } from './ink.ts';
 import { clamp01, mad, median, quantile } from './stats.ts';
-import type { PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
+import type { PreprocessOptions, Preprocessed } from './types.ts';
 import { LB, LG, LR } from './working.ts';
-
-const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
 
 /**
  * A crop to the model's 28×28 input, or why there is no digit. Steps: alpha compositing →
@@ -19,14 +17,9 @@ const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxSt
  * components → stroke width → area-averaged 20×20 → centre of mass.
  */
 export function preprocessCrop(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
-  const o = { ...DEFAULTS, ...options };
-  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  const { o, info, work } = readPicture(img, options);
   const fail = (reason: string): Preprocessed => ({ reason, info });
-
-  const comp = composite(img, o.maxWorkingSide);
-  info.alpha = comp.alpha;
-  if (!comp.work) return fail('no digit found: the image is fully transparent');
-  const work = comp.work;
+  if (!work) return fail('no digit found: the image is fully transparent');
 
   const { w, h, k } = work;
   const n = w * h;

@@ -2,9 +2,9 @@
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { composite } from './alpha.ts';
+import { readPicture } from './alpha.ts';
 import { preprocessCrop } from './crop.ts';
-import { closeMask, judgeRegions, settlePolarity } from './candidates.ts';
+import { closeMask, judgeEdges, judgeRegions, judgeSurroundings, settlePolarity } from './candidates.ts';
 import { blur3 } from './filters.ts';
 import { fitInk, fitMargin, sourceBox } from './fit.ts';
 import { removePrintedLines } from './lines.ts';
@@ -13,8 +13,6 @@ import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Regi
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
 import { LB, LG, LR } from './working.ts';
-
-const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
 
 /** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
 interface InkMap {
@@ -37,14 +35,10 @@ interface Seed { map: InkMap; region: Region; score: number }
 export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
   // a small picture is a crop around the digit: the plain pipeline reads it as MNIST was made
   if (Math.max(img.width, img.height) < 256) return preprocessCrop(img, options);
-  const o = { ...DEFAULTS, ...options };
-  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  const { o, info, work: read } = readPicture(img, options);
   const fail = (reason: string): Preprocessed => ({ reason, info });
-
-  const comp = composite(img, o.maxWorkingSide);
-  info.alpha = comp.alpha;
-  if (!comp.work) return fail('no digit found: the image is fully transparent');
-  const work = comp.work;
+  if (!read) return fail('no digit found: the image is fully transparent');
+  const work = read;
 
   const { w, h, k } = work;
   const n = w * h;
@@ -75,6 +69,8 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
     const lb = labelRegions(closed, s, w, h);
     judgeRegions(lb, w, h, minSide);
+    judgeEdges(lb, [work.r, work.g, work.b], w, h);
+    if (polarity !== undefined) judgeSurroundings(lb, lum, w, h, polarity);
     return { s, dark: polarity, t, lb };
   };
   maps.push(regionsFor(dark, true), regionsFor(light, false));
