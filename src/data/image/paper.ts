@@ -45,7 +45,7 @@ export function upsample(c: Float32Array, g: PaperGrid, w: number, h: number): F
  * then columns, each run over whole rows at a time so memory is read in order. Outside the
  * picture counts as -∞ (the window is cut at the edges).
  */
-function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean): Float32Array {
+function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch): Float32Array {
   const k = 2 * r + 1;
   // along rows: prefix (g) and suffix (s) maxima within blocks of k over the padded row
   const rows = new Float32Array(w * h);
@@ -62,9 +62,10 @@ function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolea
   }
   // along columns: the same on whole rows, over the column padded with r rows of -∞ each side
   const m = h + 2 * r;
-  const col = new Float32Array(m * w).fill(-Infinity);
+  const { col, G, S } = scratch;
+  col.fill(-Infinity, 0, r * w);
   col.set(rows, r * w);
-  const G = new Float32Array(m * w), S = new Float32Array(m * w);
+  col.fill(-Infinity, (r + h) * w);
   blockScan(col, G, S, m, k, w);
   const out = rows;
   const sign = negate ? -1 : 1;
@@ -75,6 +76,18 @@ function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolea
     }
   }
   return out;
+}
+
+/** The column pass's buffers, shared by the four passes over one picture. */
+class Scratch {
+  readonly col: Float32Array;
+  readonly G: Float32Array;
+  readonly S: Float32Array;
+  constructor(w: number, h: number, r: number) {
+    this.col = new Float32Array((h + 2 * r) * w);
+    this.G = new Float32Array((h + 2 * r) * w);
+    this.S = new Float32Array((h + 2 * r) * w);
+  }
 }
 
 /**
@@ -129,8 +142,9 @@ export function paperLevels(lum: Float32Array, w: number, h: number, r: number):
   const rr = Math.max(1, Math.ceil(r / f));
   const hi = f === 1 ? { a: lum, w, h } : reduce(lum, w, h, f, true), lo = f === 1 ? hi : reduce(lum, w, h, f, false);
   // close = erode(dilate(x)) = -dilate(-dilate(x)); open = dilate(erode(x)) = dilate(-dilate(-x))
-  const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true), hi.w, hi.h, rr, true);
-  const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true), lo.w, lo.h, rr, false);
+  const scratch = new Scratch(hi.w, hi.h, rr);
+  const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true, scratch), hi.w, hi.h, rr, true, scratch);
+  const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true, scratch), lo.w, lo.h, rr, false, scratch);
   if (f === 1) return { close, open };
   const grid = { cell: f, r: rr, gw: hi.w, gh: hi.h };
   return { close: upsample(close, grid, w, h), open: upsample(open, grid, w, h) };

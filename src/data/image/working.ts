@@ -91,7 +91,7 @@ export function opaqueWorking(img: RgbaImage, maxSide: number): Working | undefi
   if (!LITTLE_ENDIAN) return undefined;
   const { k, w, h } = blockSize(img, maxSide);
   const W = img.width, H = img.height, d = img.data;
-  const step = k >= 4 ? Math.max(2, Math.floor(k / 3)) : 1;
+  const step = k >= 4 ? Math.max(2, Math.ceil(k / 3)) : 1;
   // one word a pixel, RGBA in memory: r is the low byte, alpha the high one
   const words = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, W * H) : new Uint32Array(d.slice(0, W * H * 4).buffer);
   const sr = new Float64Array(w), sg = new Float64Array(w), sb = new Float64Array(w), cnt = new Float64Array(w);
