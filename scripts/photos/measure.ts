@@ -1,8 +1,9 @@
 // Reads the photo set with a model and prints accuracy per condition, "no digit found" on the
 // empty pages, and time per picture.
-// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--verbose]
+// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--working N] [--verbose]
 //   --pipeline: a module exporting preprocessImage (default: this checkout's src/data/image.ts),
 //   e.g. /work/main/src/data/image.ts to measure another checkout's pipeline on the same pictures.
+//   --working: the pipeline's maxWorkingSide (default: its own).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +17,7 @@ import { loadSources } from './sources.ts';
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' }, pipeline: { type: 'string' }, per: { type: 'string', default: '30' },
-    seed: { type: 'string', default: '1' }, only: { type: 'string' }, verbose: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' }, only: { type: 'string' }, working: { type: 'string' }, verbose: { type: 'boolean', default: false },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
@@ -30,7 +31,7 @@ const stats = new Map<string, { n: number; right: number; none: number; ms: numb
 for (const s of scenes) {
   const t0 = performance.now();
   const classifier = (px: Uint8Array) => classify(model, px, mean, std);
-  const pre = preprocessImage(s.image, { classify: classifier });
+  const pre = preprocessImage(s.image, { classify: classifier, ...(values.working ? { maxWorkingSide: Number(values.working) } : {}) });
   const ms = performance.now() - t0;
   let guess: number | null = null;
   if (pre.pixels) {

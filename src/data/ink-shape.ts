@@ -1,6 +1,7 @@
 // Doubts about the ink the picture pipeline kept as "the digit": several digit-sized pieces side
 // by side (a "37" would be squeezed into one 20×20 box), or ink covering a large part of the
 // picture up to its edges (a dark half, a shadow, a photo of something else). Pure code.
+import { labelRegions } from './image/regions.ts';
 
 /** Ink at or above this level counts (the level image.ts's digitMask grows its cores from). */
 const INK = 0.3;
@@ -15,40 +16,9 @@ export interface InkPiece {
 
 /** 8-connected pieces of the ink v ≥ INK in a w×h map, with their boxes [x0, x1) × [y0, y1). */
 export function inkPieces(v: ArrayLike<number>, w: number, h: number): InkPiece[] {
-  const seen = new Uint8Array(w * h);
-  const stack = new Int32Array(w * h);
-  const pieces: InkPiece[] = [];
-  for (let start = 0; start < w * h; start++) {
-    if (seen[start] || v[start] < INK) continue;
-    const p = { x0: w, y0: h, x1: 0, y1: 0, mass: 0 };
-    let sp = 0;
-    stack[sp++] = start;
-    seen[start] = 1;
-    while (sp > 0) {
-      const i = stack[--sp];
-      const x = i % w, y = (i - x) / w;
-      p.mass += v[i];
-      if (x < p.x0) p.x0 = x;
-      if (x >= p.x1) p.x1 = x + 1;
-      if (y < p.y0) p.y0 = y;
-      if (y >= p.y1) p.y1 = y + 1;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          const j = yy * w + xx;
-          if (!seen[j] && v[j] >= INK) {
-            seen[j] = 1;
-            stack[sp++] = j;
-          }
-        }
-      }
-    }
-    pieces.push(p);
-  }
-  return pieces;
+  const mask = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) mask[i] = v[i] >= INK ? 1 : 0;
+  return labelRegions(mask, v, w, h).regions.map(({ x0, y0, x1, y1, mass }) => ({ x0, y0, x1, y1, mass }));
 }
 
 /**
@@ -69,32 +39,35 @@ export function severalDigits(pieces: readonly InkPiece[]): boolean {
   return false;
 }
 
+/** Where a w×h map lies in the whole picture, when it is a cut-out of it (no ink outside it). */
+export interface Frame { x: number; y: number; width: number; height: number }
+
 /**
  * Ink over more than 40% of the picture that reaches two or more of its edges: not a pen stroke
  * (a digit's strokes cover about 10–25% of a tight crop). A "1" filling the height of a tight
  * crop reaches two edges but covers little.
  */
-export function notADigit(v: ArrayLike<number>, w: number, h: number): boolean {
+export function notADigit(v: ArrayLike<number>, w: number, h: number, frame: Frame = { x: 0, y: 0, width: w, height: h }): boolean {
   let ink = 0;
   let top = false, bottom = false, left = false, right = false;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       if (v[y * w + x] < 0.5) continue;
       ink++;
-      if (y === 0) top = true;
-      if (y === h - 1) bottom = true;
-      if (x === 0) left = true;
-      if (x === w - 1) right = true;
+      if (y + frame.y === 0) top = true;
+      if (y + frame.y === frame.height - 1) bottom = true;
+      if (x + frame.x === 0) left = true;
+      if (x + frame.x === frame.width - 1) right = true;
     }
   }
   const edges = Number(top) + Number(bottom) + Number(left) + Number(right);
-  return ink > 0.4 * w * h && edges >= 2;
+  return ink > 0.4 * frame.width * frame.height && edges >= 2;
 }
 
-/** The doubts to print next to the answer, for the ink kept as the digit (v: 0..1, w×h). */
-export function inkWarnings(v: ArrayLike<number>, w: number, h: number): string[] {
+/** The doubts to print next to the answer, for the ink kept as the digit (v: 0..1, w×h, lying at `frame` in the picture). */
+export function inkWarnings(v: ArrayLike<number>, w: number, h: number, frame?: Frame): string[] {
   const out: string[] = [];
-  if (notADigit(v, w, h)) out.push('not a digit? the ink covers a large part of the picture, up to its edges');
+  if (notADigit(v, w, h, frame)) out.push('not a digit? the ink covers a large part of the picture, up to its edges');
   else if (severalDigits(inkPieces(v, w, h))) out.push('more than one digit? the ink forms separate digit-sized pieces side by side; mnist-predict reads one digit per picture');
   return out;
 }

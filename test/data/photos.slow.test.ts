@@ -1,19 +1,19 @@
-// The full photo set (scripts/photos/scenes.ts, seed 1, 30 pictures per condition): the digit's
-// box is found in ≥ 95% of pictures and ≥ 85% of every condition; empty pages give no digit.
-// Issue 16's targets, not yet met or measured in full: the set takes minutes of CPU and the
-// thresholds are unverified, so it runs on demand (MNIST_TS_PHOTOS=1), not in CI.
+// The photo set (scripts/photos/scenes.ts, seed 1, 5 of each empty page): the digit's box is
+// found in ≥ 95% of pictures and ≥ 85% of every condition; empty pages give no digit. test:all
+// reads 12 pictures per condition (drawing the pictures costs three times what reading them
+// does, and the whole set takes over two minutes on a shared 2-core machine); MNIST_TS_PHOTOS=1
+// reads the full set of 30 per condition. (Accuracy with a trained model: scripts/photos/measure.ts.)
 import { describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/data/image.ts';
 import { CONDITIONS, makeScene, makeSet } from '../../scripts/photos/scenes.ts';
 import { iou, photoSources } from './photos-fixtures.ts';
 import type { Sources } from '../../scripts/photos/scenes.ts';
 
-const onDemand = process.env.MNIST_TS_PHOTOS === '1';
-if (!onDemand) console.warn('SKIPPED test/data/photos.slow.test.ts: the full photo set runs with MNIST_TS_PHOTOS=1');
+const PER = process.env.MNIST_TS_PHOTOS === '1' ? 30 : 12;
 
-describe.runIf(onDemand)('preprocessImage on the full photo set (MNIST_TS_PHOTOS=1)', () => {
+describe(`preprocessImage on the photo set (${PER} pictures per condition)`, () => {
   it('finds the digit in ≥ 95% of pictures, ≥ 85% per condition; empty pages say no digit', async () => {
-    const scenes = makeSet(await photoSources(), { seed: 1, perCondition: 30, perEmpty: 5 });
+    const scenes = makeSet(await photoSources(), { seed: 1, perCondition: PER, perEmpty: 5 });
     const hit = new Map<string, number>(), all = new Map<string, number>();
     for (const s of scenes) {
       const r = preprocessImage(s.image);
@@ -31,7 +31,7 @@ describe.runIf(onDemand)('preprocessImage on the full photo set (MNIST_TS_PHOTOS
       n += all.get(c)!;
     }
     expect(h / n).toBeGreaterThanOrEqual(0.95);
-  }, 1_800_000);
+  }, 600_000);
 
   it('keeps a "1" drawn on ruled paper (printed lines go, strokes stay)', async () => {
     const src = await photoSources();

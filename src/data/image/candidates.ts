@@ -1,70 +1,8 @@
-// Candidate ink: connected regions of an ink-strength map, each judged (touches the picture's
-// border? a long straight line? a filled blob rather than a stroke? darker or lighter than the
-// paper around it?) and grouped with its nearby pieces into a candidate digit.
-
-export interface Region {
-  id: number;
-  /** Sum of the strength over the region. */
-  mass: number;
-  area: number;
-  /** Pixel edges between the region and the rest: 2·area/edges·4/π is its mean stroke width. */
-  edges: number;
-  x0: number;
-  y0: number;
-  /** Exclusive. */
-  x1: number;
-  y1: number;
-  /** How far it departs from the paper around it, as a fraction of the range there (0..1). */
-  contrast?: number;
-  /** Why this region cannot be (the main part of) a digit; undefined when it can. */
-  rejected?: string;
-}
-
-export interface Labels { label: Int32Array; regions: Region[] }
-
-/** 8-connected components of `mask`, with the mass of `s` over each. */
-export function labelRegions(mask: Uint8Array, s: Float32Array, w: number, h: number): Labels {
-  const n = w * h;
-  const label = new Int32Array(n).fill(-1);
-  const regions: Region[] = [];
-  const stack = new Int32Array(n);
-  for (let start = 0; start < n; start++) {
-    if (label[start] !== -1 || !mask[start]) continue;
-    const c: Region = { id: regions.length, mass: 0, area: 0, edges: 0, x0: w, y0: h, x1: 0, y1: 0 };
-    let sp = 0;
-    stack[sp++] = start;
-    label[start] = c.id;
-    while (sp > 0) {
-      const i = stack[--sp];
-      const x = i % w, y = (i - x) / w;
-      c.mass += s[i];
-      c.area++;
-      if (x === 0 || !mask[i - 1]) c.edges++;
-      if (x === w - 1 || !mask[i + 1]) c.edges++;
-      if (y === 0 || !mask[i - w]) c.edges++;
-      if (y === h - 1 || !mask[i + w]) c.edges++;
-      if (x < c.x0) c.x0 = x;
-      if (x + 1 > c.x1) c.x1 = x + 1;
-      if (y < c.y0) c.y0 = y;
-      if (y + 1 > c.y1) c.y1 = y + 1;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          const j = yy * w + xx;
-          if (label[j] === -1 && mask[j]) {
-            label[j] = c.id;
-            stack[sp++] = j;
-          }
-        }
-      }
-    }
-    regions.push(c);
-  }
-  return { label, regions };
-}
+// Candidate ink: the mask closed over chalk's speckle, and each connected region judged (touches
+// the picture's border? a long straight line? a filled blob rather than a stroke? darker or
+// lighter than the paper around it?). Labelling and grouping are in regions.ts.
+import type { Labels } from './regions.ts';
+import { quantile } from './stats.ts';
 
 /** Binary closing (dilate then erode, square of radius r): joins chalk's speckle into strokes. */
 export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8Array {
@@ -72,21 +10,33 @@ export function closeMask(m: Uint8Array, w: number, h: number, r: number): Uint8
   return minMax(minMax(m, w, h, r, 1), w, h, r, 0);
 }
 
-function minMax(m: Uint8Array, w: number, h: number, r: number, grow: 0 | 1): Uint8Array {
+/**
+ * Sets every pixel within ±r (a square) of a pixel equal to `hit` to `hit` (dilation for 1,
+ * erosion for 0): along rows, then columns, counting the hits in a sliding window, so the cost
+ * does not grow with r. Outside the picture counts as neither.
+ */
+function minMax(m: Uint8Array, w: number, h: number, r: number, hit: 0 | 1): Uint8Array {
+  const miss = 1 - hit;
   const tmp = new Uint8Array(w * h), out = new Uint8Array(w * h);
-  const hit = grow ? 1 : 0;
+  // NOTE: a pixel is a hit when m === hit, i.e. (m ^ miss) === 1
   for (let y = 0; y < h; y++) {
+    const o = y * w;
+    let count = 0;
+    for (let x = 0; x < Math.min(r, w); x++) count += m[o + x] ^ miss;
     for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) if (m[y * w + k] === hit) { v = hit; break; }
-      tmp[y * w + x] = v;
+      if (x + r < w) count += m[o + x + r] ^ miss;
+      if (x - r - 1 >= 0) count -= m[o + x - r - 1] ^ miss;
+      tmp[o + x] = count > 0 ? hit : miss;
     }
   }
+  const count = new Int32Array(w);
+  for (let y = 0; y < Math.min(r, h); y++) for (let x = 0, i = y * w; x < w; x++, i++) count[x] += tmp[i] ^ miss;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) if (tmp[k * w + x] === hit) { v = hit; break; }
-      out[y * w + x] = v;
+    const add = y + r < h ? (y + r) * w : -1, drop = y - r - 1 >= 0 ? (y - r - 1) * w : -1;
+    for (let x = 0, i = y * w; x < w; x++, i++) {
+      if (add >= 0) count[x] += tmp[add + x] ^ miss;
+      if (drop >= 0) count[x] -= tmp[drop + x] ^ miss;
+      out[i] = count[x] > 0 ? hit : miss;
     }
   }
   return out;
@@ -151,27 +101,59 @@ export function settlePolarity(dk: Labels, lt: Labels, lum: Float32Array, w: num
 }
 
 /**
- * The candidate digit around `seed`: the seed plus the other acceptable regions close to it (a
- * "5" whose bar does not touch, broken or speckled strokes). Returns the chosen region ids.
+ * Sets aside thin regions with different paper on their two long sides: the shadow under the
+ * edge of a sticky note, the rim of a page on a table, a shadow's edge. They read as a "1" with
+ * full confidence, but a stroke drawn on paper has the same paper either side of it. Compares
+ * the median colour of a band as wide as the region on each side (`rgb`: 0..1 planes).
  */
-export function groupAround(regions: Region[], seed: Region): Set<number> {
-  const kept = new Set([seed.id]);
-  const u = { x0: seed.x0, y0: seed.y0, x1: seed.x1, y1: seed.y1 };
-  const minMass = 0.01 * seed.mass;
-  for (let changed = true; changed; ) {
-    changed = false;
-    const margin = 0.25 * Math.max(u.x1 - u.x0, u.y1 - u.y0) + 1;
-    for (const c of regions) {
-      if (kept.has(c.id) || c.mass < minMass || (c.rejected && c.rejected !== 'a speck')) continue;
-      const near = c.x1 >= u.x0 - margin && c.x0 <= u.x1 + margin && c.y1 >= u.y0 - margin && c.y0 <= u.y1 + margin;
-      if (!near) continue;
-      kept.add(c.id);
-      u.x0 = Math.min(u.x0, c.x0);
-      u.y0 = Math.min(u.y0, c.y0);
-      u.x1 = Math.max(u.x1, c.x1);
-      u.y1 = Math.max(u.y1, c.y1);
-      changed = true;
-    }
+export function judgeEdges(lb: Labels, rgb: Float32Array[], w: number, h: number): void {
+  for (const c of lb.regions) {
+    if (c.rejected) continue;
+    const bw = c.x1 - c.x0, bh = c.y1 - c.y0;
+    const upright = bh >= 2 * bw;
+    if (!upright && bw < 2 * bh) continue;
+    // the two bands, as [x0, x1) × [y0, y1), one pixel away from the region's box
+    const d = Math.max(2, upright ? bw : bh);
+    const bands = upright
+      ? [[c.x0 - 1 - d, c.x0 - 1, c.y0, c.y1], [c.x1 + 1, c.x1 + 1 + d, c.y0, c.y1]]
+      : [[c.x0, c.x1, c.y0 - 1 - d, c.y0 - 1], [c.x0, c.x1, c.y1 + 1, c.y1 + 1 + d]];
+    if (bands.some(([x0, x1, y0, y1]) => x0 < 0 || y0 < 0 || x1 > w || y1 > h)) continue;
+    const [one, other] = bands.map(([x0, x1, y0, y1]) => rgb.map((ch) => {
+      const vals: number[] = [];
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) vals.push(ch[y * w + x]);
+      return quantile(vals, 0.5);
+    }));
+    let differ = 0;
+    for (let k = 0; k < rgb.length; k++) differ = Math.max(differ, Math.abs(one[k] - other[k]) / Math.max(one[k], other[k], 0.1));
+    if (differ > 0.18) c.rejected = 'the edge of something (different paper either side)';
   }
-  return kept;
+}
+
+/**
+ * Sets aside regions that do not stand apart from what surrounds them: ink is darker (or, for
+ * `dark` false, lighter) than all the paper around it, but a patch of a sticky note's paper that
+ * the paper-level window could not fit into (between a stroke and the table's edge) has as much
+ * paper as bright as itself beside it as table. Looks at the ring of pixels around the region's
+ * box: more than 40% of it as far out as the region itself rejects it.
+ */
+export function judgeSurroundings(lb: Labels, lum: Float32Array, w: number, h: number, dark: boolean): void {
+  const sums = new Float64Array(lb.regions.length);
+  for (let i = 0; i < lb.label.length; i++) if (lb.label[i] >= 0 && !lb.regions[lb.label[i]].rejected) sums[lb.label[i]] += lum[i];
+  for (const c of lb.regions) {
+    if (c.rejected) continue;
+    const level = sums[c.id] / c.area;
+    const g = Math.ceil(0.2 * Math.max(c.x1 - c.x0, c.y1 - c.y0)) + 2;
+    const X0 = Math.max(0, c.x0 - g), Y0 = Math.max(0, c.y0 - g), X1 = Math.min(w, c.x1 + g), Y1 = Math.min(h, c.y1 + g);
+    const step = Math.max(1, Math.floor(Math.sqrt(((X1 - X0) * (Y1 - Y0)) / 4096)));
+    let ring = 0, alike = 0;
+    for (let y = Y0; y < Y1; y += step) {
+      for (let x = X0; x < X1; x += step) {
+        if (x >= c.x0 && x < c.x1 && y >= c.y0 && y < c.y1) continue;
+        ring++;
+        const v = lum[y * w + x];
+        if (dark ? v <= 1.1 * level : v >= 0.9 * level) alike++;
+      }
+    }
+    if (ring > 0 && alike > 0.4 * ring) c.rejected = 'not apart from the paper around it';
+  }
 }

@@ -2,17 +2,14 @@
 // smooth background surface, global polarity, the largest ink and what lies near it. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { chooseComposite } from './alpha.ts';
+import { readPicture } from './alpha.ts';
 import { fitSurface, robustBackgroundMask } from './background.ts';
 import { blur3 } from './filters.ts';
-import { digitMask, extent } from './ink.ts';
-import { BOX, centreByMass, resampleArea } from './resample.ts';
-import { clamp01, mad, median, quantile, round2 } from './stats.ts';
-import { adjustStroke, strokeWidth } from './stroke.ts';
-import type { PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR, toWorking } from './working.ts';
-
-const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+import { fitInk, sourceBox } from './fit.ts';
+import { digitMask } from './ink.ts';
+import { clamp01, mad, median, quantile } from './stats.ts';
+import type { PreprocessOptions, Preprocessed } from './types.ts';
+import { LB, LG, LR } from './working.ts';
 
 /**
  * A crop to the model's 28×28 input, or why there is no digit. Steps: alpha compositing →
@@ -20,15 +17,10 @@ const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxS
  * components → stroke width → area-averaged 20×20 → centre of mass.
  */
 export function preprocessCrop(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
-  const o = { ...DEFAULTS, ...options };
-  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  const { o, info, work } = readPicture(img, options);
   const fail = (reason: string): Preprocessed => ({ reason, info });
+  if (!work) return fail('no digit found: the image is fully transparent');
 
-  const comp = chooseComposite(img);
-  info.alpha = comp.alpha;
-  if (comp.opaque === 0) return fail('no digit found: the image is fully transparent');
-
-  const work = toWorking(img, comp.color, o.maxWorkingSide);
   const { w, h, k } = work;
   const n = w * h;
 
@@ -105,36 +97,10 @@ export function preprocessCrop(img: RgbaImage, options: PreprocessOptions = {}):
   for (let i = 0; i < n; i++) if (!keep[i]) v[i] = 0;
   const doubts = inkWarnings(v, w, h);
   if (doubts.length) info.warnings = doubts;
-  let box = extent(v, w, h, 0.5);
-  if (!box) return fail('no digit found');
-  const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-  if (longSide < Math.max(3, 0.01 * Math.max(w, h))) return fail('no digit found: only a speck of ink');
-  info.box = { x: box.x0 * k, y: box.y0 * k, width: Math.min(img.width, box.x1 * k) - box.x0 * k, height: Math.min(img.height, box.y1 * k) - box.y0 * k };
-
-  // stroke width, in 28×28 pixels once fitted to the box; thin strokes (a pen on a big canvas)
-  // would fade to grey under area averaging, so bring them to MNIST's width
-  const width = strokeWidth(v, w, h);
-  const stroke = (width * BOX) / longSide;
-  info.stroke = round2(stroke);
-  let adjusted = stroke;
-  if (stroke < o.minStroke || stroke > o.maxStroke) {
-    const target = stroke < o.minStroke ? o.targetStroke : o.maxStroke;
-    // choose r (working pixels per side) so that (width + 2r) * BOX / (longSide + 2r) = target
-    const r = (target * longSide - BOX * width) / (2 * (BOX - target));
-    const v2 = adjustStroke(v, w, h, r);
-    const box2 = extent(v2, w, h, 0.5);
-    if (box2) {
-      v.set(v2);
-      box = box2;
-      const ls = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-      adjusted = (strokeWidth(v, w, h) * BOX) / ls;
-    }
-  }
-  info.strokeAdjusted = round2(adjusted);
-
-  // fit the longer side to 20 pixels (area averaging), aligned to the pixel grid as in MNIST
-  const side = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-  const cx = (box.x0 + box.x1) / 2, cy = (box.y0 + box.y1) / 2;
-  const fitted = resampleArea(v, w, h, cx - side / 2, cy - side / 2, side, BOX);
-  return { pixels: centreByMass(fitted, BOX), info };
+  const fit = fitInk(v, w, h, Math.max(3, 0.01 * Math.max(w, h)), o);
+  if (!fit.pixels) return fail(fit.reason);
+  info.box = sourceBox(fit.box, k, img.width, img.height);
+  info.stroke = fit.stroke;
+  info.strokeAdjusted = fit.strokeAdjusted;
+  return { pixels: fit.pixels, info };
 }

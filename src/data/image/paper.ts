@@ -40,43 +40,80 @@ export function upsample(c: Float32Array, g: PaperGrid, w: number, h: number): F
 }
 
 /**
- * Running max (or min) over a window of 2r+1 samples along every row, by van Herk / Gil–Werman:
- * three comparisons a pixel whatever the window. Edges are padded with the opposite extreme.
+ * Running max over a square window of ±r samples (van Herk / Gil–Werman: three comparisons a
+ * pixel whatever the window), negated when `negate`: min(a) is then -dilate(-a). Rows first,
+ * then columns, each run over whole rows at a time so memory is read in order. Outside the
+ * picture counts as -∞ (the window is cut at the edges).
  */
-function rowExtreme(a: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
-  const out = new Float32Array(w * h);
-  const k = 2 * r + 1, n = w + 2 * r;
-  const pad = max ? -Infinity : Infinity;
-  const row = new Float32Array(n), g = new Float32Array(n), hh = new Float32Array(n);
+function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch): Float32Array {
+  const k = 2 * r + 1;
+  // along rows: prefix (g) and suffix (s) maxima within blocks of k over the padded row
+  const rows = new Float32Array(w * h);
+  const n = w + 2 * r;
+  const row = new Float32Array(n).fill(-Infinity), g = new Float32Array(n), s = new Float32Array(n);
   for (let y = 0; y < h; y++) {
-    row.fill(pad);
     row.set(a.subarray(y * w, y * w + w), r);
-    for (let j = 0; j < n; j++) {
-      const v = row[j];
-      g[j] = j % k === 0 ? v : max ? (g[j - 1] > v ? g[j - 1] : v) : g[j - 1] < v ? g[j - 1] : v;
-    }
-    for (let j = n - 1; j >= 0; j--) {
-      const v = row[j];
-      hh[j] = j === n - 1 || (j + 1) % k === 0 ? v : max ? (hh[j + 1] > v ? hh[j + 1] : v) : hh[j + 1] < v ? hh[j + 1] : v;
-    }
+    blockScan(row, g, s, n, k, 1);
     const o = y * w;
     for (let i = 0; i < w; i++) {
-      const p = hh[i], q = g[i + 2 * r];
-      out[o + i] = max ? (p > q ? p : q) : p < q ? p : q;
+      const p = s[i], q = g[i + 2 * r];
+      rows[o + i] = p > q ? p : q;
+    }
+  }
+  // along columns: the same on whole rows, over the column padded with r rows of -∞ each side
+  const m = h + 2 * r;
+  const { col, G, S } = scratch;
+  col.fill(-Infinity, 0, r * w);
+  col.set(rows, r * w);
+  col.fill(-Infinity, (r + h) * w);
+  blockScan(col, G, S, m, k, w);
+  const out = rows;
+  const sign = negate ? -1 : 1;
+  for (let y = 0, o = 0, q = 2 * r * w; y < h; y++) {
+    for (let x = 0; x < w; x++, o++, q++) {
+      const p = S[o], t = G[q];
+      out[o] = sign * (p > t ? p : t);
     }
   }
   return out;
 }
 
-function transpose(a: Float32Array, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[x * h + y] = a[y * w + x];
-  return out;
+/** The column pass's buffers, shared by the four passes over one picture. */
+class Scratch {
+  readonly col: Float32Array;
+  readonly G: Float32Array;
+  readonly S: Float32Array;
+  constructor(w: number, h: number, r: number) {
+    this.col = new Float32Array((h + 2 * r) * w);
+    this.G = new Float32Array((h + 2 * r) * w);
+    this.S = new Float32Array((h + 2 * r) * w);
+  }
 }
 
-/** Square-window max or min filter of radius r. */
-function filter2d(a: Float32Array, w: number, h: number, r: number, max: boolean): Float32Array {
-  return transpose(rowExtreme(transpose(rowExtreme(a, w, h, r, max), w, h), h, w, r, max), h, w);
+/**
+ * Prefix (g) and suffix (s) running maxima within consecutive blocks of k items of `a`, each item
+ * `stride` numbers wide (1: samples of a row; w: whole rows, compared number by number).
+ */
+function blockScan(a: Float32Array, g: Float32Array, s: Float32Array, count: number, k: number, stride: number): void {
+  for (let b = 0; b < count; b += k) {
+    const first = b * stride, last = (Math.min(count, b + k) - 1) * stride;
+    for (let i = first; i < first + stride; i++) g[i] = a[i];
+    for (let i = first + stride; i < last + stride; i++) {
+      const p = g[i - stride], v = a[i];
+      g[i] = p > v ? p : v;
+    }
+    for (let i = last; i < last + stride; i++) s[i] = a[i];
+    for (let i = last - 1; i >= first; i--) {
+      const p = s[i + stride], v = a[i];
+      s[i] = p > v ? p : v;
+    }
+  }
+}
+
+function negated(a: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = -a[i];
+  return out;
 }
 
 /** Block max (or min) over f×f blocks: the image at 1/f of its size. */
@@ -103,9 +140,11 @@ function reduce(a: Float32Array, w: number, h: number, f: number, max: boolean):
 export function paperLevels(lum: Float32Array, w: number, h: number, r: number): { close: Float32Array; open: Float32Array } {
   const f = Math.max(1, Math.floor(Math.min(w, h) / 1024));
   const rr = Math.max(1, Math.ceil(r / f));
-  const hi = reduce(lum, w, h, f, true), lo = reduce(lum, w, h, f, false);
-  const close = filter2d(filter2d(hi.a, hi.w, hi.h, rr, true), hi.w, hi.h, rr, false);
-  const open = filter2d(filter2d(lo.a, lo.w, lo.h, rr, false), lo.w, lo.h, rr, true);
+  const hi = f === 1 ? { a: lum, w, h } : reduce(lum, w, h, f, true), lo = f === 1 ? hi : reduce(lum, w, h, f, false);
+  // close = erode(dilate(x)) = -dilate(-dilate(x)); open = dilate(erode(x)) = dilate(-dilate(-x))
+  const scratch = new Scratch(hi.w, hi.h, rr);
+  const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true, scratch), hi.w, hi.h, rr, true, scratch);
+  const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true, scratch), lo.w, lo.h, rr, false, scratch);
   if (f === 1) return { close, open };
   const grid = { cell: f, r: rr, gw: hi.w, gh: hi.h };
   return { close: upsample(close, grid, w, h), open: upsample(open, grid, w, h) };

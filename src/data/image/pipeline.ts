@@ -2,20 +2,17 @@
 // light ink on black, digit fitted to a 20×20 box, centre of mass at the centre. Pure code.
 import type { RgbaImage } from '../image-io.ts';
 import { inkWarnings } from '../ink-shape.ts';
-import { chooseComposite } from './alpha.ts';
+import { readPicture } from './alpha.ts';
 import { preprocessCrop } from './crop.ts';
-import { closeMask, groupAround, judgeRegions, labelRegions, settlePolarity, type Labels, type Region } from './candidates.ts';
+import { closeMask, judgeEdges, judgeRegions, judgeSurroundings, settlePolarity } from './candidates.ts';
 import { blur3 } from './filters.ts';
-import { extent } from './ink.ts';
+import { fitInk, fitMargin, sourceBox } from './fit.ts';
 import { removePrintedLines } from './lines.ts';
 import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
-import { BOX, centreByMass, resampleArea } from './resample.ts';
+import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
-import { adjustStroke, strokeWidth } from './stroke.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR, toWorking } from './working.ts';
-
-const DEFAULTS = { maxWorkingSide: 1024, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+import { LB, LG, LR } from './working.ts';
 
 /** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
 interface InkMap {
@@ -38,15 +35,11 @@ interface Seed { map: InkMap; region: Region; score: number }
 export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {}): Preprocessed {
   // a small picture is a crop around the digit: the plain pipeline reads it as MNIST was made
   if (Math.max(img.width, img.height) < 256) return preprocessCrop(img, options);
-  const o = { ...DEFAULTS, ...options };
-  const info: PreprocessInfo = { width: img.width, height: img.height, alpha: 'none', inverted: false, signal: 'luminance', background: 0, contrast: 0 };
+  const { o, info, work: read } = readPicture(img, options);
   const fail = (reason: string): Preprocessed => ({ reason, info });
+  if (!read) return fail('no digit found: the image is fully transparent');
+  const work = read;
 
-  const comp = chooseComposite(img);
-  info.alpha = comp.alpha;
-  if (comp.opaque === 0) return fail('no digit found: the image is fully transparent');
-
-  const work = toWorking(img, comp.color, o.maxWorkingSide);
   const { w, h, k } = work;
   const n = w * h;
   const minSide = Math.min(w, h);
@@ -76,6 +69,8 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
     const lb = labelRegions(closed, s, w, h);
     judgeRegions(lb, w, h, minSide);
+    judgeEdges(lb, [work.r, work.g, work.b], w, h);
+    if (polarity !== undefined) judgeSurroundings(lb, lum, w, h, polarity);
     return { s, dark: polarity, t, lb };
   };
   maps.push(regionsFor(dark, true), regionsFor(light, false));
@@ -180,72 +175,53 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     return sumD > 0 && sumL < 0.5 * sumD ? dist : undefined;
   }
 
-  /** From one candidate group to the model's 28×28 input. */
+  /** From one candidate group to the model's 28×28 input, worked on a cut-out around it. */
   function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
     const { s, t, lb } = map;
+    const inGroup = new Uint8Array(lb.regions.length + 1);
+    for (const id of ids) inGroup[id + 1] = 1;
+    const g = unionBox([...ids].map((id) => lb.regions[id]));
+    // the group's ink level: its strong core
     let pk = 0;
-    for (let i = 0; i < n; i++) if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] > pk) pk = s[i];
+    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] > pk) pk = s[i];
     const core: number[] = [];
-    for (let i = 0; i < n; i++) if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] >= 0.5 * pk) core.push(s[i]);
+    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) core.push(s[i]);
     const hi = quantile(core, 0.6);
     const lo = Math.min(Math.max(0.8 * t, 0.12 * hi), 0.5 * hi);
-    const v = new Float32Array(n);
+    const level = (x: number) => clamp01((x - lo) / (hi - lo));
     // the group's ink, grown through the faint pixels around it (antialiased edges)
+    const v = new Float32Array(n);
     const stack = new Int32Array(n);
     let sp = 0;
-    for (let i = 0; i < n; i++) {
-      if (lb.label[i] >= 0 && ids.has(lb.label[i]) && s[i] > lo) {
-        v[i] = clamp01((s[i] - lo) / (hi - lo));
-        stack[sp++] = i;
-      }
-    }
-    while (sp > 0) {
-      const i = stack[--sp];
-      const x = i % w, y = (i - x) / w;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          const j = yy * w + xx;
-          if (v[j] === 0 && s[j] > lo && s[j] <= t) {
-            v[j] = clamp01((s[j] - lo) / (hi - lo));
-            stack[sp++] = j;
-          }
+    for (let y = g.y0; y < g.y1; y++) {
+      for (let i = y * w + g.x0; i < y * w + g.x1; i++) {
+        if (inGroup[lb.label[i] + 1] && s[i] > lo) {
+          v[i] = level(s[i]);
+          stack[sp++] = i;
         }
       }
     }
-    const warnings = inkWarnings(v, w, h);
-    let box = extent(v, w, h, 0.5);
-    if (!box) return { reason: 'no digit found', contrast: hi };
-    const longSide = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-    if (longSide < Math.max(3, 0.01 * Math.max(w, h))) return { reason: 'no digit found: only a speck of ink', contrast: hi };
-    const srcBox = { x: box.x0 * k, y: box.y0 * k, width: Math.min(img.width, box.x1 * k) - box.x0 * k, height: Math.min(img.height, box.y1 * k) - box.y0 * k };
-
-    // stroke width, in 28×28 pixels once fitted to the box; thin strokes (a pen on a big canvas)
-    // would fade to grey under area averaging, so bring them to MNIST's width
-    const width = strokeWidth(v, w, h);
-    const stroke = (width * BOX) / longSide;
-    let adjusted = stroke;
-    if (stroke < o.minStroke || stroke > o.maxStroke) {
-      const target = stroke < o.minStroke ? o.targetStroke : o.maxStroke;
-      // choose r (working pixels per side) so that (width + 2r) * BOX / (longSide + 2r) = target
-      const r = (target * longSide - BOX * width) / (2 * (BOX - target));
-      const v2 = adjustStroke(v, w, h, r);
-      const box2 = extent(v2, w, h, 0.5);
-      if (box2) {
-        v.set(v2);
-        box = box2;
-        const ls = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-        adjusted = (strokeWidth(v, w, h) * BOX) / ls;
-      }
-    }
-
-    // fit the longer side to 20 pixels (area averaging), aligned to the pixel grid as in MNIST
-    const side = Math.max(box.x1 - box.x0, box.y1 - box.y0);
-    const cx = (box.x0 + box.x1) / 2, cy = (box.y0 + box.y1) / 2;
-    const fitted = resampleArea(v, w, h, cx - side / 2, cy - side / 2, side, BOX);
-    return { pixels: centreByMass(fitted, BOX), box: srcBox, stroke: round2(stroke), strokeAdjusted: round2(adjusted), contrast: hi, warnings };
+    const u = { x0: w, y0: h, x1: 0, y1: 0 };
+    floodStack(stack, sp, w, h, (_, x, y) => {
+      if (x < u.x0) u.x0 = x;
+      if (x >= u.x1) u.x1 = x + 1;
+      if (y < u.y0) u.y0 = y;
+      if (y >= u.y1) u.y1 = y + 1;
+    }, (j) => {
+      if (v[j] !== 0 || s[j] <= lo || s[j] > t) return false;
+      v[j] = level(s[j]);
+      return true;
+    });
+    if (u.x1 <= u.x0) return { reason: 'no digit found', contrast: hi };
+    // the rest works on a cut-out with room for the stroke to grow
+    const m = fitMargin(Math.max(u.x1 - u.x0, u.y1 - u.y0), o);
+    const cx0 = Math.max(0, u.x0 - m), cy0 = Math.max(0, u.y0 - m), cw = Math.min(w, u.x1 + m) - cx0, ch = Math.min(h, u.y1 + m) - cy0;
+    const cut = new Float32Array(cw * ch);
+    for (let y = 0; y < ch; y++) cut.set(v.subarray((y + cy0) * w + cx0, (y + cy0) * w + cx0 + cw), y * cw);
+    const warnings = inkWarnings(cut, cw, ch, { x: cx0, y: cy0, width: w, height: h });
+    const fit = fitInk(cut, cw, ch, Math.max(3, 0.01 * Math.max(w, h)), o);
+    if (!fit.pixels) return { reason: fit.reason, contrast: hi };
+    const box = { x0: fit.box.x0 + cx0, y0: fit.box.y0 + cy0, x1: fit.box.x1 + cx0, y1: fit.box.y1 + cy0 };
+    return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
   }
 }

@@ -11,38 +11,54 @@ export const BOX = 20;
  * coverage included (a box filter, separable in x then y).
  */
 export function resampleArea(v: Float32Array, w: number, h: number, x0: number, y0: number, side: number, size: number): Float32Array {
-  const scale = side / size;
-  const weights = (start: number, limit: number) => {
-    // for each output index: list of [source index, covered length]
-    const out: [number, number][][] = [];
-    for (let o = 0; o < size; o++) {
-      const a = start + o * scale, b = a + scale;
-      const list: [number, number][] = [];
-      for (let s = Math.max(0, Math.floor(a)); s < Math.min(limit, Math.ceil(b)); s++) {
-        const cover = Math.min(b, s + 1) - Math.max(a, s);
-        if (cover > 0) list.push([s, cover / scale]);
-      }
-      out.push(list);
-    }
-    return out;
-  };
-  const wx = weights(x0, w), wy = weights(y0, h);
-  const tmp = new Float32Array(h * size);
-  const yStart = Math.max(0, Math.floor(y0)), yEnd = Math.min(h, Math.ceil(y0 + side));
+  return resampleRect(v, w, h, x0, y0, side, side, size, size);
+}
+
+/** The same for the rectangle [x0, x0+sw) × [y0, y0+sh) onto ow×oh pixels. */
+export function resampleRect(v: Float32Array, w: number, h: number, x0: number, y0: number, sw: number, sh: number, ow: number, oh: number): Float32Array {
+  const wx = taps(x0, sw, ow, w), wy = taps(y0, sh, oh, h);
+  // along x for the source rows the rectangle covers, then along y
+  const tmp = new Float32Array(h * ow);
+  const yStart = Math.max(0, Math.floor(y0)), yEnd = Math.min(h, Math.ceil(y0 + sh));
   for (let y = yStart; y < yEnd; y++) {
-    for (let o = 0; o < size; o++) {
+    const row = y * w;
+    for (let o = 0; o < ow; o++) {
       let acc = 0;
-      for (const [s, c] of wx[o]) acc += v[y * w + s] * c;
-      tmp[y * size + o] = acc;
+      for (let t = wx.start[o]; t < wx.start[o + 1]; t++) acc += v[row + wx.index[t]] * wx.weight[t];
+      tmp[y * ow + o] = acc;
     }
   }
-  const out = new Float32Array(size * size);
-  for (let o = 0; o < size; o++) {
-    for (const [s, c] of wy[o]) {
-      for (let x = 0; x < size; x++) out[o * size + x] += tmp[s * size + x] * c;
+  const out = new Float32Array(ow * oh);
+  for (let o = 0; o < oh; o++) {
+    for (let t = wy.start[o]; t < wy.start[o + 1]; t++) {
+      const src = wy.index[t] * ow, c = wy.weight[t];
+      for (let x = 0; x < ow; x++) out[o * ow + x] += tmp[src + x] * c;
     }
   }
   return out;
+}
+
+/**
+ * For each of `size` output pixels spanning [start, start+span) of a source axis of `limit`
+ * pixels: the source pixels it covers (index[start[o] .. start[o+1])) and the fraction of the
+ * output pixel each covers (weight).
+ */
+function taps(start: number, span: number, size: number, limit: number): { start: Int32Array; index: Int32Array; weight: Float64Array } {
+  const scale = span / size;
+  const first = new Int32Array(size + 1), index: number[] = [], weight: number[] = [];
+  for (let o = 0; o < size; o++) {
+    first[o] = index.length;
+    const a = start + o * scale, b = a + scale;
+    for (let s = Math.max(0, Math.floor(a)); s < Math.min(limit, Math.ceil(b)); s++) {
+      const cover = Math.min(b, s + 1) - Math.max(a, s);
+      if (cover > 0) {
+        index.push(s);
+        weight.push(cover / scale);
+      }
+    }
+  }
+  first[size] = index.length;
+  return { start: first, index: Int32Array.from(index), weight: Float64Array.from(weight) };
 }
 
 /**

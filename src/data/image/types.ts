@@ -1,7 +1,11 @@
 // What the pipeline is given (options) and what it says back (pixels, or a reason, and how it read the picture).
 
 export interface PreprocessOptions {
-  /** Longest side the image is reduced to (block averaging) before the analysis; bounds time and memory. */
+  /**
+   * Longest side the picture is reduced to (area averaging) before the analysis; bounds time and
+   * memory. Default 400: a 12-megapixel photo is read in well under 150 ms, and the photo set
+   * (scripts/photos) is read as well as at its full 640–800 pixels.
+   */
   maxWorkingSide?: number;
   /**
    * Width (28×28 pixels, as strokeWidth() measures it) that thin strokes are brought up to. On
