@@ -89,10 +89,3 @@ export function centreByMass(a: Float32Array, size: number): Uint8Array {
   }
   return out;
 }
-
-/** The model's input: (pixel/255 - mean) / std as a [1, 1, 28, 28] array. */
-export function normalizePixels(pixels: Uint8Array, mean: number, std: number): Float32Array {
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] / 255 - mean) / std;
-  return out;
-}
