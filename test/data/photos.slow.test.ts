@@ -1,15 +1,14 @@
 // The photo set (scripts/photos/scenes.ts, seed 1, 5 of each empty page): the digit's box is
-// found in ≥ 95% of pictures and ≥ 85% of every condition; empty pages give no digit. test:all
-// reads 12 pictures per condition (drawing the pictures costs three times what reading them
-// does, and the whole set takes over two minutes on a shared 2-core machine); MNIST_TS_PHOTOS=1
-// reads the full set of 30 per condition. (Accuracy with a trained model: scripts/photos/measure.ts.)
+// found in ≥ 95% of pictures and ≥ 85% of every condition; empty pages give no digit. The whole
+// set, 30 pictures of each condition (drawing them costs about three times what reading them
+// does). Accuracy with a trained model: scripts/photos/measure.ts.
 import { describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/data/image.ts';
 import { CONDITIONS, makeScene, makeSet } from '../../scripts/photos/scenes.ts';
 import { iou, photoSources } from './photos-fixtures.ts';
 import type { Sources } from '../../scripts/photos/scenes.ts';
 
-const PER = process.env.MNIST_TS_PHOTOS === '1' ? 30 : 12;
+const PER = 30;
 
 describe(`preprocessImage on the photo set (${PER} pictures per condition)`, () => {
   it('finds the digit in ≥ 95% of pictures, ≥ 85% per condition; empty pages say no digit', async () => {
