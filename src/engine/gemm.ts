@@ -187,9 +187,9 @@ export function gemmStrided(
   c: Float32Array, cOff: number, ldc: number,
   accumulate: boolean,
 ): void {
-  if (emptyProduct(M, N, K, c, cOff, ldc, accumulate)) return;
-  if (useWasm()) wasmGemmStrided(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
-  else gemmStridedJs(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+  // gemmStridedJs checks for an empty product itself
+  if (!useWasm()) gemmStridedJs(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
+  else if (!emptyProduct(M, N, K, c, cOff, ldc, accumulate)) wasmGemmStrided(M, N, K, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, ldc, accumulate);
 }
 
 /** gemmStrided on the js backend whichever backend is selected (the reference for the wasm kernels). */

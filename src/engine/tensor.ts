@@ -84,3 +84,20 @@ export function expectRank(op: string, x: Tensor, rank: number, what = 'input'):
     throw new ShapeError(`${op}: ${what} must be rank ${rank}, but got rank ${x.rank} ${fmtShape(x.shape)}`);
   }
 }
+
+/** Int32 views of float buffers, cached per slot so steady-state calls allocate nothing. */
+export class Int32Views {
+  private readonly src: (Float32Array | undefined)[];
+  private readonly dst: Int32Array[];
+  constructor(slots: number) {
+    this.src = new Array<Float32Array | undefined>(slots).fill(undefined);
+    this.dst = new Array<Int32Array>(slots).fill(new Int32Array(0));
+  }
+  of(a: Float32Array, slot: number): Int32Array {
+    if (this.src[slot] !== a) {
+      this.src[slot] = a;
+      this.dst[slot] = new Int32Array(a.buffer, a.byteOffset, a.length);
+    }
+    return this.dst[slot];
+  }
+}

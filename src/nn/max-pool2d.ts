@@ -2,7 +2,7 @@
 // to kernelSize); kernels in engine/pool.ts.
 import { ShapeError } from '../engine/errors.ts';
 import { maxPool2dBackward, maxPool2dForward, pool2dGeometry, poolOutSize, type Pool2dGeometry } from '../engine/pool.ts';
-import { Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
+import { Int32Views, Tensor, Workspace, fmtShape, sameShape } from '../engine/tensor.ts';
 import type { IntOrPair } from './conv2d.ts';
 import { FitError, checkSpec, fmtPair, type LayerDescriptor } from './layer.ts';
 import { Module, type LayerSpec } from './module.ts';
@@ -88,6 +88,7 @@ export class MaxPool2d extends Module {
   // the wasm backend it lives in the kernel memory too
   private argmax: Int32Array = new Int32Array(0);
   private argmaxBuf = new Workspace();
+  private argmaxView = new Int32Views(1);
   private inShape?: readonly number[];
   private out = new Workspace();
   private dx = new Workspace();
@@ -125,10 +126,7 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     const g = this.geometry(x.shape);
     const y = this.out.get([g.n, g.c, g.outH, g.outW]);
-    const am = this.argmaxBuf.get(y.shape).data;
-    if (this.argmax.buffer !== am.buffer || this.argmax.byteOffset !== am.byteOffset || this.argmax.length !== am.length) {
-      this.argmax = new Int32Array(am.buffer, am.byteOffset, am.length);
-    }
+    this.argmax = this.argmaxView.of(this.argmaxBuf.get(y.shape).data, 0);
     maxPool2dForward(g, x.data, y.data, this.argmax);
     this.inShape = x.shape;
     return y;

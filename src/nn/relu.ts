@@ -1,27 +1,11 @@
 // Rectified linear unit, like torch.nn.ReLU.
 import { useWasm } from '../engine/backend.ts';
+import { Int32Views } from '../engine/tensor.ts';
 import { wasmRelu, wasmReluBackward } from '../engine/wasm/elementwise.ts';
 import { Activation } from './activation.ts';
 import { shapeKeepingLayer } from './layer.ts';
 
 export const reluLayer = shapeKeepingLayer('ReLU', 'relu', () => new ReLU());
-
-/** Int32 views of float buffers, cached per slot so steady-state calls allocate nothing. */
-class Int32Views {
-  private readonly src: (Float32Array | undefined)[];
-  private readonly dst: Int32Array[];
-  constructor(slots: number) {
-    this.src = new Array<Float32Array | undefined>(slots).fill(undefined);
-    this.dst = new Array<Int32Array>(slots).fill(new Int32Array(0));
-  }
-  of(a: Float32Array, slot: number): Int32Array {
-    if (this.src[slot] !== a) {
-      this.src[slot] = a;
-      this.dst[slot] = new Int32Array(a.buffer, a.byteOffset, a.length);
-    }
-    return this.dst[slot];
-  }
-}
 
 export class ReLU extends Activation {
   readonly type = 'ReLU';
