@@ -9,6 +9,7 @@ import { ARCH_PRESETS, parseArch } from '../src/nn/arch.ts';
 import { CrossEntropyLoss } from '../src/nn/loss.ts';
 import { buildModel } from '../src/nn/models.ts';
 import { Adam } from '../src/optim/adam.ts';
+import { bindParameters } from '../src/train/parallel-protocol.ts';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     steps: { type: 'string', default: '60' },
     backend: { type: 'string', default: 'wasm' },
+    sab: { type: 'boolean', default: false },
   },
 });
 setBackend(values.backend as Backend);
@@ -27,6 +29,10 @@ const rng = new Rng(1);
 const model = buildModel(parseArch(arch), rng);
 model.inputGrad = false;
 const loss = new CrossEntropyLoss();
+if (values.sab) {
+  const ps = model.parameters(); const P = ps.reduce((n, p) => n + p.value.size, 0);
+  bindParameters(ps, new Float32Array(new SharedArrayBuffer(4 * P)), new Float32Array(new SharedArrayBuffer(4 * P)), 0, true);
+}
 const opt = new Adam(model.parameters(), { lr: 1e-3 });
 const x = new Tensor([batch, 1, 28, 28], Float32Array.from({ length: batch * 784 }, () => rng.next() * 2 - 0.4));
 const y = Int32Array.from({ length: batch }, () => Math.floor(rng.next() * 10));
