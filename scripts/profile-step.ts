@@ -31,7 +31,8 @@ model.inputGrad = false;
 const loss = new CrossEntropyLoss();
 if (values.sab) {
   const ps = model.parameters(); const P = ps.reduce((n, p) => n + p.value.size, 0);
-  bindParameters(ps, new Float32Array(new SharedArrayBuffer(4 * P)), new Float32Array(new SharedArrayBuffer(4 * P)), 0, true);
+  const sab = () => { let off = 0; const all = new Float32Array(new SharedArrayBuffer(4 * P)); return ps.map((p) => all.subarray(off, (off += p.value.size))); };
+  bindParameters(ps, sab(), sab(), true);
 }
 const opt = new Adam(model.parameters(), { lr: 1e-3 });
 const x = new Tensor([batch, 1, 28, 28], Float32Array.from({ length: batch * 784 }, () => rng.next() * 2 - 0.4));

@@ -48,6 +48,8 @@ export interface WorkerInit {
   backend: Backend;
   loss: CrossEntropyOptions;
   buffers: SharedBuffers;
+  /** Set when the parameters, gradients and batch live in the main thread's kernel memory. */
+  kernel?: KernelBlocks;
   /** How long to wait for the other threads' batch statistics. */
   timeoutMs: number;
 }
@@ -63,25 +65,58 @@ export function sliceRows(batch: number, threads: number, t: number): [number, n
 }
 
 /**
- * Points each parameter's value (and grad) at consecutive views of `values` (and `grads` from
- * gradOffset), copying the current values in when `copy` is set.
+ * Where the parameters, the gradients and the batch live when the wasm kernels run: blocks of the
+ * main thread's kernel memory, which every worker adopts, so each thread's kernels read and write
+ * them in place (byte addresses; the matching SharedBuffers fields are then unused).
  */
-export function bindParameters(params: readonly Parameter[], values: Float32Array, grads: Float32Array, gradOffset: number, copy: boolean): void {
+export interface KernelBlocks {
+  memory: WebAssembly.Memory;
+  /** Each parameter's value. */
+  values: number[];
+  /** [thread][parameter]: each thread's gradient of each parameter; thread 0's are the master grads. */
+  grads: number[][];
+  /** The batch, [maxBatch, ...sampleShape]. */
+  x: number;
+}
+
+/** Views of the parameters, of every thread's gradients and of the batch. */
+export interface ParameterViews {
+  values: Float32Array[];
+  grads: Float32Array[][];
+  x: Float32Array;
+}
+
+/** The views over the shared buffers: parameters one after another, each thread's gradients likewise. */
+export function sharedBufferViews(params: readonly Parameter[], buffers: SharedBuffers, threads: number): ParameterViews {
+  const all = new Float32Array(buffers.params), g = new Float32Array(buffers.grads);
+  const P = all.length;
+  const values: Float32Array[] = [];
+  const grads: Float32Array[][] = Array.from({ length: threads }, () => []);
   let off = 0;
   for (const p of params) {
     const n = p.value.size;
-    const v = values.subarray(off, off + n);
-    const g = grads.subarray(gradOffset + off, gradOffset + off + n);
+    values.push(all.subarray(off, off + n));
+    for (let t = 0; t < threads; t++) grads[t].push(g.subarray(t * P + off, t * P + off + n));
+    off += n;
+  }
+  return { values, grads, x: new Float32Array(buffers.x) };
+}
+
+/**
+ * Points each parameter's value and grad at the given views (one per parameter), copying the
+ * current values in when `copy` is set.
+ */
+export function bindParameters(params: readonly Parameter[], values: readonly Float32Array[], grads: readonly Float32Array[], copy: boolean): void {
+  params.forEach((p, i) => {
     if (copy) {
-      v.set(p.value.data);
-      g.set(p.grad.data);
+      values[i].set(p.value.data);
+      grads[i].set(p.grad.data);
     }
     // NOTE: the tensors are rebound in place (not replaced) because layers and the optimizer hold
     // the Parameter objects; every reader goes through `.data`, so the views take effect at once.
-    (p.value as { data: Float32Array }).data = v;
-    (p.grad as { data: Float32Array }).data = g;
-    off += n;
-  }
+    (p.value as { data: Float32Array }).data = values[i];
+    (p.grad as { data: Float32Array }).data = grads[i];
+  });
 }
 
 /** Activation floats a thread may hold during inference; a slice with more runs in chunks. */

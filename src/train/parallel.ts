@@ -4,6 +4,7 @@
 // fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
 // The shared layout is in parallel-protocol.ts, the threads in worker-pool.ts, the step in step.ts.
 import { backend } from '../engine/backend.ts';
+import { shareableKernelMemory, wasmRuntime } from '../engine/wasm/runtime.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
 import { defaultRng } from '../nn/init.ts';
@@ -12,8 +13,8 @@ import { parameterCount } from '../nn/models.ts';
 import { Module, type LayerSpec } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import {
-  ACTIVATION_BUDGET, CMD, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, activationFloats, bindBuffers, bindParameters, inferenceChunk, sliceStart,
-  type SharedBuffers, type WorkerInit,
+  ACTIVATION_BUDGET, CMD, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, activationFloats, bindBuffers, bindParameters, inferenceChunk,
+  sharedBufferViews, sliceStart, type KernelBlocks, type ParameterViews, type SharedBuffers, type WorkerInit,
 } from './parallel-protocol.ts';
 import { SharedAllReduce, attachAllReduce, reduceBuffers, reduceWidth } from './collective.ts';
 import { SliceStep } from './step.ts';
@@ -57,8 +58,9 @@ export class ParallelStepper implements Stepper {
   private readonly x: Float32Array;
   private readonly y: Int32Array;
   private readonly out: Float32Array;
-  private readonly grads: Float32Array;
-  private readonly paramCount: number;
+  // the parameters' views, and every thread's gradients ([thread][parameter]); held so the
+  // kernel-memory blocks behind them live as long as the stepper
+  private readonly params: ParameterViews;
   private readonly sampleSize: number;
   private readonly classes: number;
   private readonly slice: SliceStep;
@@ -79,15 +81,14 @@ export class ParallelStepper implements Stepper {
     return this.o.maxBatch;
   }
 
-  private constructor(private readonly o: ParallelOptions, buffers: SharedBuffers) {
+  private constructor(private readonly o: ParallelOptions, buffers: SharedBuffers, params: ParameterViews) {
     this.threads = o.threads;
     this.pool = new WorkerPool(o.threads, buffers, o.timeoutMs ?? 120_000);
     this.results = new Float64Array(buffers.results);
-    this.x = new Float32Array(buffers.x);
+    this.params = params;
+    this.x = params.x;
     this.y = new Int32Array(buffers.y);
     this.out = new Float32Array(buffers.out);
-    this.grads = new Float32Array(buffers.grads);
-    this.paramCount = new Float32Array(buffers.params).length;
     this.sampleSize = shapeSize(o.sampleShape);
     this.classes = this.out.length / o.maxBatch;
     this.slice = new SliceStep(o.model, new CrossEntropyLoss(o.loss), () => o.optimizer.zeroGrad());
@@ -114,10 +115,15 @@ export class ParallelStepper implements Stepper {
     const params = o.model.parameters();
     const paramCount = parameterCount(o.model);
     const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
+    // with the wasm kernels, the parameters, gradients and batch live in the kernel memory the
+    // workers adopt, so no kernel call copies them in or out
+    const memory = backend() === 'wasm' ? shareableKernelMemory() : null;
+    const inMemory = memory ? 0 : 1;
+    const batchFloats = o.maxBatch * shapeSize(o.sampleShape);
     const buffers: SharedBuffers = {
-      params: sab(4 * paramCount),
-      grads: sab(4 * paramCount * o.threads),
-      x: sab(4 * o.maxBatch * shapeSize(o.sampleShape)),
+      params: sab(inMemory * 4 * paramCount),
+      grads: sab(inMemory * 4 * paramCount * o.threads),
+      x: sab(inMemory * 4 * batchFloats),
       y: sab(4 * o.maxBatch),
       out: sab(4 * o.maxBatch * classes),
       ctl: sab(4 * CTL_STRIDE * o.threads),
@@ -126,15 +132,27 @@ export class ParallelStepper implements Stepper {
       stats: sab(4 * o.model.buffers().reduce((n, b) => n + b.value.size, 0)),
       reduce: reduceBuffers(o.threads, reduceWidth(o.model)),
     };
-    bindParameters(params, new Float32Array(buffers.params), new Float32Array(buffers.grads), 0, true);
+    let views: ParameterViews;
+    let kernel: KernelBlocks | undefined;
+    if (memory) {
+      const rt = wasmRuntime();
+      const block = (n: number) => rt.allocFloats(n)!;
+      views = {
+        values: params.map((p) => block(p.value.size)),
+        grads: Array.from({ length: o.threads }, () => params.map((p) => block(p.value.size))),
+        x: block(batchFloats),
+      };
+      kernel = { memory, values: views.values.map((v) => v.byteOffset), grads: views.grads.map((r) => r.map((v) => v.byteOffset)), x: views.x.byteOffset };
+    } else views = sharedBufferViews(params, buffers, o.threads);
+    bindParameters(params, views.values, views.grads[0], true);
     bindBuffers(o.model, buffers.stats, true);
     o.model.inputGrad = false;
-    const stepper = new ParallelStepper(o, buffers);
+    const stepper = new ParallelStepper(o, buffers, views);
     try {
       await stepper.pool.start(o.workerUrl ?? new URL('./worker.mjs', import.meta.url), (t): WorkerInit => ({
         index: t, specs: o.specs, sampleShape: o.sampleShape, classes,
         maxBatch: o.maxBatch, chunkRows: stepper.chunkRows, paramCount, seed: ((o.seed ?? 0) * 1000003 + t) >>> 0,
-        loss: o.loss ?? {}, buffers, timeoutMs: o.timeoutMs ?? 120_000, backend: backend(),
+        loss: o.loss ?? {}, buffers, kernel, timeoutMs: o.timeoutMs ?? 120_000, backend: backend(),
       }));
     } catch (e) {
       await stepper.close();
@@ -205,11 +223,14 @@ export class ParallelStepper implements Stepper {
       correct += r[t * RESULT_STRIDE + 1];
     }
     if (!Number.isFinite(loss)) return { loss, correct: 0 };
-    // fixed-order reduction into the master grads (region 0)
-    const g = this.grads, P = this.paramCount;
+    // fixed-order reduction into the master grads (thread 0's)
+    const g = this.params.grads;
     for (let t = 1; t < this.threads; t++) {
       if (!this.pool.isActive(batch, t)) continue;
-      for (let i = 0, j = t * P; i < P; i++, j++) g[i] += g[j];
+      for (let p = 0; p < g[0].length; p++) {
+        const to = g[0][p], from = g[t][p];
+        for (let i = 0; i < to.length; i++) to[i] += from[i];
+      }
     }
     this.o.optimizer.step();
     return { loss, correct };

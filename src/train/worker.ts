@@ -4,34 +4,52 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import { Tensor } from '../engine/tensor.ts';
 import { setBackend } from '../engine/backend.ts';
+import { adoptKernelMemory, wasmRuntime } from '../engine/wasm/runtime.ts';
 import { defaultRng, manualSeed } from '../nn/init.ts';
 import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
 import { SharedAllReduce, attachAllReduce } from './collective.ts';
-import { CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sliceStart, type WorkerInit } from './parallel-protocol.ts';
+import {
+  CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sharedBufferViews, sliceStart,
+  type KernelBlocks, type ParameterViews, type WorkerInit,
+} from './parallel-protocol.ts';
 import { SliceStep } from './step.ts';
 
 const init = workerData as WorkerInit;
-const { index, buffers, sampleShape, classes } = init;
+const { index, buffers, sampleShape, classes, kernel } = init;
+// before anything allocates: this thread's kernels then work in the main thread's memory
+if (kernel) adoptKernelMemory(kernel.memory);
 setBackend(init.backend);
 manualSeed(init.seed);
+const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 const model = buildModel(init.specs);
 const params = model.parameters();
-const grads = new Float32Array(buffers.grads);
-const gradOffset = index * init.paramCount;
-bindParameters(params, new Float32Array(buffers.params), grads, gradOffset, false);
+const shared = kernel ? kernelViews(kernel) : sharedBufferViews(params, buffers, buffers.reduce.threads);
+const myGrads = shared.grads[index];
+bindParameters(params, shared.values, myGrads, false);
 bindBuffers(model, buffers.stats, false);
 const reduce = new SharedAllReduce(index, buffers.reduce, init.timeoutMs);
 attachAllReduce(model, reduce, false);
-const myGrads = grads.subarray(gradOffset, gradOffset + init.paramCount);
-const slice = new SliceStep(model, new CrossEntropyLoss(init.loss), () => myGrads.fill(0));
+const slice = new SliceStep(model, new CrossEntropyLoss(init.loss), () => {
+  for (const g of myGrads) g.fill(0);
+});
 const ctl = new Int32Array(buffers.ctl);
 const results = new Float64Array(buffers.results);
 const errorBytes = new Uint8Array(buffers.errors, index * ERROR_BYTES, ERROR_BYTES);
-const xs = new Float32Array(buffers.x);
+const xs = shared.x;
+
+// views of the main thread's blocks (it keeps them alive until the workers exit)
+function kernelViews(k: KernelBlocks): ParameterViews {
+  const rt = wasmRuntime();
+  const sizes = params.map((p) => p.value.size);
+  return {
+    values: k.values.map((addr, i) => rt.floatsAt(addr, sizes[i])),
+    grads: k.grads.map((row) => row.map((addr, i) => rt.floatsAt(addr, sizes[i]))),
+    x: rt.floatsAt(k.x, init.maxBatch * sampleSize),
+  };
+}
 const ys = new Int32Array(buffers.y);
 const out = new Float32Array(buffers.out);
-const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 const base = index * CTL_STRIDE;
 
 // views of this thread's rows, per (start, count)

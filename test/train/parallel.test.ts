@@ -1,7 +1,9 @@
 // ParallelStepper: 1 vs N threads agree, a seed and thread count repeat bit for bit, inference
 // across threads equals the model's, and a failing, dying or closed pool raises instead of hanging.
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultBackend, setBackend } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/engine/rng.ts';
+import { wasmRuntime } from '../../src/engine/wasm/runtime.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { parseArch } from '../../src/nn/arch.ts';
 import { manualSeed } from '../../src/nn/init.ts';
@@ -100,6 +102,34 @@ describe('ParallelStepper', () => {
       }
     });
   }
+
+  it('wasm kernels: the parameters, every thread\'s gradients and the batch live in the kernel memory the workers share', async () => {
+    const data = batches(cnn, [16, 16]);
+    const { model } = await train(cnn, 2, data);
+    const rt = wasmRuntime();
+    for (const p of model.parameters()) {
+      expect(rt.holds(p.value.data)).toBe(true);
+      expect(rt.holds(p.grad.data)).toBe(true);
+    }
+    // the workers' gradients came through the shared memory: the step matches one thread's
+    const local = await train(cnn, 'local', data);
+    expect(maxRelDiff(Float32Array.from(model.parameters().flatMap((p) => Array.from(p.value.data))), local.flat)).toBeLessThan(1e-4);
+  });
+
+  it('js kernels: the threads share plain SharedArrayBuffers and agree with one thread', async () => {
+    setBackend('js');
+    try {
+      const data = batches(cnn, [16, 16, 7]);
+      const par = await train(cnn, 2, data);
+      for (const p of par.model.parameters()) expect(p.value.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(wasmRuntime().holds(par.model.parameters()[0].value.data)).toBe(false);
+      const local = await train(cnn, 'local', data);
+      expect(maxRelDiff(par.flat, local.flat)).toBeLessThan(1e-4);
+      expect(maxRelDiff(par.flat, (await train(cnn, 'local', [])).flat)).toBeGreaterThan(1e-3);
+    } finally {
+      setBackend(defaultBackend());
+    }
+  });
 
   it('batch normalisation: 2 threads use the whole batch\'s statistics (outputs, running statistics and inference agree with 1 thread)', async () => {
     // SGD: Adam would blow the float noise of the biases before each batchnorm (whose gradient is

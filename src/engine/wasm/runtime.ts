@@ -6,6 +6,9 @@
 // a shared memory never detaches the views already made on it: a Float32Array handed out by
 // allocFloats stays valid for good. Without shared memory, allocFloats is refused (views would
 // die on the next grow) and the kernels copy their operands in and out instead.
+// Worker threads adopt the main thread's memory (adoptKernelMemory), so parameters, gradients
+// and batches live in one place that every thread's kernels read in place; the allocator's top
+// then sits in the memory itself and moves atomically, while free lists stay per thread.
 import { F32x4, Func, V128, assemble, get, i32, v128 } from './asm.ts';
 import { gemmPackedFunc, packAFunc, packBFunc } from './gemm-kernel.ts';
 import { elementwiseFuncs } from './elementwise-kernel.ts';
@@ -13,6 +16,9 @@ import { convFuncs } from './conv-kernel.ts';
 import { poolFuncs } from './pool-kernel.ts';
 
 const PAGE = 65536;
+/** Int32 index, in the memory's first (never handed out) KiB, of the allocator's shared top. */
+const TOP = 4;
+const FIRST_FREE = 1024;
 /** 1 GiB of address space at most (reserved, not resident). */
 const MAX_PAGES = 16384;
 
@@ -77,7 +83,7 @@ export class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly k: KernelExports;
   readonly shared: boolean;
-  private top = 1024; // first free byte (the first KiB stays unused: address 0 is never handed out)
+  private readonly header: Int32Array; // [TOP]: first free byte, shared by every thread on this memory
   private free = new Map<number, number[]>(); // bytes -> addresses of freed blocks
   private buffers = new Set<ArrayBufferLike>();
   private view: Float32Array;
@@ -85,10 +91,12 @@ export class WasmRuntime {
   private stageBase = 0;
   private stageSize = 0;
 
-  constructor() {
-    this.shared = sharedMemoryAvailable();
-    const initial = 64;
-    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: this.shared });
+  /** With `memory`, adopts another thread's (shared) kernel memory instead of making one. */
+  constructor(memory?: WebAssembly.Memory) {
+    this.shared = memory ? true : sharedMemoryAvailable();
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: this.shared });
+    this.header = new Int32Array(this.memory.buffer, 0, 16);
+    if (!memory) this.header[TOP] = FIRST_FREE; // the first KiB stays unused: address 0 is never handed out
     const module = precompiled ?? new WebAssembly.Module(kernelBytes(this.shared) as Uint8Array<ArrayBuffer>);
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
@@ -110,13 +118,23 @@ export class WasmRuntime {
     return this.buffers.has(a.buffer);
   }
 
+  /** The memory's buffer as of now (another thread may have grown it), known to holds(). */
+  private current(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
+  }
+
   private grow(end: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (end <= have) return;
-    const pages = Math.ceil((end - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) throw new RangeError(`wasm kernels: ${end} bytes of memory needed, at most ${MAX_PAGES * PAGE}`);
-    this.memory.grow(pages);
-    this.buffers.add(this.memory.buffer);
+    if (end > MAX_PAGES * PAGE) throw new RangeError(`wasm kernels: ${end} bytes of memory needed, at most ${MAX_PAGES * PAGE}`);
+    // another thread may grow the same memory at the same moment: grow until it is big enough
+    for (let have = this.current().byteLength; have < end; have = this.current().byteLength) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch (e) {
+        if (this.current().byteLength < end) throw e;
+      }
+    }
   }
 
   /** A 16-byte aligned block of `bytes` that persists until release(). */
@@ -124,9 +142,9 @@ export class WasmRuntime {
     bytes = Math.max(16, (bytes + 15) & ~15);
     const list = this.free.get(bytes);
     if (list && list.length) return list.pop()!;
-    const addr = this.top;
+    const addr = this.shared ? Atomics.add(this.header, TOP, bytes) : this.header[TOP];
+    if (!this.shared) this.header[TOP] = addr + bytes;
     this.grow(addr + bytes);
-    this.top = addr + bytes;
     return addr;
   }
 
@@ -144,10 +162,15 @@ export class WasmRuntime {
   allocFloats(n: number): Float32Array | null {
     if (!this.shared) return null;
     const addr = this.alloc(n * 4);
-    const a = new Float32Array(this.memory.buffer, addr, n);
+    const a = new Float32Array(this.current(), addr, n);
     a.fill(0);
     this.finalizer.register(a, [addr, n * 4], a);
     return a;
+  }
+
+  /** A view of n floats at byte address addr: a block that another thread on this memory allocated. */
+  floatsAt(addr: number, n: number): Float32Array {
+    return new Float32Array(this.current(), addr, n);
   }
 
   /** Returns a block from allocFloats at once (the view must not be used again). */
@@ -199,4 +222,19 @@ let runtime: WasmRuntime | undefined;
 /** This thread's kernel instance (compiled on first use). */
 export function wasmRuntime(): WasmRuntime {
   return (runtime ??= new WasmRuntime());
+}
+
+/** The kernel memory to hand to worker threads, or null when it cannot be shared. */
+export function shareableKernelMemory(): WebAssembly.Memory | null {
+  const rt = wasmRuntime();
+  return rt.shared ? rt.memory : null;
+}
+
+/**
+ * Makes this thread's kernels run on `memory`, another thread's shareableKernelMemory(): a
+ * worker calls it before it allocates anything.
+ */
+export function adoptKernelMemory(memory: WebAssembly.Memory): void {
+  if (runtime && runtime.memory !== memory) throw new Error('wasm kernels: this thread already has its own kernel memory');
+  runtime ??= new WasmRuntime(memory);
 }

@@ -1,0 +1,32 @@
+import { ParallelStepper } from '/work/main/src/train/parallel.ts';
+import { buildModel, mlpSpecs } from '/work/main/src/nn/models.ts';
+import { cnnSpecs } from '/work/main/src/nn/arch.ts';
+import { Adam } from '/work/main/src/optim/adam.ts';
+import { Tensor } from '/work/main/src/engine/tensor.ts';
+import { Rng } from '/work/main/src/engine/rng.ts';
+const model = process.argv[2] ?? 'mlp';
+const specs = model === 'mlp' ? mlpSpecs([256]) : cnnSpecs();
+const net = buildModel(specs);
+const opt = new Adam(net.parameters(), { lr: 1e-3 });
+const st = await ParallelStepper.create({ specs, model: net, optimizer: opt, threads: 2, sampleShape: [1, 28, 28], maxBatch: 1000, seed: 1 });
+const rng = new Rng(1);
+const x = new Tensor([64, 1, 28, 28], Float32Array.from({ length: 64 * 784 }, () => (rng.next() < 0.2 ? rng.next() * 2 : -0.42)));
+const y = Int32Array.from({ length: 64 }, () => Math.floor(rng.next() * 10));
+const T: Record<string, number> = {};
+const s: any = st;
+for (const k of ['dispatch', 'run', 'join', 'reduceOpt']) {}
+// monkeypatch timing
+const origStep = opt.step.bind(opt);
+let tOpt = 0; opt.step = () => { const t = performance.now(); origStep(); tOpt += performance.now() - t; };
+const sliceRun = s.slice.run.bind(s.slice); let tRun = 0;
+s.slice.run = (...a: any[]) => { const t = performance.now(); const r = sliceRun(...a); tRun += performance.now() - t; return r; };
+const join = s.pool.join.bind(s.pool); let tJoin = 0;
+s.pool.join = async (...a: any[]) => { const t = performance.now(); const r = await join(...a); tJoin += performance.now() - t; return r; };
+for (let i = 0; i < 50; i++) await st.step(x, y);
+tOpt = tRun = tJoin = 0;
+const N = 300; const t0 = performance.now();
+for (let i = 0; i < N; i++) await st.step(x, y);
+const all = performance.now() - t0; console.log("worker slice/step", (s.results[8+2] / (N+50) * 1000).toFixed(0));
+const f = (v: number) => ((v * 1000) / N).toFixed(0).padStart(6);
+console.log(`${model} per step µs: all ${f(all)} mainSlice ${f(tRun)} joinWait ${f(tJoin)} opt ${f(tOpt)} rest(reduce+dispatch) ${f(all - tRun - tJoin - tOpt)}  => ${(64 * N / all * 1000).toFixed(0)}/s`);
+await st.close();
