@@ -3,7 +3,8 @@
 // writes its gradients into its own shared region, and the main thread sums the regions in a
 // fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
 // The shared layout is in parallel-protocol.ts, the threads in worker-pool.ts, the step in step.ts.
-import { backend } from '../engine/backend.ts';
+import { backend, useWasm } from '../engine/backend.ts';
+import { wasmAddInto } from '../engine/wasm/elementwise.ts';
 import { shareableKernelMemory, wasmRuntime } from '../engine/wasm/runtime.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
@@ -224,12 +225,12 @@ export class ParallelStepper implements Stepper {
     }
     if (!Number.isFinite(loss)) return { loss, correct: 0 };
     // fixed-order reduction into the master grads (thread 0's)
-    const g = this.params.grads;
+    const g = this.params.grads, wasm = useWasm();
     for (let t = 1; t < this.threads; t++) {
       if (!this.pool.isActive(batch, t)) continue;
       for (let p = 0; p < g[0].length; p++) {
         const to = g[0][p], from = g[t][p];
-        for (let i = 0; i < to.length; i++) to[i] += from[i];
+        if (!(wasm && wasmAddInto(to, from))) for (let i = 0; i < to.length; i++) to[i] += from[i];
       }
     }
     this.o.optimizer.step();

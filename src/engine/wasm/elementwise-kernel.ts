@@ -1,4 +1,4 @@
-// Element-wise kernels for the kernel module: ReLU forward/backward and the Adam update, four
+// Element-wise kernels for the kernel module: ReLU forward/backward, the Adam and SGD updates and a sum, four
 // lanes at a time with a scalar tail that does the same float32 arithmetic lane by lane.
 // Addresses in bytes, counts in floats.
 import { F32, F32x4, Func, I32, I32x4, V128, f32, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
@@ -145,6 +145,14 @@ function sgdFunc(): Func {
   return f;
 }
 
+/** addInto(dst, src, n): dst += src, the sum of the threads' gradients (float32, as the js loop rounds it). */
+function addIntoFunc(): Func {
+  const f = new Func('addInto', [i32, i32, i32]);
+  const [dst, src, n] = f.params;
+  f.body = lanesLoop(f, n, (L, off) => [L.store(at(dst, off), L.add(L.load(at(dst, off)), L.load(at(src, off))))]);
+  return f;
+}
+
 export function elementwiseFuncs(): Func[] {
-  return [reluFunc(), reluBackwardFunc(), adamFunc(), sgdFunc()];
+  return [reluFunc(), reluBackwardFunc(), adamFunc(), sgdFunc(), addIntoFunc()];
 }

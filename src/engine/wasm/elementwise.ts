@@ -18,6 +18,14 @@ export function wasmReluBackward(y: Float32Array, dy: Float32Array, dx: Float32A
   return true;
 }
 
+/** dst += src (float32), or false if either lives outside the kernel memory. */
+export function wasmAddInto(dst: Float32Array, src: Float32Array): boolean {
+  const rt = wasmRuntime();
+  if (!rt.holds(dst) || !rt.holds(src)) return false;
+  rt.k.addInto(dst.byteOffset, src.byteOffset, dst.length);
+  return true;
+}
+
 /** Float32 scalars of one Adam step (see elementwise-kernel.ts adam). */
 export interface AdamScalars {
   decay: number; l2: number; b1: number; b2: number; stepSize: number; invBc2sqrt: number; eps: number;

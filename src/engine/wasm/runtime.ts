@@ -31,6 +31,7 @@ export interface KernelExports {
   im2colSame(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
+  addInto(dst: number, src: number, n: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
   sgd(w: number, g: number, buf: number, n: number, lr: number, wd: number, keep: number, c: number, mu: number, mode: number): void;
   maxPool2x2(x: number, y: number, argmax: number, planes: number, H: number, W: number, outH: number, outW: number): void;

@@ -1,6 +1,7 @@
 // The kernel memory's allocator when several threads' runtimes share one memory (as the worker
 // threads of ParallelStepper do): blocks never overlap, writes and growth are seen by every runtime.
 import { describe, expect, it } from 'vitest';
+import { wasmAddInto } from '../../../src/engine/wasm/elementwise.ts';
 import { WasmRuntime, adoptKernelMemory, shareableKernelMemory, wasmRuntime } from '../../../src/engine/wasm/runtime.ts';
 
 describe('WasmRuntime on a shared memory', () => {
@@ -39,6 +40,21 @@ describe('WasmRuntime on a shared memory', () => {
     view[0] = -1;
     main.k.relu(view.byteOffset, view.byteOffset, 4);
     expect(big[0]).toBe(0);
+  });
+
+  it('addInto sums in float32, four lanes at a time and the tail one by one, and refuses buffers outside the memory', () => {
+    const rt = wasmRuntime();
+    const n = 11; // two vectors and a tail of 3
+    const dst = rt.allocFloats(n)!, src = rt.allocFloats(n)!;
+    const want: number[] = [];
+    for (let i = 0; i < n; i++) {
+      dst[i] = 1 + i / 3; // not exact in float32: the sum must round as float32 addition does
+      src[i] = 1e-7 * (i + 1) - i;
+      want.push(Math.fround(dst[i] + src[i]));
+    }
+    expect(wasmAddInto(dst, src)).toBe(true);
+    expect(Array.from(dst)).toEqual(want);
+    expect(wasmAddInto(new Float32Array(n), src)).toBe(false);
   });
 
   it('adoptKernelMemory refuses a thread that already has a memory of its own', () => {
