@@ -3,9 +3,9 @@
 import { ConfigError } from '../engine/errors.ts';
 import type { Parameter } from '../nn/module.ts';
 import { useWasm } from '../engine/backend.ts';
-import { wasmAdam } from '../engine/wasm/elementwise.ts';
+import { adamCall, runKernelCall, wasmAdam, type AdamScalars, type KernelCall } from '../engine/wasm/elementwise.ts';
 import { kernelFloats } from '../engine/tensor.ts';
-import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
+import { Optimizer, checkState, copyBuffers, kernelCopies, type OptimizerState } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -45,19 +45,43 @@ export class Adam extends Optimizer {
     this.vmax = this.amsgrad ? params.map((p) => new Float32Array(p.value.size)) : [];
   }
 
+  // The scalars of step t.
+  private scalars(t: number): AdamScalars {
+    const [b1, b2] = this.betas;
+    const { lr, eps, weightDecay: wd, decoupled } = this;
+    // NOTE: multiplying by 1/bc2sqrt (exact to float32 precision) saves a division per value; the
+    // two divisions made the step 2x slower.
+    const invBc2sqrt = 1 / Math.sqrt(1 - Math.pow(b2, t));
+    const stepSize = lr / (1 - Math.pow(b1, t));
+    return { decay: decoupled ? 1 - lr * wd : 1, l2: decoupled ? 0 : wd, b1, b2, stepSize, invBc2sqrt, eps };
+  }
+
+  override kernelStep(): KernelCall[] | null {
+    if (!useWasm() || this.amsgrad) return null;
+    const s = this.scalars(this.t + 1);
+    const calls: KernelCall[] = [];
+    for (let i = 0; i < this.params.length; i++) {
+      const c = adamCall(this.params[i].value.data, this.params[i].grad.data, this.m[i], this.v[i], s);
+      if (!c) return null;
+      calls.push(c);
+    }
+    this.t++;
+    return calls;
+  }
+
   step(): void {
+    const calls = this.kernelStep();
+    if (calls) {
+      for (const c of calls) runKernelCall(c, 0, c.n);
+      return;
+    }
     const t = ++this.t;
     const [b1, b2] = this.betas;
     const { lr, eps, weightDecay: wd, amsgrad, decoupled } = this;
-    const bc1 = 1 - Math.pow(b1, t);
-    const bc2sqrt = Math.sqrt(1 - Math.pow(b2, t));
-    const stepSize = lr / bc1;
-    // NOTE: multiplying by 1/bc2sqrt (exact to float32 precision) saves a division per value; the
-    // two divisions made the step 2x slower.
-    const invBc2sqrt = 1 / bc2sqrt;
+    const { stepSize, invBc2sqrt } = this.scalars(t);
     if (useWasm() && !amsgrad) {
       // float32 lanes throughout (PyTorch's own precision); the js loop below rounds only on store
-      const s = { decay: decoupled ? 1 - lr * wd : 1, l2: decoupled ? 0 : wd, b1, b2, stepSize, invBc2sqrt, eps };
+      const s = this.scalars(t);
       this.params.forEach((p, idx) => wasmAdam(p.value.data, p.grad.data, this.m[idx], this.v[idx], s));
       return;
     }
@@ -95,8 +119,9 @@ export class Adam extends Optimizer {
     const names = this.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
     checkState(this.constructor.name, s, this.params, names);
     this.t = s.step;
-    this.m = copyBuffers(s.buffers.exp_avg);
-    this.v = copyBuffers(s.buffers.exp_avg_sq);
+    // into the kernel memory, where the wasm update runs on them in place
+    this.m = kernelCopies(s.buffers.exp_avg);
+    this.v = kernelCopies(s.buffers.exp_avg_sq);
     if (this.amsgrad) this.vmax = copyBuffers(s.buffers.max_exp_avg_sq);
   }
 }

@@ -1,5 +1,7 @@
 // The shared optimizer contract: parameters in, zeroGrad / step, state out for checkpoints.
 import { ConfigError } from '../engine/errors.ts';
+import { kernelFloats } from '../engine/tensor.ts';
+import type { KernelCall } from '../engine/wasm/elementwise.ts';
 import type { Parameter } from '../nn/module.ts';
 
 /** Optimizer state as plain arrays, keyed by parameter index, for the weights file. */
@@ -22,8 +24,27 @@ export abstract class Optimizer {
   }
 
   abstract step(): void;
+
+  /**
+   * Takes one step like step(), but hands it back as element-wise wasm kernel calls (one per
+   * parameter, in order) for the caller to run, which may split them across threads; or returns
+   * null, having changed nothing, where the step cannot run that way (the js kernels, a buffer
+   * outside the kernel memory).
+   */
+  kernelStep(): KernelCall[] | null {
+    return null;
+  }
   abstract state(): OptimizerState;
   abstract loadState(s: OptimizerState): void;
+}
+
+/** Copies of saved buffers in the kernel memory (where the wasm updates run in place). */
+export function kernelCopies(bufs: readonly ArrayLike<number>[]): Float32Array[] {
+  return bufs.map((b) => {
+    const a = kernelFloats(b.length);
+    a.set(b);
+    return a;
+  });
 }
 
 /** Copies buffers so a saved state is a snapshot, not a view the next step() overwrites. */

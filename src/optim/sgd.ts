@@ -3,9 +3,9 @@
 import { useWasm } from '../engine/backend.ts';
 import { ConfigError } from '../engine/errors.ts';
 import { kernelFloats } from '../engine/tensor.ts';
-import { wasmSgd } from '../engine/wasm/elementwise.ts';
+import { runKernelCall, sgdCall, wasmSgd, type KernelCall, type SgdScalars } from '../engine/wasm/elementwise.ts';
 import type { Parameter } from '../nn/module.ts';
-import { Optimizer, checkState, copyBuffers, type OptimizerState } from './optimizer.ts';
+import { Optimizer, checkState, copyBuffers, kernelCopies, type OptimizerState } from './optimizer.ts';
 
 export interface SGDOptions {
   lr: number;
@@ -38,7 +38,36 @@ export class SGD extends Optimizer {
     this.bufs = params.map(() => null);
   }
 
+  // The scalars of parameter idx's next update (its buffer's first step takes d itself).
+  private scalars(idx: number): SgdScalars {
+    const { lr, momentum: mu, dampening: tau, nesterov, weightDecay: wd } = this;
+    const first = this.bufs[idx] === null;
+    return { lr, wd, keep: first ? 0 : mu, c: first ? 1 : 1 - tau, mu, nesterov };
+  }
+
+  override kernelStep(): KernelCall[] | null {
+    if (!useWasm()) return null;
+    const mu = this.momentum;
+    const calls: KernelCall[] = [];
+    const bufs = this.params.map((p, idx) => (mu === 0 ? null : (this.bufs[idx] ?? kernelFloats(p.value.size))));
+    for (let idx = 0; idx < this.params.length; idx++) {
+      const p = this.params[idx];
+      const c = sgdCall(p.value.data, p.grad.data, bufs[idx], this.scalars(idx));
+      if (!c) return null;
+      calls.push(c);
+    }
+    // committed only now: a refused step allocates no buffer (the next step is still a first)
+    this.bufs = bufs;
+    this.t++;
+    return calls;
+  }
+
   step(): void {
+    const calls = this.kernelStep();
+    if (calls) {
+      for (const c of calls) runKernelCall(c, 0, c.n);
+      return;
+    }
     const { lr, momentum: mu, dampening: tau, nesterov, weightDecay: wd } = this;
     this.t++;
     this.params.forEach((p, idx) => {
@@ -77,6 +106,6 @@ export class SGD extends Optimizer {
     const hasBufs = this.momentum !== 0 && s.step > 0;
     checkState('SGD', s, this.params, hasBufs ? ['momentum'] : []);
     this.t = s.step;
-    this.bufs = hasBufs ? copyBuffers(s.buffers.momentum) : this.params.map(() => null);
+    this.bufs = hasBufs ? kernelCopies(s.buffers.momentum) : this.params.map(() => null);
   }
 }

@@ -6,6 +6,8 @@ import { shapeSize } from '../engine/tensor.ts';
 import type { CrossEntropyOptions } from '../nn/loss.ts';
 import type { LayerSpec, Module, Parameter } from '../nn/module.ts';
 import type { ReduceBuffers } from './collective.ts';
+import { KERNEL_CALL_FNS, runKernelCall, type KernelCall } from '../engine/wasm/elementwise.ts';
+import { wasmRuntime } from '../engine/wasm/runtime.ts';
 
 /** A worker thread failed, died or stopped answering; the pool cannot be used after this. */
 export class WorkerError extends MnistError {}
@@ -13,7 +15,7 @@ export class WorkerError extends MnistError {}
 // Control block: one 64-byte line of int32 per thread (index 0 unused: the main thread).
 export const CTL_STRIDE = 16;
 export const CTL = { seq: 0, cmd: 1, start: 2, count: 3, batch: 4, done: 5, error: 6, errorLength: 7, training: 8, maskSeed: 9 } as const;
-export const CMD = { step: 1, infer: 2, exit: 3 } as const;
+export const CMD = { step: 1, infer: 2, exit: 3, update: 4 } as const;
 /** Float64 results per thread: [mean loss of its slice, correct count]. */
 export const RESULT_STRIDE = 8;
 /** Bytes of UTF-8 error message per thread. */
@@ -31,6 +33,7 @@ export interface SharedBuffers {
   errors: SharedArrayBuffer; // Uint8 [threads, ERROR_BYTES]
   stats: SharedArrayBuffer; // Float32 [bufferCount]: running statistics, updated by the main thread only
   reduce: ReduceBuffers; // batch-norm sums across the threads
+  plan: SharedArrayBuffer; // Float64 [planFloats(parameters)]: the optimizer step the threads split (wasm kernels)
 }
 
 /** What a worker is started with (structured-cloned; the buffers are shared, not copied). */
@@ -77,6 +80,61 @@ export interface KernelBlocks {
   grads: number[][];
   /** The batch, [maxBatch, ...sampleShape]. */
   x: number;
+}
+
+// ---- the optimizer step, split across the threads (wasm kernels with everything in the kernel memory) ----
+// The main thread asks the optimizer for its step as kernel calls (optim/optimizer.ts kernelStep),
+// writes them into the plan, and every thread then takes a range of the parameters' elements:
+// it sums the active threads' gradients there (in thread order) and runs the calls on it. Every
+// element's arithmetic is the same whichever thread does it, so runs stay bit-identical.
+
+// doubles per call: fn, n, 4 addresses, 9 scalars
+const CALL_FLOATS = 15;
+
+/** Float64s the plan of a model with `params` parameters takes. */
+export function planFloats(params: number): number {
+  return 2 + params * CALL_FLOATS;
+}
+
+/** Writes the calls, and which threads' gradients to sum (bit t for thread t), into the plan. */
+export function writePlan(plan: Float64Array, calls: readonly KernelCall[], activeMask: number): void {
+  plan[0] = calls.length;
+  plan[1] = activeMask;
+  calls.forEach((c, i) => {
+    const o = 2 + i * CALL_FLOATS;
+    plan.fill(0, o, o + CALL_FLOATS);
+    plan[o] = KERNEL_CALL_FNS.indexOf(c.fn);
+    plan[o + 1] = c.n;
+    c.ptrs.forEach((p, j) => (plan[o + 2 + j] = p));
+    c.scalars.forEach((x, j) => (plan[o + 6 + j] = x));
+  });
+}
+
+function readCall(plan: Float64Array, i: number): KernelCall {
+  const o = 2 + i * CALL_FLOATS;
+  return { fn: KERNEL_CALL_FNS[plan[o]], n: plan[o + 1], ptrs: Array.from(plan.subarray(o + 2, o + 6)), scalars: Array.from(plan.subarray(o + 6, o + 15)) };
+}
+
+/**
+ * Thread t's share of the plan: over elements [from, to) of the parameters laid end to end (cut
+ * at multiples of 4, so the kernels' vector lanes stay whole), it adds the other active threads'
+ * gradients into thread 0's (`grads`: [thread][parameter] byte addresses) and runs the calls.
+ */
+export function runPlanShare(plan: Float64Array, grads: readonly (readonly number[])[], t: number, threads: number): void {
+  const count = plan[0], mask = plan[1];
+  const calls = Array.from({ length: count }, (_, i) => readCall(plan, i));
+  const total = calls.reduce((n, c) => n + c.n, 0);
+  const cut = (u: number) => (u === threads ? total : Math.floor((u * total) / threads / 4) * 4);
+  const from = cut(t), to = cut(t + 1);
+  const k = wasmRuntime().k;
+  let off = 0;
+  calls.forEach((c, i) => {
+    const a = Math.max(from, off) - off, b = Math.min(to, off + c.n) - off;
+    off += c.n;
+    if (a >= b) return;
+    for (let u = 1; u < grads.length; u++) if (mask & (1 << u)) k.addInto(grads[0][i] + 4 * a, grads[u][i] + 4 * a, b - a);
+    runKernelCall(c, a, b);
+  });
 }
 
 /** Views of the parameters, of every thread's gradients and of the batch. */

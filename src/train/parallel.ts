@@ -15,7 +15,7 @@ import { Module, type LayerSpec } from '../nn/module.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import {
   ACTIVATION_BUDGET, CMD, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, activationFloats, bindBuffers, bindParameters, inferenceChunk,
-  sharedBufferViews, sliceStart, type KernelBlocks, type ParameterViews, type SharedBuffers, type WorkerInit,
+  planFloats, runPlanShare, sharedBufferViews, writePlan, sliceStart, type KernelBlocks, type ParameterViews, type SharedBuffers, type WorkerInit,
 } from './parallel-protocol.ts';
 import { SharedAllReduce, attachAllReduce, reduceBuffers, reduceWidth } from './collective.ts';
 import { SliceStep } from './step.ts';
@@ -82,12 +82,15 @@ export class ParallelStepper implements Stepper {
     return this.o.maxBatch;
   }
 
-  private constructor(private readonly o: ParallelOptions, buffers: SharedBuffers, params: ParameterViews) {
+  private readonly plan: Float64Array;
+
+  private constructor(private readonly o: ParallelOptions, buffers: SharedBuffers, params: ParameterViews, private readonly kernel?: KernelBlocks) {
     this.threads = o.threads;
     this.pool = new WorkerPool(o.threads, buffers, o.timeoutMs ?? 120_000);
     this.results = new Float64Array(buffers.results);
     this.params = params;
     this.x = params.x;
+    this.plan = new Float64Array(buffers.plan);
     this.y = new Int32Array(buffers.y);
     this.out = new Float32Array(buffers.out);
     this.sampleSize = shapeSize(o.sampleShape);
@@ -132,6 +135,7 @@ export class ParallelStepper implements Stepper {
       errors: sab(ERROR_BYTES * o.threads),
       stats: sab(4 * o.model.buffers().reduce((n, b) => n + b.value.size, 0)),
       reduce: reduceBuffers(o.threads, reduceWidth(o.model)),
+      plan: sab(8 * planFloats(memory ? params.length : 0)),
     };
     let views: ParameterViews;
     let kernel: KernelBlocks | undefined;
@@ -148,7 +152,7 @@ export class ParallelStepper implements Stepper {
     bindParameters(params, views.values, views.grads[0], true);
     bindBuffers(o.model, buffers.stats, true);
     o.model.inputGrad = false;
-    const stepper = new ParallelStepper(o, buffers, views);
+    const stepper = new ParallelStepper(o, buffers, views, kernel);
     try {
       await stepper.pool.start(o.workerUrl ?? new URL('./worker.mjs', import.meta.url), (t): WorkerInit => ({
         index: t, specs: o.specs, sampleShape: o.sampleShape, classes,
@@ -224,6 +228,25 @@ export class ParallelStepper implements Stepper {
       correct += r[t * RESULT_STRIDE + 1];
     }
     if (!Number.isFinite(loss)) return { loss, correct: 0 };
+    if (this.kernel) {
+      // the optimizer's step as wasm kernel calls, which the threads split between them
+      const calls = this.o.optimizer.kernelStep();
+      if (calls) {
+        let mask = 0;
+        for (let t = 1; t < this.threads; t++) if (this.pool.isActive(batch, t)) mask |= 1 << t;
+        writePlan(this.plan, calls, mask);
+        const seq = this.pool.send(CMD.update, this.threads, true, 0);
+        let failed: unknown;
+        try {
+          runPlanShare(this.plan, this.kernel.grads, 0, this.threads);
+        } catch (e) {
+          failed = e;
+        }
+        await this.pool.join(seq, this.threads);
+        if (failed) throw failed;
+        return { loss, correct };
+      }
+    }
     // fixed-order reduction into the master grads (thread 0's)
     const g = this.params.grads, wasm = useWasm();
     for (let t = 1; t < this.threads; t++) {

@@ -10,7 +10,7 @@ import { CrossEntropyLoss } from '../nn/loss.ts';
 import { buildModel } from '../nn/models.ts';
 import { SharedAllReduce, attachAllReduce } from './collective.ts';
 import {
-  CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, sharedBufferViews, sliceStart,
+  CMD, CTL, CTL_STRIDE, ERROR_BYTES, RESULT_STRIDE, bindBuffers, bindParameters, inferenceChunk, runPlanShare, sharedBufferViews, sliceStart,
   type KernelBlocks, type ParameterViews, type WorkerInit,
 } from './parallel-protocol.ts';
 import { SliceStep } from './step.ts';
@@ -37,6 +37,7 @@ const ctl = new Int32Array(buffers.ctl);
 const results = new Float64Array(buffers.results);
 const errorBytes = new Uint8Array(buffers.errors, index * ERROR_BYTES, ERROR_BYTES);
 const xs = shared.x;
+const plan = new Float64Array(buffers.plan);
 
 // views of the main thread's blocks (it keeps them alive until the workers exit)
 function kernelViews(k: KernelBlocks): ParameterViews {
@@ -68,6 +69,10 @@ function run(cmd: number): void {
   const start = ctl[base + CTL.start], count = ctl[base + CTL.count], batch = ctl[base + CTL.batch];
   const training = ctl[base + CTL.training] === 1;
   if (model.training !== training) model.train(training);
+  if (cmd === CMD.update) {
+    runPlanShare(plan, kernel!.grads, index, buffers.reduce.threads);
+    return;
+  }
   if (cmd === CMD.infer) {
     const chunk = inferenceChunk(count, init.chunkRows);
     for (let s = start; s < start + count; s += chunk) {

@@ -13,7 +13,8 @@ import { Adam } from '../../src/optim/adam.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
 import { SGD } from '../../src/optim/sgd.ts';
 import { expectClose, loadNetworkFixture, tensorOf, type NetworkCase, type NetworkStep } from '../nn/helpers.ts';
-import { WorkerError, activationFloats, inferenceChunk, sliceRows } from '../../src/train/parallel-protocol.ts';
+import { WorkerError, activationFloats, inferenceChunk, planFloats, runPlanShare, sliceRows, writePlan } from '../../src/train/parallel-protocol.ts';
+import { adamCall, runKernelCall } from '../../src/engine/wasm/elementwise.ts';
 import { ParallelStepper } from '../../src/train/parallel.ts';
 import { localStepper, type Stepper } from '../../src/train/train.ts';
 
@@ -79,6 +80,56 @@ describe('sliceRows', () => {
   it('covers the batch with contiguous, near-equal slices', () => {
     expect([0, 1, 2].map((t) => sliceRows(64, 3, t))).toEqual([[0, 21], [21, 42], [42, 64]]);
     expect([0, 1].map((t) => sliceRows(1, 2, t))).toEqual([[0, 0], [0, 1]]);
+  });
+});
+
+describe('the optimizer step split across threads (runPlanShare)', () => {
+  it('three shares of a plan give the bits of one whole step: gradients summed in thread order, then Adam', () => {
+    const rt = wasmRuntime();
+    const rng = new Rng(9);
+    const sizes = [37, 5, 130]; // ranges cut across parameters and inside vectors' tails
+    const threads = 3;
+    const fill = (n: number, lo: number, hi: number) => {
+      const a = rt.allocFloats(n)!;
+      for (let i = 0; i < n; i++) a[i] = rng.uniform(lo, hi);
+      return a;
+    };
+    const make = () => {
+      const r = new Rng(4);
+      return sizes.map((n) => ({
+        w: Float32Array.from({ length: n }, () => r.uniform(-1, 1)),
+        g: [0, 1, 2].map(() => Float32Array.from({ length: n }, () => r.uniform(-1, 1))),
+        m: Float32Array.from({ length: n }, () => r.uniform(-0.1, 0.1)),
+        v: Float32Array.from({ length: n }, () => r.uniform(0, 0.01)),
+      }));
+    };
+    const s = { decay: 1, l2: 0.01, b1: 0.9, b2: 0.999, stepSize: 0.003, invBc2sqrt: 7.5, eps: 1e-8 };
+    const inMemory = (a: Float32Array) => {
+      const b = fill(a.length, 0, 0);
+      b.set(a);
+      return b;
+    };
+    // split: thread 2 is inactive (its gradients must not be added)
+    const split = make().map((p) => ({ w: inMemory(p.w), g: p.g.map(inMemory), m: inMemory(p.m), v: inMemory(p.v) }));
+    const calls = split.map((p) => adamCall(p.w, p.g[0], p.m, p.v, s)!);
+    const plan = new Float64Array(planFloats(sizes.length));
+    writePlan(plan, calls, 0b010);
+    const grads = [0, 1, 2].map((t) => split.map((p) => p.g[t].byteOffset));
+    for (const t of [2, 0, 1]) runPlanShare(plan, grads, t, threads);
+    // whole: the same sums and one call per parameter
+    const whole = make().map((p) => ({ w: inMemory(p.w), g: p.g.map(inMemory), m: inMemory(p.m), v: inMemory(p.v) }));
+    for (const p of whole) {
+      for (let i = 0; i < p.w.length; i++) p.g[0][i] += p.g[1][i];
+      const c = adamCall(p.w, p.g[0], p.m, p.v, s)!;
+      runKernelCall(c, 0, c.n);
+    }
+    split.forEach((p, i) => {
+      expect(Array.from(p.w)).toEqual(Array.from(whole[i].w));
+      expect(Array.from(p.m)).toEqual(Array.from(whole[i].m));
+      expect(Array.from(p.v)).toEqual(Array.from(whole[i].v));
+      expect(Array.from(p.g[0])).toEqual(Array.from(whole[i].g[0]));
+    });
+    expect(Array.from(split[2].w)).not.toEqual(Array.from(make()[2].w)); // the step did move them
   });
 });
 
