@@ -110,9 +110,17 @@ export function writePlan(plan: Float64Array, calls: readonly KernelCall[], acti
   });
 }
 
+// decoded calls, reused from step to step (a step allocates nothing here)
+const decoded: KernelCall[] = [];
+
 function readCall(plan: Float64Array, i: number): KernelCall {
   const o = 2 + i * CALL_FLOATS;
-  return { fn: KERNEL_CALL_FNS[plan[o]], n: plan[o + 1], ptrs: Array.from(plan.subarray(o + 2, o + 6)), scalars: Array.from(plan.subarray(o + 6, o + 15)) };
+  const c = (decoded[i] ??= { fn: 'adam', n: 0, ptrs: [0, 0, 0, 0], scalars: [0, 0, 0, 0, 0, 0, 0, 0, 0] });
+  c.fn = KERNEL_CALL_FNS[plan[o]];
+  c.n = plan[o + 1];
+  for (let j = 0; j < 4; j++) c.ptrs[j] = plan[o + 2 + j];
+  for (let j = 0; j < 9; j++) c.scalars[j] = plan[o + 6 + j];
+  return c;
 }
 
 /**
@@ -122,19 +130,22 @@ function readCall(plan: Float64Array, i: number): KernelCall {
  */
 export function runPlanShare(plan: Float64Array, grads: readonly (readonly number[])[], t: number, threads: number): void {
   const count = plan[0], mask = plan[1];
-  const calls = Array.from({ length: count }, (_, i) => readCall(plan, i));
-  const total = calls.reduce((n, c) => n + c.n, 0);
-  const cut = (u: number) => (u === threads ? total : Math.floor((u * total) / threads / 4) * 4);
-  const from = cut(t), to = cut(t + 1);
+  let total = 0;
+  for (let i = 0; i < count; i++) total += plan[3 + i * CALL_FLOATS];
+  const from = planCut(t, threads, total), to = planCut(t + 1, threads, total);
   const k = wasmRuntime().k;
-  let off = 0;
-  calls.forEach((c, i) => {
-    const a = Math.max(from, off) - off, b = Math.min(to, off + c.n) - off;
-    off += c.n;
-    if (a >= b) return;
+  for (let i = 0, off = 0; i < count; i++) {
+    const n = plan[3 + i * CALL_FLOATS];
+    const a = Math.max(from, off) - off, b = Math.min(to, off + n) - off;
+    off += n;
+    if (a >= b) continue;
     for (let u = 1; u < grads.length; u++) if (mask & (1 << u)) k.addInto(grads[0][i] + 4 * a, grads[u][i] + 4 * a, b - a);
-    runKernelCall(c, a, b);
-  });
+    runKernelCall(readCall(plan, i), a, b);
+  }
+}
+
+function planCut(u: number, threads: number, total: number): number {
+  return u === threads ? total : Math.floor((u * total) / threads / 4) * 4;
 }
 
 /** Views of the parameters, of every thread's gradients and of the batch. */
