@@ -1,7 +1,7 @@
 // PyTorch's default initialisation, drawn from a seeded RNG (torch.manual_seed's analogue).
 import { ShapeError } from '../engine/errors.ts';
 import { Rng } from '../engine/rng.ts';
-import { Tensor, fmtShape, shapeSize } from '../engine/tensor.ts';
+import { Tensor, fmtShape, kernelFloats, shapeSize } from '../engine/tensor.ts';
 import type { LayerSource } from './layer.ts';
 import { param, type Parameter } from './module.ts';
 
@@ -39,7 +39,7 @@ export function initParam(name: string, shape: readonly number[], fanIn: number,
     }
     return param(name, new Tensor(shape, data));
   }
-  const p = param(name, Tensor.zeros(shape));
+  const p = param(name, new Tensor([...shape], kernelFloats(shapeSize(shape))));
   uniformFanIn(p.value, fanIn, from.rng ?? defaultRng());
   return p;
 }

@@ -3,6 +3,7 @@ import { ShapeError } from '../engine/errors.ts';
 import { gemmNN, gemmNT, gemmTN } from '../engine/gemm.ts';
 import { useWasm } from '../engine/backend.ts';
 import { SplitRows, splitGemmNT, splitGemmTN, splitRows } from '../engine/sparse.ts';
+import { wasmSplitFits, wasmSplitGemmNT, wasmSplitGemmTN } from '../engine/wasm/sparse.ts';
 import type { Rng } from '../engine/rng.ts';
 import { Tensor, Workspace, fmtShape } from '../engine/tensor.ts';
 import { initParam } from './init.ts';
@@ -49,10 +50,11 @@ export const linearLayer: LayerDescriptor<LinearSpec> = {
 /**
  * An input with at most this fraction of entries off its main value takes the sparse products
  * (engine/sparse.ts): on MNIST's first layer (about 19%) they run 3-4x faster than the dense js
- * GEMM, and at about 50% (Fashion-MNIST) they still break even. The wasm backend's dense f32x4
- * GEMM is 3x faster again than the (scalar) sparse products, so it never takes them.
+ * GEMM, and at about 50% (Fashion-MNIST) they still break even.
  */
 export const SPARSE_MAX_DENSITY = 0.4;
+/** The same for the wasm backend's sparse products (engine/wasm/sparse.ts) against its dense f32x4 GEMM. */
+export const WASM_SPARSE_MAX_DENSITY = 0.3;
 /** Narrower layers skip the sparsity test: it would cost more than it could save. */
 const SPARSE_MIN_OUT = 16;
 
@@ -96,8 +98,12 @@ export class Linear extends Module {
     const shape = this.outputShape(x.shape);
     const n = x.size / this.inFeatures;
     const y = this.out.get(shape);
-    this.sparse = this.sparseInputs && !useWasm() && this.outFeatures >= SPARSE_MIN_OUT && splitRows(x.data, n, this.inFeatures, SPARSE_MAX_DENSITY, this.split);
-    if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
+    const wasm = useWasm();
+    this.sparse = this.sparseInputs && this.outFeatures >= SPARSE_MIN_OUT &&
+      (!wasm || wasmSplitFits(this.outFeatures, this.inFeatures, this.weight.value.data, this.weight.grad.data, y.data)) &&
+      splitRows(x.data, n, this.inFeatures, wasm ? WASM_SPARSE_MAX_DENSITY : SPARSE_MAX_DENSITY, this.split);
+    if (this.sparse && wasm) wasmSplitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
+    else if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
     else gemmNT(n, this.outFeatures, this.inFeatures, x.data, this.weight.value.data, y.data);
     if (this.bias) {
       const b = this.bias.value.data, yd = y.data, o = this.outFeatures;
@@ -113,7 +119,8 @@ export class Linear extends Module {
     if (!x) throw new ShapeError('Linear: backward called before forward');
     const n = x.size / this.inFeatures, o = this.outFeatures, i = this.inFeatures;
     if (dout.size !== n * o) throw new ShapeError(`Linear: dout must be [${n}, ${o}], but got ${fmtShape(dout.shape)}`);
-    if (this.sparse) splitGemmTN(dout.data, o, this.split, this.weight.grad.data);
+    if (this.sparse && useWasm() && wasmSplitFits(o, i, dout.data)) wasmSplitGemmTN(dout.data, o, this.split, this.weight.grad.data);
+    else if (this.sparse) splitGemmTN(dout.data, o, this.split, this.weight.grad.data);
     else gemmTN(o, i, n, dout.data, x.data, this.weight.grad.data, true);
     if (this.bias) {
       const db = this.bias.grad.data, d = dout.data;

@@ -1,5 +1,5 @@
 // The contract every layer keeps: forward, backward, parameters, a JSON spec, shape inference.
-import { Tensor } from '../engine/tensor.ts';
+import { Tensor, kernelFloats } from '../engine/tensor.ts';
 
 /** A learnable tensor and its gradient; `name` is the PyTorch state_dict suffix ("weight"). */
 export interface Parameter {
@@ -67,5 +67,6 @@ export const NO_INPUT_GRAD = Tensor.zeros([0]);
 
 /** Creates a parameter with a zeroed gradient of the same shape. */
 export function param(name: string, value: Tensor): Parameter {
-  return { name, value, grad: Tensor.zeros(value.shape) };
+  // the gradient lives where the kernels write it in place (the wasm kernel memory, if used)
+  return { name, value, grad: new Tensor([...value.shape], kernelFloats(value.size)) };
 }

@@ -14,6 +14,7 @@ import { gemmPackedFunc, packAFunc, packBFunc } from './gemm-kernel.ts';
 import { elementwiseFuncs } from './elementwise-kernel.ts';
 import { convFuncs } from './conv-kernel.ts';
 import { poolFuncs } from './pool-kernel.ts';
+import { sparseFuncs } from './sparse-kernel.ts';
 
 const PAGE = 65536;
 /** Int32 index, in the memory's first (never handed out) KiB, of the allocator's shared top. */
@@ -32,6 +33,8 @@ export interface KernelExports {
   col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
   addInto(dst: number, src: number, n: number): void;
+  transpose4(src: number, rows: number, cols: number, dst: number, accumulate: number, add: number): void;
+  sparseLines(ptr: number, at: number, val: number, lines: number, m: number, width: number, out: number, accumulate: number): void;
   reluBackward(y: number, dy: number, dx: number, n: number): void;
   sgd(w: number, g: number, buf: number, n: number, lr: number, wd: number, keep: number, c: number, mu: number, mode: number): void;
   maxPool2x2(x: number, y: number, argmax: number, planes: number, H: number, W: number, outH: number, outW: number): void;
@@ -57,7 +60,7 @@ export function simdSupported(): boolean {
 
 /** Every function of the kernel module (the tests validate each module they build). */
 export function kernelFuncs(): Func[] {
-  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs()];
+  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs(), ...sparseFuncs()];
 }
 
 /** Whether this realm can back the kernel memory with a SharedArrayBuffer. */

@@ -1,0 +1,67 @@
+// The mostly-constant-input products of ../sparse.ts on the wasm backend: W is transposed into
+// scratch so each nonzero of S scales a contiguous row of Wᵀ, many outputs at a time.
+// x [rows, cols] = v + S   W: [O, cols]   y: [rows, O]   dout: [rows, O]
+import type { SplitRows } from '../sparse.ts';
+import { wasmRuntime, type WasmRuntime } from './runtime.ts';
+import { LINE_VECTORS } from './sparse-kernel.ts';
+
+/** Whether the wasm products take these shapes and operands (which must live in the kernel memory). */
+export function wasmSplitFits(O: number, cols: number, ...operands: Float32Array[]): boolean {
+  const rt = wasmRuntime();
+  return O % (4 * LINE_VECTORS) === 0 && cols % 4 === 0 && operands.every((a) => rt.holds(a));
+}
+
+const ints = (rt: WasmRuntime, addr: number, n: number) => new Int32Array(rt.f32.buffer, addr, n);
+const floats = (rt: WasmRuntime, addr: number, n: number) => new Float32Array(rt.f32.buffer, addr, n);
+
+/** y = x · Wᵀ = v · (row sums of W) + S · Wᵀ. */
+export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Float32Array): void {
+  const rt = wasmRuntime();
+  const { rows, cols, v, nnz } = s;
+  rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + 2 + 2 * cols + O) + 128);
+  const wt = rt.scratch(4 * cols * O);
+  const ptr = rt.scratch(4 * (rows + 1)), at = rt.scratch(4 * nnz), val = rt.scratch(4 * nnz);
+  ints(rt, ptr, rows + 1).set(s.rowPtr.subarray(0, rows + 1));
+  ints(rt, at, nnz).set(s.idx.subarray(0, nnz));
+  floats(rt, val, nnz).set(s.val.subarray(0, nnz));
+  rt.k.transpose4(w.byteOffset, O, cols, wt, 0, 0);
+  // the row sums of W, as one dense line of ones against Wᵀ
+  const onePtr = rt.scratch(8), oneAt = rt.scratch(4 * cols), ones = rt.scratch(4 * cols), sums = rt.scratch(4 * O);
+  ints(rt, onePtr, 2).set([0, cols]);
+  const oa = ints(rt, oneAt, cols);
+  for (let i = 0; i < cols; i++) oa[i] = i;
+  floats(rt, ones, cols).fill(1);
+  rt.k.sparseLines(onePtr, oneAt, ones, 1, wt, O, sums, 0);
+  const c = floats(rt, sums, O);
+  for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) y[q] = v * c[o];
+  rt.k.sparseLines(ptr, at, val, rows, wt, O, y.byteOffset, 1);
+}
+
+/** dW += doutᵀ · x = v · (column sums of dout) on every entry of its row + (Sᵀ · dout)ᵀ. */
+export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw: Float32Array): void {
+  const rt = wasmRuntime();
+  const { rows, cols, v, nnz, rowPtr, idx, val } = s;
+  rt.begin(4 * (cols * O + cols + 1 + 2 * nnz + O) + 96);
+  const dwt = rt.scratch(4 * cols * O);
+  const cptr = rt.scratch(4 * (cols + 1)), cat = rt.scratch(4 * nnz), cval = rt.scratch(4 * nnz), add = rt.scratch(4 * O);
+  // S in compressed columns, rows in order within each column
+  const cp = ints(rt, cptr, cols + 1), ca = ints(rt, cat, nnz), cv = floats(rt, cval, nnz);
+  cp.fill(0);
+  for (let p = 0; p < nnz; p++) cp[idx[p] + 1]++;
+  for (let kk = 0; kk < cols; kk++) cp[kk + 1] += cp[kk];
+  for (let r = 0; r < rows; r++) {
+    for (let p = rowPtr[r], e = rowPtr[r + 1]; p < e; p++) {
+      const q = cp[idx[p]]++;
+      ca[q] = r;
+      cv[q] = val[p];
+    }
+  }
+  for (let kk = cols; kk > 0; kk--) cp[kk] = cp[kk - 1];
+  cp[0] = 0;
+  rt.k.sparseLines(cptr, cat, cval, cols, dout.byteOffset, O, dwt, 0);
+  const sums = floats(rt, add, O);
+  sums.fill(0);
+  for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) sums[o] += dout[q];
+  for (let o = 0; o < O; o++) sums[o] *= v;
+  rt.k.transpose4(dwt, cols, O, dw.byteOffset, 1, add);
+}
