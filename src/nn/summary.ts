@@ -1,6 +1,6 @@
 // A model summary like torchsummary's: each layer's PyTorch-style name, output shape and parameter
-// count (summarize, pure data), and a plain-text table of it (formatSummary).
-import { fmtShape } from '../engine/tensor.ts';
+// count (summarize, pure data), a plain-text table of it (formatSummary), and its multiplications.
+import { fmtShape, shapeSize } from '../engine/tensor.ts';
 import { reprSpec } from './layer.ts';
 import { descriptorOf, parameterCount } from './models.ts';
 import type { LayerSpec } from './module.ts';
@@ -36,6 +36,21 @@ export function summarize(model: Sequential, inputShape: readonly number[]): Mod
   });
   const totalParams = rows.reduce((n, r) => n + r.params, 0);
   return { inputShape: [-1, ...inputShape], rows, totalParams, trainableParams: totalParams };
+}
+
+/**
+ * Multiplications of one sample's forward pass through the layers with weights: each weight is
+ * used once per output position (a linear layer's 1, a convolution's outH × outW).
+ */
+export function forwardMultiplies(model: Sequential, inputShape: readonly number[]): number {
+  let shape = [1, ...inputShape], total = 0;
+  for (const layer of model.layers) {
+    const out = layer.outputShape(shape);
+    const weight = layer.parameters()[0];
+    if (weight) total += weight.value.size * (shapeSize(out) / out[1]);
+    shape = out;
+  }
+  return total;
 }
 
 /** The PyTorch repr of a layer spec, leaving out arguments at their defaults. */

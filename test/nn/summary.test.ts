@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/engine/errors.ts';
 import { cnnSpecs, parseArch } from '../../src/nn/arch.ts';
-import { buildModel } from '../../src/nn/models.ts';
-import { formatSummary, layerRepr, summarize } from '../../src/nn/summary.ts';
+import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
+import { formatSummary, forwardMultiplies, layerRepr, summarize } from '../../src/nn/summary.ts';
 
 describe('summarize', () => {
   it('counts the CNN preset layer by layer', () => {
@@ -66,5 +66,14 @@ describe('formatSummary', () => {
     // every table row is as wide as the rules
     const rule = lines[0].length;
     for (const l of lines.filter((l) => /^\d/.test(l))) expect(l.length).toBeLessThanOrEqual(rule);
+  });
+});
+
+describe('forwardMultiplies', () => {
+  it('counts each weight once per output position (worked by hand for the two presets)', () => {
+    // 784·256 + 256·10
+    expect(forwardMultiplies(buildModel(mlpSpecs([256])), [1, 28, 28])).toBe(203_264);
+    // conv1 144·784, conv2 4608·196, fc1 1568·128, fc2 128·10
+    expect(forwardMultiplies(buildModel(cnnSpecs()), [1, 28, 28])).toBe(112_896 + 903_168 + 200_704 + 1_280);
   });
 });
