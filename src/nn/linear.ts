@@ -100,7 +100,7 @@ export class Linear extends Module {
     const y = this.out.get(shape);
     const wasm = useWasm();
     this.sparse = this.sparseInputs && this.outFeatures >= SPARSE_MIN_OUT &&
-      (!wasm || wasmSplitFits(this.outFeatures, this.inFeatures, this.weight.value.data, this.weight.grad.data, y.data)) &&
+      (!wasm || wasmSplitFits(this.outFeatures, this.inFeatures)) &&
       splitRows(x.data, n, this.inFeatures, wasm ? WASM_SPARSE_MAX_DENSITY : SPARSE_MAX_DENSITY, this.split);
     if (this.sparse && wasm) wasmSplitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
     else if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
@@ -119,7 +119,7 @@ export class Linear extends Module {
     if (!x) throw new ShapeError('Linear: backward called before forward');
     const n = x.size / this.inFeatures, o = this.outFeatures, i = this.inFeatures;
     if (dout.size !== n * o) throw new ShapeError(`Linear: dout must be [${n}, ${o}], but got ${fmtShape(dout.shape)}`);
-    if (this.sparse && useWasm() && wasmSplitFits(o, i, dout.data)) wasmSplitGemmTN(dout.data, o, this.split, this.weight.grad.data);
+    if (this.sparse && useWasm()) wasmSplitGemmTN(dout.data, o, this.split, this.weight.grad.data);
     else if (this.sparse) splitGemmTN(dout.data, o, this.split, this.weight.grad.data);
     else gemmTN(o, i, n, dout.data, x.data, this.weight.grad.data, true);
     if (this.bias) {

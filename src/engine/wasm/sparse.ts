@@ -5,10 +5,17 @@ import type { SplitRows } from '../sparse.ts';
 import { wasmRuntime, type WasmRuntime } from './runtime.ts';
 import { LINE_VECTORS } from './sparse-kernel.ts';
 
-/** Whether the wasm products take these shapes and operands (which must live in the kernel memory). */
-export function wasmSplitFits(O: number, cols: number, ...operands: Float32Array[]): boolean {
-  const rt = wasmRuntime();
-  return O % (4 * LINE_VECTORS) === 0 && cols % 4 === 0 && operands.every((a) => rt.holds(a));
+/**
+ * Whether the wasm products take these shapes. Where the operands live does not matter (those
+ * outside the kernel memory are copied in and out), so the same model takes the same products,
+ * and gives the same bits, whether its weights were drawn or loaded from a file.
+ */
+export function wasmSplitFits(O: number, cols: number): boolean {
+  return O % (4 * LINE_VECTORS) === 0 && cols % 4 === 0;
+}
+
+function copyOut(rt: WasmRuntime, a: Float32Array, addr: number): void {
+  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + a.length));
 }
 
 const ints = (rt: WasmRuntime, addr: number, n: number) => new Int32Array(rt.f32.buffer, addr, n);
@@ -18,13 +25,14 @@ const floats = (rt: WasmRuntime, addr: number, n: number) => new Float32Array(rt
 export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Float32Array): void {
   const rt = wasmRuntime();
   const { rows, cols, v, nnz } = s;
-  rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + 2 + 2 * cols + O) + 128);
+  rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + 2 + 2 * cols + O) + 128 + rt.stageBytes(w, w.length) + rt.stageBytes(y, y.length));
+  const pw = rt.place(w, 0, w.length), py = rt.place(y, 0, y.length, false);
   const wt = rt.scratch(4 * cols * O);
   const ptr = rt.scratch(4 * (rows + 1)), at = rt.scratch(4 * nnz), val = rt.scratch(4 * nnz);
   ints(rt, ptr, rows + 1).set(s.rowPtr.subarray(0, rows + 1));
   ints(rt, at, nnz).set(s.idx.subarray(0, nnz));
   floats(rt, val, nnz).set(s.val.subarray(0, nnz));
-  rt.k.transpose4(w.byteOffset, O, cols, wt, 0, 0);
+  rt.k.transpose4(pw, O, cols, wt, 0, 0);
   // the row sums of W, as one dense line of ones against Wᵀ
   const onePtr = rt.scratch(8), oneAt = rt.scratch(4 * cols), ones = rt.scratch(4 * cols), sums = rt.scratch(4 * O);
   ints(rt, onePtr, 2).set([0, cols]);
@@ -32,16 +40,18 @@ export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Flo
   for (let i = 0; i < cols; i++) oa[i] = i;
   floats(rt, ones, cols).fill(1);
   rt.k.sparseLines(onePtr, oneAt, ones, 1, wt, O, sums, 0);
-  const c = floats(rt, sums, O);
-  for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) y[q] = v * c[o];
-  rt.k.sparseLines(ptr, at, val, rows, wt, O, y.byteOffset, 1);
+  const c = floats(rt, sums, O), out = floats(rt, py, rows * O);
+  for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) out[q] = v * c[o];
+  rt.k.sparseLines(ptr, at, val, rows, wt, O, py, 1);
+  copyOut(rt, y, py);
 }
 
 /** dW += doutᵀ · x = v · (column sums of dout) on every entry of its row + (Sᵀ · dout)ᵀ. */
 export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw: Float32Array): void {
   const rt = wasmRuntime();
   const { rows, cols, v, nnz, rowPtr, idx, val } = s;
-  rt.begin(4 * (cols * O + cols + 1 + 2 * nnz + O) + 96);
+  rt.begin(4 * (cols * O + cols + 1 + 2 * nnz + O) + 96 + rt.stageBytes(dout, dout.length) + rt.stageBytes(dw, dw.length));
+  const pd = rt.place(dout, 0, dout.length), pdw = rt.place(dw, 0, dw.length);
   const dwt = rt.scratch(4 * cols * O);
   const cptr = rt.scratch(4 * (cols + 1)), cat = rt.scratch(4 * nnz), cval = rt.scratch(4 * nnz), add = rt.scratch(4 * O);
   // S in compressed columns, rows in order within each column
@@ -58,10 +68,11 @@ export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw:
   }
   for (let kk = cols; kk > 0; kk--) cp[kk] = cp[kk - 1];
   cp[0] = 0;
-  rt.k.sparseLines(cptr, cat, cval, cols, dout.byteOffset, O, dwt, 0);
+  rt.k.sparseLines(cptr, cat, cval, cols, pd, O, dwt, 0);
   const sums = floats(rt, add, O);
   sums.fill(0);
   for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) sums[o] += dout[q];
   for (let o = 0; o < O; o++) sums[o] *= v;
-  rt.k.transpose4(dwt, cols, O, dw.byteOffset, 1, add);
+  rt.k.transpose4(dwt, cols, O, pdw, 1, add);
+  copyOut(rt, dw, pdw);
 }
