@@ -12,7 +12,7 @@ import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
 import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR } from './working.ts';
+import { LB, LG, LR, opaqueLuma } from './working.ts';
 
 /** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
 interface InkMap {
@@ -219,9 +219,65 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const cut = new Float32Array(cw * ch);
     for (let y = 0; y < ch; y++) cut.set(v.subarray((y + cy0) * w + cx0, (y + cy0) * w + cx0 + cw), y * cw);
     const warnings = inkWarnings(cut, cw, ch, { x: cx0, y: cy0, width: w, height: h });
-    const fit = fitInk(cut, cw, ch, Math.max(3, 0.01 * Math.max(w, h)), o);
+    const speck = Math.max(3, 0.01 * Math.max(w, h));
+    const fine = fineCut(map.dark, cut, cx0, cy0, cw, ch, level, lo);
+    if (fine) {
+      const fit = fitInk(fine.v, fine.w, fine.h, (speck * k) / fine.f, o);
+      if (fit.pixels) {
+        const x = fine.x0 + fit.box.x0 * fine.f, y = fine.y0 + fit.box.y0 * fine.f;
+        const box = { x, y, width: Math.min(img.width, fine.x0 + fit.box.x1 * fine.f) - x, height: Math.min(img.height, fine.y0 + fit.box.y1 * fine.f) - y };
+        return { pixels: fit.pixels, box, stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
+      }
+    }
+    const fit = fitInk(cut, cw, ch, speck, o);
     if (!fit.pixels) return { reason: fit.reason, contrast: hi };
     const box = { x0: fit.box.x0 + cx0, y0: fit.box.y0 + cy0, x1: fit.box.x1 + cx0, y1: fit.box.y1 + cy0 };
     return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
+  }
+
+  /**
+   * The cut-out read again from the picture itself, `finishScale` times finer than the working
+   * copy (whole blocks of f source pixels): the working copy finds the digit, but at 400 px a
+   * thin stroke is a pixel or two wide and its shape is blurred before it is fitted to 20×20.
+   * The paper level is the working copy's, interpolated (it is smooth at a stroke's scale); the
+   * ink kept is what lies within a working pixel of the ink the working copy kept (at half
+   * strength or more: a faint edge grown along the paper is not to become ink). Only for
+   * opaque pictures read by brightness; undefined when the working copy is already as fine.
+   */
+  function fineCut(dark: boolean | undefined, cut: Float32Array, cx0: number, cy0: number, cw: number, ch: number, level: (x: number) => number, lo: number): { v: Float32Array; w: number; h: number; f: number; x0: number; y0: number } | undefined {
+    if (dark === undefined || info.alpha !== 'none' || !(o.finishScale > 1)) return undefined;
+    const f = Math.max(1, Math.round(k / o.finishScale));
+    if (f >= 0.9 * k) return undefined;
+    const x0 = Math.floor(cx0 * k), y0 = Math.floor(cy0 * k);
+    const fw = Math.ceil((Math.min(img.width, Math.ceil((cx0 + cw) * k)) - x0) / f), fh = Math.ceil((Math.min(img.height, Math.ceil((cy0 + ch) * k)) - y0) / f);
+    const raw = opaqueLuma(img, x0, y0, f, fw, fh);
+    const lumF = big ? blur3(raw, fw, fh) : raw;
+    // the working copy's kept ink, grown by a working pixel
+    const near = new Uint8Array(cw * ch);
+    for (let y = 0; y < ch; y++) {
+      for (let x = 0; x < cw; x++) {
+        if (cut[y * cw + x] < 0.5) continue;
+        for (let yy = Math.max(0, y - 1); yy <= Math.min(ch - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(cw - 1, x + 1); xx++) near[yy * cw + xx] = 1;
+      }
+    }
+    const paper = dark ? close : open;
+    const v = new Float32Array(fw * fh);
+    for (let Y = 0; Y < fh; Y++) {
+      const wy = (y0 + (Y + 0.5) * f) / k;
+      const iy = Math.min(h - 1, Math.floor(wy)), cy = iy - cy0;
+      const gy = Math.min(h - 1, Math.max(0, wy - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
+      for (let X = 0; X < fw; X++) {
+        const wx = (x0 + (X + 0.5) * f) / k;
+        const ix = Math.min(w - 1, Math.floor(wx)), cx = ix - cx0;
+        if (cx < 0 || cy < 0 || cx >= cw || cy >= ch || !near[cy * cw + cx]) continue;
+        const gx = Math.min(w - 1, Math.max(0, wx - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
+        const i = py * w + px;
+        const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
+        const L = lumF[Y * fw + X];
+        const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
+        if (sv > lo) v[Y * fw + X] = level(sv);
+      }
+    }
+    return { v, w: fw, h: fh, f, x0, y0 };
   }
 }
