@@ -138,7 +138,10 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     info.candidates = cands.map(({ at: _, ...c }) => c);
     info.chosen = `read with the most confidence (${Math.round((cands[0].confidence ?? 0) * 100)}%) of ${cands.length} candidate regions`;
   }
-  const res = made[pick];
+  // the candidates were compared as the working copy shows them; the one chosen is finished again
+  // from a finer reading of the picture (the same digit, its stroke's shape less blurred)
+  const fine = finish(groups[pick].seed.map, groups[pick].ids, true);
+  const res = fine.pixels ? fine : made[pick];
   const map = groups[pick].seed.map;
   info.signal = map.dark === undefined ? 'colour' : 'luminance';
   info.inverted = map.dark === true;
@@ -175,8 +178,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     return sumD > 0 && sumL < 0.5 * sumD ? dist : undefined;
   }
 
-  /** From one candidate group to the model's 28×28 input, worked on a cut-out around it. */
-  function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
+  /**
+   * From one candidate group to the model's 28×28 input, worked on a cut-out around it; with
+   * `fineToo`, on the cut-out read again finer (fineCut), no pixels when that does not apply.
+   */
+  function finish(map: InkMap, ids: Set<number>, fineToo = false): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
     const { s, t, lb } = map;
     const inGroup = new Uint8Array(lb.regions.length + 1);
     for (const id of ids) inGroup[id + 1] = 1;
@@ -220,14 +226,13 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     for (let y = 0; y < ch; y++) cut.set(v.subarray((y + cy0) * w + cx0, (y + cy0) * w + cx0 + cw), y * cw);
     const warnings = inkWarnings(cut, cw, ch, { x: cx0, y: cy0, width: w, height: h });
     const speck = Math.max(3, 0.01 * Math.max(w, h));
-    const fine = fineCut(map.dark, cut, cx0, cy0, cw, ch, level, lo);
-    if (fine) {
-      const fit = fitInk(fine.v, fine.w, fine.h, (speck * k) / fine.f, o);
-      if (fit.pixels) {
-        const x = fine.x0 + fit.box.x0 * fine.f, y = fine.y0 + fit.box.y0 * fine.f;
-        const box = { x, y, width: Math.min(img.width, fine.x0 + fit.box.x1 * fine.f) - x, height: Math.min(img.height, fine.y0 + fit.box.y1 * fine.f) - y };
-        return { pixels: fit.pixels, box, stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
-      }
+    if (fineToo) {
+      const fine = fineCut(map.dark, cut, cx0, cy0, cw, ch, level, lo);
+      const fit = fine && fitInk(fine.v, fine.w, fine.h, (speck * k) / fine.f, o);
+      if (!fine || !fit?.pixels) return { contrast: hi };
+      const x = fine.x0 + fit.box.x0 * fine.f, y = fine.y0 + fit.box.y0 * fine.f;
+      const box = { x, y, width: Math.min(img.width, fine.x0 + fit.box.x1 * fine.f) - x, height: Math.min(img.height, fine.y0 + fit.box.y1 * fine.f) - y };
+      return { pixels: fit.pixels, box, stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
     }
     const fit = fitInk(cut, cw, ch, speck, o);
     if (!fit.pixels) return { reason: fit.reason, contrast: hi };
