@@ -255,27 +255,46 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     if (f >= 0.9 * k) return undefined;
     const x0 = Math.floor(cx0 * k), y0 = Math.floor(cy0 * k);
     const fw = Math.ceil((Math.min(img.width, Math.ceil((cx0 + cw) * k)) - x0) / f), fh = Math.ceil((Math.min(img.height, Math.ceil((cy0 + ch) * k)) - y0) / f);
-    const raw = opaqueLuma(img, x0, y0, f, fw, fh);
-    const lumF = big ? blur3(raw, fw, fh) : raw;
-    // the working copy's kept ink, grown by a working pixel
-    const near = new Uint8Array(cw * ch);
-    for (let y = 0; y < ch; y++) {
-      for (let x = 0; x < cw; x++) {
-        if (cut[y * cw + x] < 0.5) continue;
-        for (let yy = Math.max(0, y - 1); yy <= Math.min(ch - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(cw - 1, x + 1); xx++) near[yy * cw + xx] = 1;
+    // the working copy's kept ink grown by a working pixel (near), and by one more (what the
+    // 3×3 blur around those reads): the only parts of the picture read again
+    const grow = (m: Uint8Array, keep: (i: number) => boolean) => {
+      for (let y = 0; y < ch; y++) {
+        for (let x = 0; x < cw; x++) {
+          if (!keep(y * cw + x)) continue;
+          for (let yy = Math.max(0, y - 1); yy <= Math.min(ch - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(cw - 1, x + 1); xx++) m[yy * cw + xx] = 1;
+        }
       }
+      return m;
+    };
+    const near = grow(new Uint8Array(cw * ch), (i) => cut[i] >= 0.5);
+    const wide = grow(new Uint8Array(cw * ch), (i) => near[i] === 1);
+    // each fine pixel's working pixel within the cut-out (-1: outside it)
+    const cellX = new Int32Array(fw), cellY = new Int32Array(fh);
+    for (let X = 0; X < fw; X++) {
+      const cx = Math.min(w - 1, Math.floor((x0 + (X + 0.5) * f) / k)) - cx0;
+      cellX[X] = cx >= 0 && cx < cw ? cx : -1;
     }
+    for (let Y = 0; Y < fh; Y++) {
+      const cy = Math.min(h - 1, Math.floor((y0 + (Y + 0.5) * f) / k)) - cy0;
+      cellY[Y] = cy >= 0 && cy < ch ? cy : -1;
+    }
+    const want = new Uint8Array(fw * fh);
+    for (let Y = 0; Y < fh; Y++) {
+      if (cellY[Y] < 0) continue;
+      for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
+    }
+    const raw = opaqueLuma(img, x0, y0, f, fw, fh, want);
+    const lumF = big ? blur3(raw, fw, fh) : raw;
     const paper = dark ? close : open;
     const v = new Float32Array(fw * fh);
     for (let Y = 0; Y < fh; Y++) {
-      const wy = (y0 + (Y + 0.5) * f) / k;
-      const iy = Math.min(h - 1, Math.floor(wy)), cy = iy - cy0;
-      const gy = Math.min(h - 1, Math.max(0, wy - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
+      const cy = cellY[Y];
+      if (cy < 0) continue;
+      const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
       for (let X = 0; X < fw; X++) {
-        const wx = (x0 + (X + 0.5) * f) / k;
-        const ix = Math.min(w - 1, Math.floor(wx)), cx = ix - cx0;
-        if (cx < 0 || cy < 0 || cx >= cw || cy >= ch || !near[cy * cw + cx]) continue;
-        const gx = Math.min(w - 1, Math.max(0, wx - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
+        const cx = cellX[X];
+        if (cx < 0 || !near[cy * cw + cx]) continue;
+        const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
         const i = py * w + px;
         const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
         const L = lumF[Y * fw + X];
