@@ -26,6 +26,21 @@ interface InkMap {
 
 interface Seed { map: InkMap; region: Region; score: number }
 
+/** A candidate fitted to 28×28, or why it could not be. */
+interface Finished { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] }
+
+/** The mask grown by one pixel (a 3×3 square). */
+function grow3(m: Uint8Array, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!m[y * w + x]) continue;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) out[yy * w + xx] = 1;
+    }
+  }
+  return out;
+}
+
 /**
  * Converts a picture to the 28×28 input the model was trained on, or says why there is no digit.
  * Steps: alpha compositing → working resolution → local paper level (dark and light ink, or
@@ -140,8 +155,8 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   }
   // the candidates were compared as the working copy shows them; the one chosen is finished again
   // from a finer reading of the picture (the same digit, its stroke's shape less blurred)
-  const fine = finish(groups[pick].seed.map, groups[pick].ids, true);
-  const res = fine.pixels ? fine : made[pick];
+  const fine = made[pick].finer?.();
+  const res = fine ?? made[pick];
   const map = groups[pick].seed.map;
   info.signal = map.dark === undefined ? 'colour' : 'luminance';
   info.inverted = map.dark === true;
@@ -179,10 +194,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   }
 
   /**
-   * From one candidate group to the model's 28×28 input, worked on a cut-out around it; with
-   * `fineToo`, on the cut-out read again finer (fineCut), no pixels when that does not apply.
+   * From one candidate group to the model's 28×28 input, worked on a cut-out around it; `finer`
+   * does it again on the cut-out read finer from the picture (fineCut), undefined when that does
+   * not apply or finds no digit.
    */
-  function finish(map: InkMap, ids: Set<number>, fineToo = false): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
+  function finish(map: InkMap, ids: Set<number>): Finished & { finer?: () => Finished | undefined } {
     const { s, t, lb } = map;
     const inGroup = new Uint8Array(lb.regions.length + 1);
     for (const id of ids) inGroup[id + 1] = 1;
@@ -226,18 +242,19 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     for (let y = 0; y < ch; y++) cut.set(v.subarray((y + cy0) * w + cx0, (y + cy0) * w + cx0 + cw), y * cw);
     const warnings = inkWarnings(cut, cw, ch, { x: cx0, y: cy0, width: w, height: h });
     const speck = Math.max(3, 0.01 * Math.max(w, h));
-    if (fineToo) {
-      const fine = fineCut(map.dark, cut, cx0, cy0, cw, ch, level, lo);
+    const kept = cut.slice(); // fitInk thickens `cut` in place
+    const finer = (): Finished | undefined => {
+      const fine = fineCut(map.dark, kept, cx0, cy0, cw, ch, lo, hi);
       const fit = fine && fitInk(fine.v, fine.w, fine.h, (speck * k) / fine.f, o);
-      if (!fine || !fit?.pixels) return { contrast: hi };
+      if (!fine || !fit?.pixels) return undefined;
       const x = fine.x0 + fit.box.x0 * fine.f, y = fine.y0 + fit.box.y0 * fine.f;
       const box = { x, y, width: Math.min(img.width, fine.x0 + fit.box.x1 * fine.f) - x, height: Math.min(img.height, fine.y0 + fit.box.y1 * fine.f) - y };
       return { pixels: fit.pixels, box, stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
-    }
+    };
     const fit = fitInk(cut, cw, ch, speck, o);
-    if (!fit.pixels) return { reason: fit.reason, contrast: hi };
+    if (!fit.pixels) return { reason: fit.reason, contrast: hi, finer };
     const box = { x0: fit.box.x0 + cx0, y0: fit.box.y0 + cy0, x1: fit.box.x1 + cx0, y1: fit.box.y1 + cy0 };
-    return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
+    return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings, finer };
   }
 
   /**
@@ -249,7 +266,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
    * strength or more: a faint edge grown along the paper is not to become ink). Only for
    * opaque pictures read by brightness; undefined when the working copy is already as fine.
    */
-  function fineCut(dark: boolean | undefined, cut: Float32Array, cx0: number, cy0: number, cw: number, ch: number, level: (x: number) => number, lo: number): { v: Float32Array; w: number; h: number; f: number; x0: number; y0: number } | undefined {
+  function fineCut(dark: boolean | undefined, cut: Float32Array, cx0: number, cy0: number, cw: number, ch: number, lo: number, hi: number): { v: Float32Array; w: number; h: number; f: number; x0: number; y0: number } | undefined {
     if (dark === undefined || info.alpha !== 'none' || !(o.finishScale > 1)) return undefined;
     const f = Math.max(1, Math.round(k / o.finishScale));
     if (f >= 0.9 * k) return undefined;
@@ -257,17 +274,9 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const fw = Math.ceil((Math.min(img.width, Math.ceil((cx0 + cw) * k)) - x0) / f), fh = Math.ceil((Math.min(img.height, Math.ceil((cy0 + ch) * k)) - y0) / f);
     // the working copy's kept ink grown by a working pixel (near), and by one more (what the
     // 3×3 blur around those reads): the only parts of the picture read again
-    const grow = (m: Uint8Array, keep: (i: number) => boolean) => {
-      for (let y = 0; y < ch; y++) {
-        for (let x = 0; x < cw; x++) {
-          if (!keep(y * cw + x)) continue;
-          for (let yy = Math.max(0, y - 1); yy <= Math.min(ch - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(cw - 1, x + 1); xx++) m[yy * cw + xx] = 1;
-        }
-      }
-      return m;
-    };
-    const near = grow(new Uint8Array(cw * ch), (i) => cut[i] >= 0.5);
-    const wide = grow(new Uint8Array(cw * ch), (i) => near[i] === 1);
+    const strong = new Uint8Array(cw * ch);
+    for (let i = 0; i < strong.length; i++) strong[i] = cut[i] >= 0.5 ? 1 : 0;
+    const near = grow3(strong, cw, ch), wide = grow3(near, cw, ch);
     // each fine pixel's working pixel within the cut-out (-1: outside it)
     const cellX = new Int32Array(fw), cellY = new Int32Array(fh);
     for (let X = 0; X < fw; X++) {
@@ -299,7 +308,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
         const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
         const L = lumF[Y * fw + X];
         const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
-        if (sv > lo) v[Y * fw + X] = level(sv);
+        if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
       }
     }
     return { v, w: fw, h: fh, f, x0, y0 };

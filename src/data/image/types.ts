@@ -12,7 +12,7 @@ export interface PreprocessOptions {
    * How many times finer than the working copy the chosen region's cut-out is read again from
    * the picture before it is fitted to 28×28 (opaque pictures; 1: not read again). Default 1.6
    * (640/400): on the photo set, seed 1, 378/390 right instead of 377 (seed 2: 375 either way);
-   * about 3 ms more on a warm 12 MP picture, 50–90 ms more on the first one in a process.
+   * a few ms more on a warm 12 MP picture, 20–40 ms more on the first one in a process.
    */
   finishScale?: number;
   /**
