@@ -1,9 +1,11 @@
 // Reads the photo set with a model and prints accuracy per condition, "no digit found" on the
 // empty pages, and time per picture.
-// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--working N] [--verbose]
+// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--working N] [--set NAME=VALUE ...] [--verbose]
 //   --pipeline: a module exporting preprocessImage (default: this checkout's src/data/image.ts),
 //   e.g. /work/main/src/data/image.ts to measure another checkout's pipeline on the same pictures.
 //   --working: the pipeline's maxWorkingSide (default: its own).
+//   --set: any other numeric preprocessing option (PreprocessOptions), e.g. --set minStroke=2.4.
+//   --only: just that condition (or empty page), and only its pictures are drawn.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -11,13 +13,13 @@ import { classify } from '../../src/cli/predict.ts';
 import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
 import type { RgbaImage } from '../../src/data/image-io.ts';
-import { CONDITIONS, EMPTY, makeSet } from './scenes.ts';
+import { CONDITIONS, EMPTY, makeEmpty, makeScene, makeSet, type Condition, type Empty } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' }, pipeline: { type: 'string' }, per: { type: 'string', default: '30' },
-    seed: { type: 'string', default: '1' }, only: { type: 'string' }, working: { type: 'string' }, verbose: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' }, only: { type: 'string' }, working: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, verbose: { type: 'boolean', default: false },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
@@ -25,13 +27,27 @@ const modPath = values.pipeline ? pathToFileURL(resolve(values.pipeline)).href :
 const { preprocessImage } = (await import(modPath)) as { preprocessImage: (img: RgbaImage, o?: object) => Preprocessed };
 const { file, model } = readWeightsFile(values.weights);
 const { mean, std } = file.input;
-const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) }).filter((s) => !values.only || s.condition === values.only);
+const seed = Number(values.seed), per = Number(values.per);
+const src = await loadSources();
+const only = values.only;
+const scenes = !only ? makeSet(src, { seed, perCondition: per })
+  : (CONDITIONS as readonly string[]).includes(only) ? Array.from({ length: per }, (_, i) => makeScene(src, only as Condition, i, seed))
+  : (EMPTY as readonly string[]).includes(only) ? Array.from({ length: 5 }, (_, i) => makeEmpty(only as Empty, i, seed))
+  : [];
+if (scenes.length === 0) throw new Error(`--only ${only}: not a condition (${CONDITIONS.join(', ')}) or an empty page (${EMPTY.join(', ')})`);
+const extra: Record<string, number> = {};
+for (const kv of values.set) {
+  const [k, v] = kv.split('=');
+  if (!k || v === undefined || !Number.isFinite(Number(v))) throw new Error(`--set ${kv}: expected NAME=NUMBER`);
+  extra[k] = Number(v);
+}
+if (values.working) extra.maxWorkingSide = Number(values.working);
 
 const stats = new Map<string, { n: number; right: number; none: number; ms: number }>();
 for (const s of scenes) {
   const t0 = performance.now();
   const classifier = (px: Uint8Array) => classify(model, px, mean, std);
-  const pre = preprocessImage(s.image, { classify: classifier, ...(values.working ? { maxWorkingSide: Number(values.working) } : {}) });
+  const pre = preprocessImage(s.image, { classify: classifier, ...extra });
   const ms = performance.now() - t0;
   let guess: number | null = null;
   if (pre.pixels) {
@@ -49,7 +65,7 @@ for (const s of scenes) {
   }
 }
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`.padStart(7);
-console.log(`pipeline ${values.pipeline ?? 'src/data/image.ts'}; model ${values.weights}; seed ${values.seed}`);
+console.log(`pipeline ${values.pipeline ?? 'src/data/image.ts'}; model ${values.weights}; seed ${values.seed}${Object.keys(extra).length ? `; options ${JSON.stringify(extra)}` : ''}`);
 console.log('condition     pictures  right   no digit  ms/picture');
 let n = 0, right = 0;
 for (const c of CONDITIONS) {

@@ -1,10 +1,16 @@
 // Time per picture for a 12-megapixel photo (4000×3000): one scene of each of a few conditions
-// scaled up, each read 5 times; prints wall and CPU milliseconds (the machine may be shared) and
-// the median CPU time. The very first picture a process reads also pays for compiling the code:
-// that one is timed on its own first.
+// scaled up, each read 5 times; prints wall and CPU milliseconds (the machine may be shared), the
+// main thread's garbage-collection pauses, and the median CPU time. The very first picture a
+// process reads also pays for compiling the code: that one is timed on its own first, as a CLI
+// user (one picture per process) meets it. Decoding is not in those figures: it is timed at the
+// end, the first JPEG and the first PNG the process decodes (what mnist-predict does before
+// reading the picture).
 // Usage: npx tsx scripts/photos/time.ts
+import { PerformanceObserver } from 'node:perf_hooks';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
 import { preprocessImage } from '../../src/data/image.ts';
-import type { RgbaImage } from '../../src/data/image-io.ts';
 import { makeScene, type Condition } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
@@ -20,25 +26,52 @@ function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
   }
   return { width: W, height: H, data };
 }
-function timed(img: RgbaImage): { wall: number; cpu: number } {
+
+// garbage-collection pauses of the main thread, summed since the last read
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+// gc entries arrive asynchronously: let them in before reading the sum
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+async function timed(f: () => unknown): Promise<{ wall: number; cpu: number; gc: number }> {
+  await settle();
+  gcMs = 0;
   const t = performance.now(), u = process.cpuUsage();
-  preprocessImage(img);
+  f();
   const cpu = process.cpuUsage(u);
-  return { wall: performance.now() - t, cpu: (cpu.user + cpu.system) / 1000 };
+  const wall = performance.now() - t;
+  await settle();
+  return { wall, cpu: (cpu.user + cpu.system) / 1000, gc: gcMs };
 }
+const show = (r: { wall: number; cpu: number; gc: number }) => `${r.wall.toFixed(0)} ms wall / ${r.cpu.toFixed(0)} ms CPU (GC ${r.gc.toFixed(0)} ms)`;
 const big = (c: Condition) => {
   const s = makeScene(src, c, 0, 1);
   return s.image.width > s.image.height ? upscale(s.image, 4000, 3000) : upscale(s.image, 3000, 4000);
 };
-const first = timed(big('marker'));
-console.log(`first picture read (marker 12 MP, compiling included): ${first.wall.toFixed(0)} ms wall / ${first.cpu.toFixed(0)} ms CPU`);
+
+const marker = big('marker');
+const first = await timed(() => preprocessImage(marker));
+console.log(`first picture read (marker 12 MP, compiling included): ${show(first)}`);
 const all: number[] = [];
 for (const c of ['clean', 'shadow', 'ruled', 'chalk'] as Condition[]) {
   const img = big(c);
-  const runs = Array.from({ length: 5 }, () => timed(img));
+  const runs: Awaited<ReturnType<typeof timed>>[] = [];
+  for (let i = 0; i < 5; i++) runs.push(await timed(() => preprocessImage(img)));
   all.push(...runs.map((r) => r.cpu));
   const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
-  console.log(`${c} 12 MP: ${runs.map((r) => `${r.wall.toFixed(0)} ms wall / ${r.cpu.toFixed(0)} ms CPU`).join(', ')}; median ${cpus[2].toFixed(0)} ms CPU`);
+  console.log(`${c} 12 MP: ${runs.map(show).join(', ')}; median ${cpus[2].toFixed(0)} ms CPU`);
 }
 all.sort((a, b) => a - b);
 console.log(`all 20 runs: median ${all[10].toFixed(0)} ms CPU, slowest ${all[all.length - 1].toFixed(0)} ms CPU`);
+
+// decoding, which mnist-predict does first: the same 12 MP picture as a JPEG (quality 85) and a PNG
+const jpg = jpeg.encode({ width: marker.width, height: marker.height, data: Buffer.from(marker.data.buffer) }, 85).data;
+const png = new PNG({ width: marker.width, height: marker.height });
+png.data = Buffer.from(marker.data.buffer);
+const pngBytes = PNG.sync.write(png);
+for (const [name, bytes] of [['JPEG', jpg], ['PNG', pngBytes]] as const) {
+  const r = await timed(() => decodeImage(bytes));
+  console.log(`decoding the 12 MP ${name} (${(bytes.length / 1e6).toFixed(1)} MB), first in the process: ${show(r)}`);
+}

@@ -4,7 +4,7 @@ import type { RgbaImage } from '../image-io.ts';
 import type { PreprocessInfo, PreprocessOptions } from './types.ts';
 import { LB, LG, LR, opaqueWorking, toWorking, type Working } from './working.ts';
 
-const DEFAULTS = { maxWorkingSide: 400, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
+const DEFAULTS = { maxWorkingSide: 400, finishScale: 1.6, targetStroke: 2.6, minStroke: 2.0, maxStroke: 3.6 };
 
 /**
  * Where both pipelines start: the options with their defaults, the info to report (alpha read),

@@ -12,7 +12,7 @@ import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
 import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
-import { LB, LG, LR } from './working.ts';
+import { LB, LG, LR, opaqueLuma } from './working.ts';
 
 /** One ink-strength map: darker than the paper, lighter than it, or different in colour. */
 interface InkMap {
@@ -25,6 +25,21 @@ interface InkMap {
 }
 
 interface Seed { map: InkMap; region: Region; score: number }
+
+/** A candidate fitted to 28×28, or why it could not be. */
+interface Finished { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] }
+
+/** The mask grown by one pixel (a 3×3 square). */
+function grow3(m: Uint8Array, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (!m[y * w + x]) continue;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) out[yy * w + xx] = 1;
+    }
+  }
+  return out;
+}
 
 /**
  * Converts a picture to the 28×28 input the model was trained on, or says why there is no digit.
@@ -138,7 +153,10 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     info.candidates = cands.map(({ at: _, ...c }) => c);
     info.chosen = `read with the most confidence (${Math.round((cands[0].confidence ?? 0) * 100)}%) of ${cands.length} candidate regions`;
   }
-  const res = made[pick];
+  // the candidates were compared as the working copy shows them; the one chosen is finished again
+  // from a finer reading of the picture (the same digit, its stroke's shape less blurred)
+  const fine = made[pick].finer?.();
+  const res = fine ?? made[pick];
   const map = groups[pick].seed.map;
   info.signal = map.dark === undefined ? 'colour' : 'luminance';
   info.inverted = map.dark === true;
@@ -175,8 +193,12 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     return sumD > 0 && sumL < 0.5 * sumD ? dist : undefined;
   }
 
-  /** From one candidate group to the model's 28×28 input, worked on a cut-out around it. */
-  function finish(map: InkMap, ids: Set<number>): { pixels?: Uint8Array; reason?: string; box?: PreprocessInfo['box']; stroke?: number; strokeAdjusted?: number; contrast: number; warnings?: string[] } {
+  /**
+   * From one candidate group to the model's 28×28 input, worked on a cut-out around it; `finer`
+   * does it again on the cut-out read finer from the picture (fineCut), undefined when that does
+   * not apply or finds no digit.
+   */
+  function finish(map: InkMap, ids: Set<number>): Finished & { finer?: () => Finished | undefined } {
     const { s, t, lb } = map;
     const inGroup = new Uint8Array(lb.regions.length + 1);
     for (const id of ids) inGroup[id + 1] = 1;
@@ -219,9 +241,76 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const cut = new Float32Array(cw * ch);
     for (let y = 0; y < ch; y++) cut.set(v.subarray((y + cy0) * w + cx0, (y + cy0) * w + cx0 + cw), y * cw);
     const warnings = inkWarnings(cut, cw, ch, { x: cx0, y: cy0, width: w, height: h });
-    const fit = fitInk(cut, cw, ch, Math.max(3, 0.01 * Math.max(w, h)), o);
-    if (!fit.pixels) return { reason: fit.reason, contrast: hi };
+    const speck = Math.max(3, 0.01 * Math.max(w, h));
+    const kept = cut.slice(); // fitInk thickens `cut` in place
+    const finer = (): Finished | undefined => {
+      const fine = fineCut(map.dark, kept, cx0, cy0, cw, ch, lo, hi);
+      const fit = fine && fitInk(fine.v, fine.w, fine.h, (speck * k) / fine.f, o);
+      if (!fine || !fit?.pixels) return undefined;
+      const x = fine.x0 + fit.box.x0 * fine.f, y = fine.y0 + fit.box.y0 * fine.f;
+      const box = { x, y, width: Math.min(img.width, fine.x0 + fit.box.x1 * fine.f) - x, height: Math.min(img.height, fine.y0 + fit.box.y1 * fine.f) - y };
+      return { pixels: fit.pixels, box, stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
+    };
+    const fit = fitInk(cut, cw, ch, speck, o);
+    if (!fit.pixels) return { reason: fit.reason, contrast: hi, finer };
     const box = { x0: fit.box.x0 + cx0, y0: fit.box.y0 + cy0, x1: fit.box.x1 + cx0, y1: fit.box.y1 + cy0 };
-    return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings };
+    return { pixels: fit.pixels, box: sourceBox(box, k, img.width, img.height), stroke: fit.stroke, strokeAdjusted: fit.strokeAdjusted, contrast: hi, warnings, finer };
+  }
+
+  /**
+   * The cut-out read again from the picture itself, `finishScale` times finer than the working
+   * copy (whole blocks of f source pixels): the working copy finds the digit, but at 400 px a
+   * thin stroke is a pixel or two wide and its shape is blurred before it is fitted to 20×20.
+   * The paper level is the working copy's, interpolated (it is smooth at a stroke's scale); the
+   * ink kept is what lies within a working pixel of the ink the working copy kept (at half
+   * strength or more: a faint edge grown along the paper is not to become ink). Only for
+   * opaque pictures read by brightness; undefined when the working copy is already as fine.
+   */
+  function fineCut(dark: boolean | undefined, cut: Float32Array, cx0: number, cy0: number, cw: number, ch: number, lo: number, hi: number): { v: Float32Array; w: number; h: number; f: number; x0: number; y0: number } | undefined {
+    if (dark === undefined || info.alpha !== 'none' || !(o.finishScale > 1)) return undefined;
+    const f = Math.max(1, Math.round(k / o.finishScale));
+    if (f >= 0.9 * k) return undefined;
+    const x0 = Math.floor(cx0 * k), y0 = Math.floor(cy0 * k);
+    const fw = Math.ceil((Math.min(img.width, Math.ceil((cx0 + cw) * k)) - x0) / f), fh = Math.ceil((Math.min(img.height, Math.ceil((cy0 + ch) * k)) - y0) / f);
+    // the working copy's kept ink grown by a working pixel (near), and by one more (what the
+    // 3×3 blur around those reads): the only parts of the picture read again
+    const strong = new Uint8Array(cw * ch);
+    for (let i = 0; i < strong.length; i++) strong[i] = cut[i] >= 0.5 ? 1 : 0;
+    const near = grow3(strong, cw, ch), wide = grow3(near, cw, ch);
+    // each fine pixel's working pixel within the cut-out (-1: outside it)
+    const cellX = new Int32Array(fw), cellY = new Int32Array(fh);
+    for (let X = 0; X < fw; X++) {
+      const cx = Math.min(w - 1, Math.floor((x0 + (X + 0.5) * f) / k)) - cx0;
+      cellX[X] = cx >= 0 && cx < cw ? cx : -1;
+    }
+    for (let Y = 0; Y < fh; Y++) {
+      const cy = Math.min(h - 1, Math.floor((y0 + (Y + 0.5) * f) / k)) - cy0;
+      cellY[Y] = cy >= 0 && cy < ch ? cy : -1;
+    }
+    const want = new Uint8Array(fw * fh);
+    for (let Y = 0; Y < fh; Y++) {
+      if (cellY[Y] < 0) continue;
+      for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
+    }
+    const raw = opaqueLuma(img, x0, y0, f, fw, fh, want);
+    const lumF = big ? blur3(raw, fw, fh) : raw;
+    const paper = dark ? close : open;
+    const v = new Float32Array(fw * fh);
+    for (let Y = 0; Y < fh; Y++) {
+      const cy = cellY[Y];
+      if (cy < 0) continue;
+      const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
+      for (let X = 0; X < fw; X++) {
+        const cx = cellX[X];
+        if (cx < 0 || !near[cy * cw + cx]) continue;
+        const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
+        const i = py * w + px;
+        const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
+        const L = lumF[Y * fw + X];
+        const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
+        if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
+      }
+    }
+    return { v, w: fw, h: fh, f, x0, y0 };
   }
 }

@@ -132,3 +132,29 @@ export function opaqueWorking(img: RgbaImage, maxSide: number): Working | undefi
   }
   return toSide(w, h, k, [r, g, b], maxSide);
 }
+
+/**
+ * Luma of the source rectangle [sx0, sx0 + ow·f) × [sy0, sy0 + oh·f) of an opaque picture,
+ * averaged over f×f blocks (every other row and column of a block when f is 4 or more, as
+ * opaqueWorking reads it): a finer copy of one part of the picture than the working copy.
+ * Blocks past the picture's right or bottom edge average what of them lies inside. With `want`
+ * (ow×oh), only the blocks it marks are read; the rest stay 0.
+ */
+export function opaqueLuma(img: RgbaImage, sx0: number, sy0: number, f: number, ow: number, oh: number, want?: Uint8Array): Float32Array {
+  const W = img.width, H = img.height, d = img.data;
+  const step = f >= 4 ? Math.max(2, Math.ceil(f / 3)) : 1;
+  const out = new Float32Array(ow * oh);
+  for (let Y = 0; Y < oh; Y++) {
+    const yEnd = Math.min(H, sy0 + (Y + 1) * f);
+    for (let X = 0; X < ow; X++) {
+      if (want && !want[Y * ow + X]) continue;
+      const xEnd = Math.min(W, sx0 + (X + 1) * f);
+      let acc = 0, c = 0;
+      for (let y = sy0 + Y * f; y < yEnd; y += step) {
+        for (let x = sx0 + X * f, p = (y * W + x) * 4; x < xEnd; x += step, p += 4 * step, c++) acc += LR * d[p] + LG * d[p + 1] + LB * d[p + 2];
+      }
+      out[Y * ow + X] = c ? acc / (255 * c) : 0;
+    }
+  }
+  return out;
+}
