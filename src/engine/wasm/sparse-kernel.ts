@@ -53,12 +53,14 @@ function transpose4Func(): Func {
 export const LINE_VECTORS = 4;
 
 /**
- * The shared loop of both products: for every block of 4 · LINE_VECTORS outputs, for every compressed line q
- * (a row of S, or a column), out[q, block] = (out[q, block] if accumulate) + Σ val[p] · m[at[p], block]
- * over its entries p. m and out have `width` floats a line (a multiple of 4 · LINE_VECTORS).
+ * sparseLines(ptr, at, val, lines, m, width, out, accumulate): for every compressed line q of S
+ * (entries p from ptr[q] to ptr[q + 1]), out[q, :] = (out[q, :] if accumulate) + Σ val[p] · m[at[p], :],
+ * 4 · LINE_VECTORS outputs at a time. With S in compressed rows (at = column) that is S · m for
+ * m = Wᵀ [cols, width], the forward product; in compressed columns (at = row) it is Sᵀ · m for
+ * m = dout [rows, width], the weight gradient as dWᵀ. width is a multiple of 4 · LINE_VECTORS.
  */
-function sparseLinesFunc(name: string): Func {
-  const f = new Func(name, [i32, i32, i32, i32, i32, i32, i32, i32]);
+function sparseLinesFunc(): Func {
+  const f = new Func('sparseLines', [i32, i32, i32, i32, i32, i32, i32, i32]);
   const [ptr, at, val, lines, m, width, out, accumulate] = f.params;
   const [ob, q, p, end, o, src] = f.localsOf(i32, 6);
   const acc = f.localsOf(v128, LINE_VECTORS);
@@ -84,12 +86,7 @@ function sparseLinesFunc(name: string): Func {
   return f;
 }
 
-/**
- * sparseLines(ptr, at, val, lines, m, width, out, accumulate): with S in compressed rows (ptr,
- * at = column, val), out = S · m for m [cols, width] (the forward product against Wᵀ); with S in
- * compressed columns (at = row), out = Sᵀ · m for m [rows, width] (the weight gradient against
- * dout, as dWᵀ).
- */
+/** The functions of this file, for the kernel module. */
 export function sparseFuncs(): Func[] {
-  return [transpose4Func(), sparseLinesFunc('sparseLines')];
+  return [transpose4Func(), sparseLinesFunc()];
 }
