@@ -2,7 +2,7 @@
 // x [C, H, W] <-> col [C*kH*kW, outH*outW], zero padding, stride, dilation. Each (c, i, j, oy)
 // row copies the run of output columns whose taps land inside the input (four at a time when
 // the stride is 1) and writes zeros for the rest.
-import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, v128, type Code, type Local } from './asm.ts';
 
 // geometry parameters shared by both functions (all counts; addresses in bytes)
 const GEOMETRY = ['C', 'H', 'W', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padTop', 'padLeft', 'outH', 'outW'] as const;
@@ -132,7 +132,59 @@ function sameFunc(name: string, adjoint: boolean): Func {
   return f;
 }
 
+/**
+ * dotRows(a, aStride, M, b, bStride, N, len, c, ldc): c[i, j] += Σ_t a[i, t] · b[j, t] for i < M
+ * (a multiple of 4), j < N, t < len (a multiple of 4); strides in bytes. The weight gradient of a
+ * convolution with few taps per output (the first layer's 9): packing its columns for the GEMM
+ * cost more than the products, and these dot products need no packing. Four rows of a against
+ * two of b at a time; each sum is kept as four lanes, added up at the end.
+ */
+function dotRowsFunc(): Func {
+  const f = new Func('dotRows', [i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [a, aStride, M, b, bStride, N, len, c, ldc] = f.params;
+  const [i, j, t, a0, b0, cc, bytes, jn] = f.localsOf(i32, 8);
+  const acc = f.localsOf(v128, 8);
+  const [x0, x1, x2, x3, y0, y1] = f.localsOf(v128, 6);
+  const k = I32.const;
+  const aRow = (r: number) => I32.add(get(a0), I32.mul(k(r), get(aStride)));
+  const sum4 = (v: Code): Code => F32.add(F32.add(F32x4.extractLane(v, 0), F32x4.extractLane(v, 1)), F32.add(F32x4.extractLane(v, 2), F32x4.extractLane(v, 3)));
+  // c[i + r, j + q] += the lanes of acc[2r + q]
+  const flush = (cols: number): Code[] => Array.from({ length: 4 * cols }, (_, n) => {
+    const r = Math.floor(n / cols), q = n % cols;
+    const at = I32.add(get(cc), I32.add(I32.mul(k(r), get(ldc)), k(4 * q)));
+    return F32.store(at, F32.add(F32.load(at), sum4(get(acc[2 * r + q]))));
+  });
+  const tile = (cols: number): Code[] => [
+    set(cc, I32.add(get(c), I32.add(I32.mul(get(i), get(ldc)), I32.shl(get(j), k(2))))),
+    set(a0, I32.add(get(a), I32.mul(get(i), get(aStride)))),
+    set(b0, I32.add(get(b), I32.mul(get(j), get(bStride)))),
+    ...acc.map((v) => set(v, V128.zero())),
+    forRange(t, k(0), get(bytes), k(16),
+      set(x0, V128.load(I32.add(aRow(0), get(t)))),
+      set(x1, V128.load(I32.add(aRow(1), get(t)))),
+      set(x2, V128.load(I32.add(aRow(2), get(t)))),
+      set(x3, V128.load(I32.add(aRow(3), get(t)))),
+      set(y0, V128.load(I32.add(get(b0), get(t)))),
+      ...(cols === 2 ? [set(y1, V128.load(I32.add(I32.add(get(b0), get(bStride)), get(t))))] : []),
+      ...[x0, x1, x2, x3].flatMap((x, r) => [
+        set(acc[2 * r], F32x4.add(get(acc[2 * r]), F32x4.mul(get(x), get(y0)))),
+        ...(cols === 2 ? [set(acc[2 * r + 1], F32x4.add(get(acc[2 * r + 1]), F32x4.mul(get(x), get(y1))))] : []),
+      ]),
+    ),
+    ...flush(cols),
+  ];
+  f.body = [
+    ...set(bytes, I32.shl(get(len), k(2))),
+    ...set(jn, I32.and(get(N), k(~1))),
+    ...forRange(i, k(0), get(M), k(4),
+      forRange(j, k(0), get(jn), k(2), ...tile(2)),
+      forRange(j, get(jn), get(N), k(1), ...tile(1)),
+    ),
+  ];
+  return f;
+}
+
 export function convFuncs(): Func[] {
-  return [convFunc('im2col', false), convFunc('col2im', true), sameFunc('im2colSame', false), sameFunc('col2imSame', true)];
+  return [convFunc('im2col', false), convFunc('col2im', true), sameFunc('im2colSame', false), sameFunc('col2imSame', true), dotRowsFunc()];
 }
 

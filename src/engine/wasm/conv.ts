@@ -84,6 +84,9 @@ export function wasmCol2im(col: Float32Array, colOff: number, cg: number, g: Con
   col2imAt(wasmRuntime(), dx.byteOffset + xOff * 4, col.byteOffset + colOff * 4, cg, g);
 }
 
+/** Taps per output (cIn/groups · kH · kW) up to which the weight gradient takes dotRows instead of the GEMM. */
+const DOT_TAPS = 16;
+
 /** Reduction steps (images x output positions) per packed chunk of the batched weight gradient. */
 const DW_CHUNK = 1024;
 
@@ -97,6 +100,18 @@ export function wasmConvDweight(g: Conv2dGeometry, dy: Float32Array, col: Float3
   const rt = wasmRuntime();
   const { n, cIn, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
+  if (K <= DOT_TAPS && og % 4 === 0 && L % 4 === 0) {
+    // few taps: dot products of dy's rows with the columns' rows, no packing (dotRows)
+    rt.begin(rt.stageBytes(dweight, dweight.length) + 64);
+    const pdw = rt.place(dweight, 0, dweight.length);
+    for (let img = 0; img < n; img++) {
+      for (let gi = 0; gi < groups; gi++) {
+        rt.k.dotRows(dy.byteOffset + (img * cOut + gi * og) * L * 4, L * 4, og, col.byteOffset + (img * groups + gi) * K * L * 4, L * 4, K, L, pdw + gi * og * K * 4, K * 4);
+      }
+    }
+    copyOut(rt, dweight, pdw, dweight.length);
+    return;
+  }
   const imgs = Math.max(1, Math.min(n, Math.floor(DW_CHUNK / L)));
   const kc = imgs * L;
   rt.begin(rt.stageBytes(dweight, dweight.length) + packedBytes(og, kc, WASM_MR) + packedBytes(K, kc, WASM_NR) + 256);
