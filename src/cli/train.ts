@@ -174,7 +174,7 @@ const SMALL_MODEL_MULTIPLIES = 500_000;
  * --threads, or by default the machine's cores, except for short epochs (starting a worker costs
  * about a second, more than it saves) and small models (the threads' hand-offs cost what they save).
  */
-function trainThreads(flag: number | undefined, batchesPerEpoch: number, multiplies: number): number {
+export function trainThreads(flag: number | undefined, batchesPerEpoch: number, multiplies: number): number {
   return flag ?? (batchesPerEpoch < 100 || multiplies < SMALL_MODEL_MULTIPLIES ? 1 : availableParallelism());
 }
 
