@@ -245,13 +245,15 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
 
   it('mnist-train --serve: the page draws the curves and the test digits as the weights change', async () => {
     const weights = join(dir, 'served.json');
-    const run = await trainServing(['--model', 'cnn', '--epochs', '4', '--limit', '640', '--test-limit', '100', '--threads', '1', '--out', 'served.json']);
+    // enough training (a few seconds) to outlast opening the page: with 640 images the run once
+    // finished before the page had connected (CI, after the main suite)
+    const run = await trainServing(['--model', 'cnn', '--epochs', '4', '--limit', '3200', '--test-limit', '100', '--threads', '1', '--out', 'served.json']);
     const { page, problems } = await open(run.url);
     await expect.poll(() => page.locator('#training').getAttribute('data-done'), { timeout: 120_000, interval: 500 }).toBe('finished');
     // updates pushed while the page was open, each drawn once
     const points = Number(await page.locator('#training').getAttribute('data-pushed'));
     const states = Number(await page.locator('#training').getAttribute('data-states'));
-    console.log(`mnist-train --serve on 640 images x 4 epochs: the page drew ${points} pushed curve points and ${states} pushed weight snapshots`);
+    console.log(`mnist-train --serve on 3200 images x 4 epochs: the page drew ${points} pushed curve points and ${states} pushed weight snapshots`);
     expect(points).toBeGreaterThanOrEqual(2);
     expect(Number(await page.locator('#loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(points);
     expect(states).toBeGreaterThanOrEqual(2); // pushed after opening: one per epoch at least, and every 2 s
@@ -273,7 +275,7 @@ describe.skipIf(!haveChromium && !inCi)(`live page in headless Chromium${haveChr
     expect(await run.exit).toBe(0);
     expect(existsSync(weights)).toBe(true);
     // the terminal shows what it shows without --serve (the URL and the last line go to stderr)
-    const plain = runBin('mnist-train', ['--model', 'cnn', '--epochs', '4', '--limit', '640', '--test-limit', '100', '--threads', '1', '--out', 'served.json'], { cwd: dir });
+    const plain = runBin('mnist-train', ['--model', 'cnn', '--epochs', '4', '--limit', '3200', '--test-limit', '100', '--threads', '1', '--out', 'served.json'], { cwd: dir });
     const norm = (t: string) => t.replace(/\d+(\.\d+)?s\b|[\d,]+ samples\/s/g, '#');
     expect(norm(run.out.stdout)).toBe(norm(plain.stdout));
     expect(run.out.stderr.trim().split('\n')).toEqual([
