@@ -43,13 +43,13 @@ describe('conv2d kernels against direct loops', () => {
       for (const keep of [true, false]) {
         const y = new Float32Array(ref.y.length).fill(NaN); // forward must overwrite
         const col = new Float32Array(conv2dColSize(g, keep)).fill(NaN);
-        conv2dForward(g, x, w, b, y, col, keep);
+        const kept = conv2dForward(g, x, w, b, y, col, keep); // whether the columns were kept for backward
         expectClose(y, ref.y, tol, `${label} y (keepCols ${keep})`);
         const dw = new Float32Array(w.length).fill(0.5); // accumulates onto what is there
         const db = b ? new Float32Array(g.cOut).fill(0.5) : null;
         const dx = new Float32Array(x.length).fill(NaN); // overwritten
         const dcol = new Float32Array(conv2dColSize(g, false));
-        conv2dBackward(g, x, w, dy, dw, db, dx, col, keep, dcol);
+        conv2dBackward(g, x, w, dy, dw, db, dx, col, kept, dcol);
         expectClose(dx, ref.dx, tol, `${label} dx`);
         expectClose(dw, ref.dw.map((v) => v + 0.5), tol, `${label} dw`);
         if (db) expectClose(db, ref.db.map((v) => v + 0.5), tol, `${label} db`);
