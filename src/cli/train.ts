@@ -41,7 +41,6 @@ import { int, makeUi, pct, type Ui } from './ui.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from './live-server.ts';
 import { watchTraining, type TrainWatch } from './train-serve.ts';
 
-
 function widthList(v: string): number[] {
   const parts = v.split(',').map((s) => s.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) throw new InvalidArgumentError('must be a comma list of positive integers, e.g. 256 or 512,256.');

@@ -78,10 +78,10 @@ export class Adam extends Optimizer {
     const t = ++this.t;
     const [b1, b2] = this.betas;
     const { lr, eps, weightDecay: wd, amsgrad, decoupled } = this;
-    const { stepSize, invBc2sqrt } = this.scalars(t);
+    const s = this.scalars(t);
+    const { stepSize, invBc2sqrt } = s;
     if (useWasm() && !amsgrad) {
       // float32 lanes throughout (PyTorch's own precision); the js loop below rounds only on store
-      const s = this.scalars(t);
       this.params.forEach((p, idx) => wasmAdam(p.value.data, p.grad.data, this.m[idx], this.v[idx], s));
       return;
     }

@@ -74,10 +74,11 @@ export class SGD extends Optimizer {
       const w = p.value.data, g = p.grad.data;
       let buf = this.bufs[idx];
       const first = buf === null;
+      const s = this.scalars(idx); // before the buffer exists: a first step's buffer is d itself
       if (mu !== 0 && buf === null) buf = this.bufs[idx] = kernelFloats(w.length);
       if (useWasm()) {
-        // float32 lanes throughout, as PyTorch computes; a first step's buffer is d itself
-        wasmSgd(w, g, mu !== 0 ? buf : null, { lr, wd, keep: first ? 0 : mu, c: first ? 1 : 1 - tau, mu, nesterov });
+        // float32 lanes throughout, as PyTorch computes
+        wasmSgd(w, g, mu !== 0 ? buf : null, s);
         return;
       }
       for (let i = 0; i < w.length; i++) {

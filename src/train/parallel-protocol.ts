@@ -45,7 +45,6 @@ export interface WorkerInit {
   maxBatch: number;
   /** Rows per inference chunk (see inferenceChunk). */
   chunkRows: number;
-  paramCount: number;
   seed: number;
   /** The main thread's kernels (engine/backend.ts); every worker runs the same. */
   backend: Backend;

@@ -1,7 +1,10 @@
 // Data-parallel training and inference on worker threads: every thread holds a replica of the
-// model whose parameters alias one SharedArrayBuffer; a step splits the batch by rows, each thread
-// writes its gradients into its own shared region, and the main thread sums the regions in a
-// fixed order and runs the optimizer, so a seed and a thread count give bit-identical runs.
+// model whose parameters alias one shared region (with the wasm kernels, blocks of the main
+// thread's kernel memory, which the workers adopt; else SharedArrayBuffers). A step splits the
+// batch by rows and each thread writes its gradients into its own region; then either every
+// thread sums the gradients and runs the optimizer's update over its own range of the elements
+// (wasm), or the main thread sums them in a fixed order and steps the optimizer. Either way a
+// seed and a thread count give bit-identical runs.
 // The shared layout is in parallel-protocol.ts, the threads in worker-pool.ts, the step in step.ts.
 import { backend, useWasm } from '../engine/backend.ts';
 import { wasmAddInto } from '../engine/wasm/elementwise.ts';
@@ -156,7 +159,7 @@ export class ParallelStepper implements Stepper {
     try {
       await stepper.pool.start(o.workerUrl ?? new URL('./worker.mjs', import.meta.url), (t): WorkerInit => ({
         index: t, specs: o.specs, sampleShape: o.sampleShape, classes,
-        maxBatch: o.maxBatch, chunkRows: stepper.chunkRows, paramCount, seed: ((o.seed ?? 0) * 1000003 + t) >>> 0,
+        maxBatch: o.maxBatch, chunkRows: stepper.chunkRows, seed: ((o.seed ?? 0) * 1000003 + t) >>> 0,
         loss: o.loss ?? {}, buffers, kernel, timeoutMs: o.timeoutMs ?? 120_000, backend: backend(),
       }));
     } catch (e) {

@@ -53,14 +53,15 @@ export function runKernelCall(c: KernelCall, from: number, to: number): void {
   else k.sgd(at(0), at(1), at(2), n, s[0], s[1], s[2], s[3], s[4], s[5]);
 }
 
+const adamArgs = (ptrs: number[], n: number, s: AdamScalars): KernelCall => ({
+  fn: 'adam', ptrs, n, scalars: [s.decay, s.l2, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.stepSize, s.invBc2sqrt, s.eps],
+});
+
 /** The call for an Adam / AdamW update of w, or null unless every array lives in the kernel memory. */
 export function adamCall(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars): KernelCall | null {
   const rt = wasmRuntime();
   if (!rt.holds(w) || !rt.holds(g) || !rt.holds(m) || !rt.holds(v)) return null;
-  return {
-    fn: 'adam', ptrs: [w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset], n: w.length,
-    scalars: [s.decay, s.l2, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.stepSize, s.invBc2sqrt, s.eps],
-  };
+  return adamArgs([w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset], w.length, s);
 }
 
 /** One Adam / AdamW update of w with gradient g and moments m, v (all of one length), in float32. */
@@ -71,7 +72,7 @@ export function wasmAdam(w: Float32Array, g: Float32Array, m: Float32Array, v: F
   const n = w.length;
   rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + rt.stageBytes(m, n) + rt.stageBytes(v, n));
   const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pm = rt.place(m, 0, n), pv = rt.place(v, 0, n);
-  rt.k.adam(pw, pg, pm, pv, n, s.decay, s.l2, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.stepSize, s.invBc2sqrt, s.eps);
+  runKernelCall(adamArgs([pw, pg, pm, pv], n, s), 0, n);
   copyBack(w, pw, n);
   copyBack(m, pm, n);
   copyBack(v, pv, n);
@@ -82,14 +83,15 @@ export interface SgdScalars {
   lr: number; wd: number; keep: number; c: number; mu: number; nesterov: boolean;
 }
 
+const sgdArgs = (ptrs: number[], n: number, s: SgdScalars, momentum: boolean): KernelCall => ({
+  fn: 'sgd', ptrs, n, scalars: [s.lr, s.wd, s.keep, s.c, s.mu, momentum ? (s.nesterov ? 2 : 1) : 0],
+});
+
 /** The call for an SGD update of w (buf null: no momentum), or null unless every array lives in the kernel memory. */
 export function sgdCall(w: Float32Array, g: Float32Array, buf: Float32Array | null, s: SgdScalars): KernelCall | null {
   const rt = wasmRuntime();
   if (!rt.holds(w) || !rt.holds(g) || (buf && !rt.holds(buf))) return null;
-  return {
-    fn: 'sgd', ptrs: [w.byteOffset, g.byteOffset, buf ? buf.byteOffset : 0], n: w.length,
-    scalars: [s.lr, s.wd, s.keep, s.c, s.mu, buf ? (s.nesterov ? 2 : 1) : 0],
-  };
+  return sgdArgs([w.byteOffset, g.byteOffset, buf ? buf.byteOffset : 0], w.length, s, buf !== null);
 }
 
 /** One SGD update of w with gradient g and momentum buffer buf (null: no momentum), in float32. */
@@ -100,7 +102,7 @@ export function wasmSgd(w: Float32Array, g: Float32Array, buf: Float32Array | nu
   const n = w.length;
   rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + (buf ? rt.stageBytes(buf, n) : 0));
   const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pb = buf ? rt.place(buf, 0, n) : 0;
-  rt.k.sgd(pw, pg, pb, n, s.lr, s.wd, s.keep, s.c, s.mu, buf ? (s.nesterov ? 2 : 1) : 0);
+  runKernelCall(sgdArgs([pw, pg, pb], n, s, buf !== null), 0, n);
   copyBack(w, pw, n);
   if (buf) copyBack(buf, pb, n);
 }
