@@ -9,14 +9,15 @@
 //   dcol        = weight[g]^T [K, Og] · dy[n, g] [Og, L]  (gemmTN), then col2im adds into dx
 // 3x3 stride-1 kernels take the Winograd path (winograd.ts) when they have enough channels, and a
 // direct kernel (conv-direct.ts) for y when they have one input channel per group.
-// The wasm backend (backend.ts) runs im2col + its f32x4 GEMM for every geometry instead
-// (wasm/conv.ts): with SIMD products the GEMM beats the scalar Winograd transforms.
+// The wasm backend (backend.ts) runs Winograd with f32x4 transforms for 3x3 stride-1 kernels with
+// enough channels (wasm/winograd.ts), and im2col + its f32x4 GEMM for every other geometry (wasm/conv.ts).
 import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSize } from './gemm.ts';
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
 import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col } from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
+import { wasmWinogradApplies, wasmWinogradBackward, wasmWinogradForward, wasmWinogradKeptSize } from './wasm/winograd.ts';
 import type { Conv2dGeometry } from './conv-geometry.ts';
 
 export type { Conv2dGeometry };
@@ -51,6 +52,7 @@ let colPanels: Float64Array = new Float64Array(0);
 /** Floats of im2col scratch: one image-group block, or the whole batch when kept for backward. */
 export function conv2dColSize(g: Conv2dGeometry, wholeBatch: boolean): number {
   if (isPointwise(g)) return 0;
+  if (useWasm() && wasmWinogradApplies(g)) return wholeBatch ? wasmWinogradKeptSize(g) : 0;
   if (!useWasm() && (winogradForward(g) || directConvApplies(g))) wholeBatch = false;
   const block = (g.cIn / g.groups) * g.kH * g.kW * g.outH * g.outW;
   return wholeBatch ? block * g.n * g.groups : block;
@@ -144,6 +146,11 @@ export function conv2dForward(
   g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null,
   y: Float32Array, col: Float32Array, keepCols: boolean,
 ): boolean {
+  if (useWasm() && wasmWinogradApplies(g)) {
+    const keep = keepCols && wasmRuntime().holds(col);
+    wasmWinogradForward(g, x, weight, bias, y, keep ? col : null);
+    return keep;
+  }
   if (useWasm()) return wasmConv2dForward(g, x, weight, bias, y, col, keepCols, isPointwise(g));
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
@@ -199,6 +206,10 @@ export function conv2dBackward(
   const cg = cIn / groups, og = cOut / groups, K = cg * kH * kW, L = outH * outW;
   const pointwise = isPointwise(g);
   const wasm = useWasm();
+  if (wasm && wasmWinogradApplies(g)) {
+    wasmWinogradBackward(g, x, weight, dy, dweight, dbias, dx, colsKept ? col : null);
+    return;
+  }
   const wino = !wasm && dx !== null && winogradDx(g);
   const winoW = !wasm && winogradForward(g);
   // the wasm im2col / col2im need both operands in the kernel memory (layer workspaces are)

@@ -50,6 +50,19 @@ let padScratch: Float64Array = new Float64Array(0);
  */
 export function winogradWeights(weight: Float32Array, wOff: number, cOut: number, cIn: number, flip: boolean, out: Float64Array): number {
   const rows = flip ? cIn : cOut, K = flip ? cOut : cIn;
+  const u = winogradKernels(weight, wOff, cOut, cIn, flip);
+  const stride = packedSize(rows, K, MR);
+  for (let e = 0; e < 16; e++) packA(rows, K, u, e * rows * K, K, 1, out, e * stride);
+  return stride;
+}
+
+/**
+ * U[e] = G g Gᵀ of every 3x3 kernel, unpacked: [16][rows, K] with rows = cOut, K = cIn (or
+ * rows = cIn, K = cOut and each kernel rotated 180° when flip). A scratch array, valid until the
+ * next call.
+ */
+export function winogradKernels(weight: Float32Array, wOff: number, cOut: number, cIn: number, flip: boolean): Float32Array {
+  const rows = flip ? cIn : cOut, K = flip ? cOut : cIn;
   const per = rows * K;
   if (uScratch.length < 16 * per) uScratch = new Float32Array(16 * per);
   const u = uScratch;
@@ -78,9 +91,7 @@ export function winogradWeights(weight: Float32Array, wOff: number, cOut: number
       u[12 * per + p] = d0; u[13 * per + p] = (d0 + d1 + d2) / 2; u[14 * per + p] = (d0 - d1 + d2) / 2; u[15 * per + p] = d2;
     }
   }
-  const stride = packedSize(rows, K, MR);
-  for (let e = 0; e < 16; e++) packA(rows, K, u, e * per, K, 1, out, e * stride);
-  return stride;
+  return u;
 }
 
 /** Floats winogradWeights writes for rows x K kernels. */
@@ -137,9 +148,17 @@ export function winogradDweight(g: WinogradGeometry, x: Float32Array, dy: Float3
     gradTransform(g, dy, img0, imgs, D, dStride, T);
     for (let e = 0; e < 16; e++) gemmPacked(cOut, cIn, T, D, e * dStride, V, e * vStride, dU, e * per, cIn, img0 > 0);
   }
+  winogradKernelGrad(dU, 0, per, cOut, cIn, dweight, wOff);
+}
+
+/**
+ * dweight[wOff ..] (+)= Gᵀ dU[e] G per kernel: dU is [16][cOut, cIn] from dU[dOff], the matrices
+ * `per` floats apart; dweight is [cOut, cIn, 3, 3].
+ */
+export function winogradKernelGrad(dU: Float32Array, dOff: number, per: number, cOut: number, cIn: number, dweight: Float32Array, wOff: number): void {
   for (let o = 0; o < cOut; o++) {
     for (let c = 0; c < cIn; c++) {
-      const p = o * cIn + c;
+      const pw = o * cIn + c, p = dOff + pw;
       const u00 = dU[p], u01 = dU[p + per], u02 = dU[p + 2 * per], u03 = dU[p + 3 * per];
       const u10 = dU[p + 4 * per], u11 = dU[p + 5 * per], u12 = dU[p + 6 * per], u13 = dU[p + 7 * per];
       const u20 = dU[p + 8 * per], u21 = dU[p + 9 * per], u22 = dU[p + 10 * per], u23 = dU[p + 11 * per];
@@ -149,7 +168,7 @@ export function winogradDweight(g: WinogradGeometry, x: Float32Array, dy: Float3
       const b0 = (u10 - u20) / 2, b1 = (u11 - u21) / 2, b2 = (u12 - u22) / 2, b3 = (u13 - u23) / 2;
       const c0 = (u10 + u20) / 2 + u30, c1 = (u11 + u21) / 2 + u31, c2 = (u12 + u22) / 2 + u32, c3 = (u13 + u23) / 2 + u33;
       // (G^T dU) G, the same across columns
-      const q = wOff + p * 9;
+      const q = wOff + pw * 9;
       dweight[q] += a0 + (a1 + a2) / 2; dweight[q + 1] += (a1 - a2) / 2; dweight[q + 2] += (a1 + a2) / 2 + a3;
       dweight[q + 3] += b0 + (b1 + b2) / 2; dweight[q + 4] += (b1 - b2) / 2; dweight[q + 5] += (b1 + b2) / 2 + b3;
       dweight[q + 6] += c0 + (c1 + c2) / 2; dweight[q + 7] += (c1 - c2) / 2; dweight[q + 8] += (c1 + c2) / 2 + c3;

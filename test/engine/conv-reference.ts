@@ -43,3 +43,19 @@ export function geometry3x3(n: number, cIn: number, cOut: number, groups: number
     outH: convOutSize(h, 3, 1, padTop, padBottom, 1), outW: convOutSize(w, 3, 1, padLeft, padRight, 1),
   };
 }
+
+/** 3x3 stride-1 geometries for the Winograd paths: odd sizes, every padding, groups, chunks. */
+export function winogradCases(): [string, Conv2dGeometry][] {
+  return [
+    ['the W-CNN conv2 shape (16->32, 14x14, pad 1)', geometry3x3(2, 16, 32, 1, 14, 14, 1, 1)],
+    ['odd output size (pad 1, 9x7)', geometry3x3(3, 8, 8, 1, 9, 7, 1, 1)],
+    ['no padding', geometry3x3(2, 8, 12, 1, 8, 9, 0, 0)],
+    ['padding 2 (output larger than input)', geometry3x3(1, 9, 8, 1, 5, 6, 2, 2)],
+    ['asymmetric bottom/right padding', geometry3x3(2, 8, 8, 1, 6, 7, 0, 1, 1, 2)],
+    ['two groups of 8 channels', geometry3x3(2, 16, 16, 2, 7, 8, 1, 1)],
+    ['12 images of 14x14: several tile chunks', geometry3x3(12, 8, 8, 1, 14, 14, 1, 1)],
+    ['a 1x1 output', geometry3x3(1, 8, 8, 1, 3, 3, 0, 0)],
+    ['4 output channels: dx through im2col, y and dweight through Winograd', geometry3x3(2, 8, 4, 1, 6, 5, 1, 1)],
+    ['4 input channels: y and dweight through im2col, dx through Winograd', geometry3x3(2, 4, 8, 1, 5, 6, 1, 1)],
+  ];
+}

@@ -5,30 +5,15 @@ import { conv2dBackward, conv2dColSize, conv2dForward, winogradDx, winogradForwa
 import { Rng } from '../../src/engine/rng.ts';
 import { winogradConv, winogradWeights, winogradWeightsSize } from '../../src/engine/winograd.ts';
 import { expectClose } from '../nn/helpers.ts';
-import { geometry3x3, naiveConv2d, rand } from './conv-reference.ts';
+import { geometry3x3, naiveConv2d, rand, winogradCases } from './conv-reference.ts';
 import { setBackend } from '../../src/engine/backend.ts';
 
-// These are the js backend's own paths (the wasm backend runs im2col + GEMM for every geometry).
+// These are the js backend's own paths (the wasm backend's are in wasm/winograd.test.ts).
 setBackend('js');
-
-
-
-
 const tol = { rtol: 2e-5, atol: 2e-5 };
 
 describe('Winograd F(2x2, 3x3) convolution', () => {
-  const cases: [string, Conv2dGeometry][] = [
-    ['the W-CNN conv2 shape (16->32, 14x14, pad 1)', geometry3x3(2, 16, 32, 1, 14, 14, 1, 1)],
-    ['odd output size (pad 1, 9x7)', geometry3x3(3, 8, 8, 1, 9, 7, 1, 1)],
-    ['no padding', geometry3x3(2, 8, 12, 1, 8, 9, 0, 0)],
-    ['padding 2 (output larger than input)', geometry3x3(1, 9, 8, 1, 5, 6, 2, 2)],
-    ['asymmetric bottom/right padding', geometry3x3(2, 8, 8, 1, 6, 7, 0, 1, 1, 2)],
-    ['two groups of 8 channels', geometry3x3(2, 16, 16, 2, 7, 8, 1, 1)],
-    ['12 images of 14x14: several tile chunks', geometry3x3(12, 8, 8, 1, 14, 14, 1, 1)],
-    ['a 1x1 output', geometry3x3(1, 8, 8, 1, 3, 3, 0, 0)],
-    ['4 output channels: dx through im2col, y and dweight through Winograd', geometry3x3(2, 8, 4, 1, 6, 5, 1, 1)],
-    ['4 input channels: y and dweight through im2col, dx through Winograd', geometry3x3(2, 4, 8, 1, 5, 6, 1, 1)],
-  ];
+  const cases = winogradCases();
   const rng = new Rng(77);
   for (const [name, g] of cases) {
     it(`${name}: y, dx, dweight and dbias match direct loops`, () => {

@@ -111,10 +111,13 @@ export function packBFunc(): Func {
  * gemmPacked(M, N, K, pa, aStride, pb, bStride, c, ldc, accumulate, edge): C (+)= A·B over K
  * steps of the panels from packA / packB (aStride, bStride bytes apart); `edge` is 128 bytes of
  * scratch for blocks that overhang C. K must be >= 1.
+ * gemmRows(..., edge, bk) reads B unpacked instead: row k of a block at pb + jb*bStride + k*bk
+ * (bStride 32 for a row-major B with rows bk bytes apart); a block that overhangs N reads up to
+ * seven floats past a row's end, whose products are then dropped.
  */
-export function gemmPackedFunc(): Func {
-  const f = new Func('gemmPacked', [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
-  const [M, N, K, pa, aStride, pb, bStride, cAddr, ldc, accumulate, edge] = f.params;
+export function gemmPackedFunc(rowB = false): Func {
+  const f = new Func(rowB ? 'gemmRows' : 'gemmPacked', new Array(rowB ? 12 : 11).fill(i32));
+  const [M, N, K, pa, aStride, pb, bStride, cAddr, ldc, accumulate, edge, bk] = f.params;
   const [ib, jb, mBlocks, nBlocks, pA, pB, pEnd, cp, r, s, q] = f.localsOf(i32, 11);
   const acc = f.localsOf(v128, 8); // acc[2r + h]: row r, columns 4h .. 4h+3
   const [av, b0, b1] = f.localsOf(v128, 3);
@@ -176,7 +179,7 @@ export function gemmPackedFunc(): Func {
         doWhile(
           I32.ltU(tee(pA, I32.add(get(pA), c(16))), get(pEnd)),
           ...kStep,
-          set(pB, I32.add(get(pB), c(32))),
+          set(pB, I32.add(get(pB), rowB ? get(bk) : c(32))),
         ),
         if_(I32.and(
           I32.leS(I32.add(I32.shl(get(ib), c(2)), c(WASM_MR)), get(M)),

@@ -5,8 +5,8 @@
 import { F32, F32x4, Func, I32, I32x4, V128, forRange, get, i32, if_, set, v128, type Code } from './asm.ts';
 
 // the even and the odd float lanes of two vectors (a's four floats, then b's)
-const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-const ODD = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
+export const EVEN = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+export const ODD = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
 
 /**
  * maxPool2x2(x, y, argmax, planes, H, W, outH, outW), x: [planes, H, W] -> y, argmax: [planes,

@@ -15,6 +15,7 @@ import { elementwiseFuncs } from './elementwise-kernel.ts';
 import { convFuncs } from './conv-kernel.ts';
 import { poolFuncs } from './pool-kernel.ts';
 import { sparseFuncs } from './sparse-kernel.ts';
+import { winogradFuncs } from './winograd-kernel.ts';
 
 const PAGE = 65536;
 /** Int32 index, in the memory's first (never handed out) KiB, of the allocator's shared top. */
@@ -27,6 +28,11 @@ export interface KernelExports {
   packA(M: number, K: number, a: number, ars: number, acs: number, out: number, stride: number): void;
   packB(N: number, K: number, b: number, brs: number, bcs: number, out: number, stride: number): void;
   gemmPacked(M: number, N: number, K: number, pa: number, aStride: number, pb: number, bStride: number, c: number, ldc: number, accumulate: number, edge: number): void;
+  gemmRows(M: number, N: number, K: number, pa: number, aStride: number, pb: number, bStride: number, c: number, ldc: number, accumulate: number, edge: number, bk: number): void;
+  wgInput(x: number, planes: number, H: number, W: number, top: number, left: number, pad: number, PW: number, tilesH: number, tilesW: number, v: number, rowBytes: number, eBytes: number): void;
+  wgGrad(dy: number, planes: number, H: number, W: number, top: number, left: number, pad: number, PW: number, tilesH: number, tilesW: number, d: number, rowBytes: number, eBytes: number): void;
+  wgOutput(m: number, rowBytes: number, eBytes: number, planes: number, tilesH: number, tilesW: number, y: number, outH: number, outW: number, bias: number, edge: number): void;
+  zeroCols(a: number, rows: number, rowBytes: number, from: number, to: number): void;
   im2col(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   col2im(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   im2colSame(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
@@ -61,7 +67,7 @@ export function simdSupported(): boolean {
 
 /** Every function of the kernel module (the tests validate each module they build). */
 export function kernelFuncs(): Func[] {
-  return [packAFunc(), packBFunc(), gemmPackedFunc(), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs(), ...sparseFuncs()];
+  return [packAFunc(), packBFunc(), gemmPackedFunc(), gemmPackedFunc(true), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs(), ...sparseFuncs(), ...winogradFuncs()];
 }
 
 /** Whether this realm can back the kernel memory with a SharedArrayBuffer. */
