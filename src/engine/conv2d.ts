@@ -15,7 +15,7 @@ import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSi
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
-import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col } from './wasm/conv.ts';
+import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col, wasmPlaneSums } from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
 import { wasmWinogradApplies, wasmWinogradBackward, wasmWinogradForward, wasmWinogradKeptSize } from './wasm/winograd.ts';
 import type { Conv2dGeometry } from './conv-geometry.ts';
@@ -265,7 +265,8 @@ export function conv2dBackward(
       }
     }
   }
-  if (dbias) {
+  if (dbias && wasm && wasmRuntime().holds(dy)) wasmPlaneSums(dy, n, cOut, L, dbias);
+  else if (dbias) {
     for (let img = 0; img < n; img++) {
       for (let o = 0, q = img * cOut * L; o < cOut; o++) {
         let s = 0;

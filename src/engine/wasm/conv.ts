@@ -162,3 +162,12 @@ export function wasmConvDx(g: Conv2dGeometry, weight: Float32Array, dy: Float32A
     }
   }
 }
+
+/** dbias[c] += Σ dy[:, c, :] for dy: [n, C, L] in the kernel memory. */
+export function wasmPlaneSums(dy: Float32Array, n: number, C: number, L: number, dbias: Float32Array): void {
+  const rt = wasmRuntime();
+  rt.begin(rt.stageBytes(dbias, C));
+  const pb = rt.place(dbias, 0, C);
+  rt.k.planeSums(dy.byteOffset, n, C, L, pb);
+  copyOut(rt, dbias, pb, C);
+}

@@ -153,6 +153,36 @@ function addIntoFunc(): Func {
   return f;
 }
 
+/**
+ * planeSums(a, n, C, L, out): out[c] += Σ over images and positions of a: [n, C, L] (a
+ * convolution's bias gradient), each plane summed in four lanes, then across them.
+ */
+function planeSumsFunc(): Func {
+  const f = new Func('planeSums', [i32, i32, i32, i32, i32]);
+  const [a, n, C, L, out] = f.params;
+  const [img, c, p, end, end4, dst] = f.localsOf(i32, 6);
+  const acc = f.local(v128), tail = f.local(f32);
+  const k = I32.const;
+  f.body = [
+    ...set(p, get(a)),
+    ...forRange(img, k(0), get(n), k(1),
+      forRange(c, k(0), get(C), k(1),
+        set(end, I32.add(get(p), I32.shl(get(L), k(2)))),
+        set(end4, I32.sub(get(end), k(12))),
+        set(acc, V128.zero()),
+        set(tail, F32.const(0)),
+        forRange(p, get(p), get(end4), k(16), set(acc, F32x4.add(get(acc), V128.load(get(p))))),
+        forRange(p, get(p), get(end), k(4), set(tail, F32.add(get(tail), F32.load(get(p))))),
+        set(dst, I32.add(get(out), I32.shl(get(c), k(2)))),
+        F32.store(get(dst), F32.add(F32.load(get(dst)), F32.add(
+          F32.add(F32.add(F32x4.extractLane(get(acc), 0), F32x4.extractLane(get(acc), 1)), F32.add(F32x4.extractLane(get(acc), 2), F32x4.extractLane(get(acc), 3))),
+          get(tail)))),
+      ),
+    ),
+  ];
+  return f;
+}
+
 export function elementwiseFuncs(): Func[] {
-  return [reluFunc(), reluBackwardFunc(), adamFunc(), sgdFunc(), addIntoFunc()];
+  return [reluFunc(), reluBackwardFunc(), adamFunc(), sgdFunc(), addIntoFunc(), planeSumsFunc()];
 }

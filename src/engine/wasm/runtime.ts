@@ -39,6 +39,7 @@ export interface KernelExports {
   col2imSame(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, padTop: number, padLeft: number): void;
   relu(x: number, y: number, n: number): void;
   addInto(dst: number, src: number, n: number): void;
+  planeSums(a: number, n: number, C: number, L: number, out: number): void;
   dotRows(a: number, aStride: number, M: number, b: number, bStride: number, N: number, len: number, c: number, ldc: number): void;
   transpose4(src: number, rows: number, cols: number, dst: number, accumulate: number, add: number): void;
   sparseLines(ptr: number, at: number, val: number, lines: number, m: number, width: number, out: number, accumulate: number): void;
