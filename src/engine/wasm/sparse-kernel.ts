@@ -14,10 +14,12 @@ const el = (base: Local, i: Code): Code => I32.add(get(base), I32.shl(i, k(2)));
  * transposed, added to what dst holds when accumulate is 1, plus add[c] on dst's row c when add
  * is not 0. rows and cols are multiples of 4.
  */
+const TILE = 16;
+
 function transpose4Func(): Func {
   const f = new Func('transpose4', [i32, i32, i32, i32, i32, i32]);
   const [src, rows, cols, dst, acc, add] = f.params;
-  const [r, c, s, d] = f.localsOf(i32, 4);
+  const [r, c, s, d, rb, cb, rEnd, cEnd] = f.localsOf(i32, 8);
   const [a, b, e, g, t0, t1, t2, t3, keep] = f.localsOf(v128, 9);
   const srcRow = (i: number): Code => I32.add(get(s), I32.shl(I32.mul(k(i), get(cols)), k(2)));
   const dstRow = (i: number): Code => I32.add(get(d), I32.shl(I32.mul(k(i), get(rows)), k(2)));
@@ -27,8 +29,12 @@ function transpose4Func(): Func {
     V128.store(dstRow(i), F32x4.add(F32x4.add(v, V128.and(V128.load(dstRow(i)), get(keep))), addOf(i)));
   f.body = [
     ...set(keep, I32x4.splat(I32.sub(k(0), get(acc)))), // all ones when accumulating
-    ...forRange(r, k(0), get(rows), k(4),
-      forRange(c, k(0), get(cols), k(4),
+    // 16x16 tiles: a tile's source and destination rows are read and written as whole cache lines
+    ...forRange(rb, k(0), get(rows), k(TILE), forRange(cb, k(0), get(cols), k(TILE),
+      set(rEnd, I32.min(get(rows), I32.add(get(rb), k(TILE)))),
+      set(cEnd, I32.min(get(cols), I32.add(get(cb), k(TILE)))),
+      forRange(r, get(rb), get(rEnd), k(4),
+      forRange(c, get(cb), get(cEnd), k(4),
         set(s, el(src, I32.add(I32.mul(get(r), get(cols)), get(c)))),
         set(d, el(dst, I32.add(I32.mul(get(c), get(rows)), get(r)))),
         set(a, V128.load(srcRow(0))),
@@ -44,7 +50,7 @@ function transpose4Func(): Func {
         out(2, V128.shuffle(get(t1), get(t3), lanes(0, 1, 4, 5))),
         out(3, V128.shuffle(get(t1), get(t3), lanes(2, 3, 6, 7))),
       ),
-    ),
+    ))),
   ];
   return f;
 }
