@@ -106,10 +106,12 @@ export class Linear extends Module {
     this.sparse = this.sparseInputs && this.outFeatures >= SPARSE_MIN_OUT &&
       (!wasm || wasmSplitFits(this.outFeatures, this.inFeatures)) &&
       splitRows(x.data, n, this.inFeatures, wasm ? WASM_SPARSE_MAX_DENSITY : SPARSE_MAX_DENSITY, this.split);
-    if (this.sparse && wasm) wasmSplitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
+    // the wasm sparse product seeds its sums with the bias
+    const biasDone = this.sparse && wasm;
+    if (biasDone) wasmSplitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data, this.bias ? this.bias.value.data : null);
     else if (this.sparse) splitGemmNT(this.split, this.outFeatures, this.weight.value.data, y.data);
     else gemmNT(n, this.outFeatures, this.inFeatures, x.data, this.weight.value.data, y.data);
-    if (this.bias) {
+    if (this.bias && !biasDone) {
       const b = this.bias.value.data, yd = y.data, o = this.outFeatures;
       for (let i = 0; i < n; i++) for (let j = 0, q = i * o; j < o; j++, q++) yd[q] += b[j];
     }
@@ -123,10 +125,12 @@ export class Linear extends Module {
     if (!x) throw new ShapeError('Linear: backward called before forward');
     const n = x.size / this.inFeatures, o = this.outFeatures, i = this.inFeatures;
     if (dout.size !== n * o) throw new ShapeError(`Linear: dout must be [${n}, ${o}], but got ${fmtShape(dout.shape)}`);
-    if (this.sparse && useWasm()) wasmSplitGemmTN(dout.data, o, this.split, this.weight.grad.data);
+    // the wasm sparse product sums dout's columns anyway: dbias comes with it
+    const biasDone = this.sparse && useWasm();
+    if (biasDone) wasmSplitGemmTN(dout.data, o, this.split, this.weight.grad.data, this.bias ? this.bias.grad.data : null);
     else if (this.sparse) splitGemmTN(dout.data, o, this.split, this.weight.grad.data);
     else gemmTN(o, i, n, dout.data, x.data, this.weight.grad.data, true);
-    if (this.bias) {
+    if (this.bias && !biasDone) {
       const db = this.bias.grad.data, d = dout.data;
       for (let r = 0; r < n; r++) for (let j = 0, q = r * o; j < o; j++, q++) db[j] += d[q];
     }

@@ -58,6 +58,7 @@ describe('Linear', () => {
           const y = l.forward(x).clone();
           expect(l.tookSparsePath).toBe(sparse);
           l.weight.grad.data.fill(0.5); // gradients accumulate on top of what is there
+          l.bias!.grad.data.fill(0.5);
           const dx = l.backward(dout).clone();
           return { y: [...y.data], dx: [...dx.data], dw: [...l.weight.grad.data], db: [...l.bias!.grad.data] };
         };

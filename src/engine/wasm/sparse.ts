@@ -21,8 +21,8 @@ function copyOut(rt: WasmRuntime, a: Float32Array, addr: number): void {
 const ints = (rt: WasmRuntime, addr: number, n: number) => new Int32Array(rt.f32.buffer, addr, n);
 const floats = (rt: WasmRuntime, addr: number, n: number) => new Float32Array(rt.f32.buffer, addr, n);
 
-/** y = x · Wᵀ = v · (row sums of W) + S · Wᵀ. */
-export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Float32Array): void {
+/** y = x · Wᵀ (+ bias) = v · (row sums of W) (+ bias) + S · Wᵀ. */
+export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Float32Array, bias: Float32Array | null = null): void {
   const rt = wasmRuntime();
   const { rows, cols, v, nnz } = s;
   rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + 2 + 2 * cols + O) + 128 + rt.stageBytes(w, w.length) + rt.stageBytes(y, y.length));
@@ -41,13 +41,18 @@ export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Flo
   floats(rt, ones, cols).fill(1);
   rt.k.sparseLines(onePtr, oneAt, ones, 1, wt, O, sums, 0);
   const c = floats(rt, sums, O), out = floats(rt, py, rows * O);
-  for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) out[q] = v * c[o];
+  if (bias) for (let o = 0; o < O; o++) c[o] = v * c[o] + bias[o];
+  else for (let o = 0; o < O; o++) c[o] *= v;
+  for (let r = 0; r < rows; r++) out.set(c, r * O);
   rt.k.sparseLines(ptr, at, val, rows, wt, O, py, 1);
   copyOut(rt, y, py);
 }
 
-/** dW += doutᵀ · x = v · (column sums of dout) on every entry of its row + (Sᵀ · dout)ᵀ. */
-export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw: Float32Array): void {
+/**
+ * dW += doutᵀ · x = v · (column sums of dout) on every entry of its row + (Sᵀ · dout)ᵀ; dbias,
+ * if given, += the column sums of dout (the same sums).
+ */
+export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw: Float32Array, dbias: Float32Array | null = null): void {
   const rt = wasmRuntime();
   const { rows, cols, v, nnz, rowPtr, idx, val } = s;
   rt.begin(4 * (cols * O + cols + 1 + 2 * nnz + O) + 96 + rt.stageBytes(dout, dout.length) + rt.stageBytes(dw, dw.length));
@@ -72,6 +77,7 @@ export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw:
   const sums = floats(rt, add, O);
   sums.fill(0);
   for (let r = 0; r < rows; r++) for (let o = 0, q = r * O; o < O; o++, q++) sums[o] += dout[q];
+  if (dbias) for (let o = 0; o < O; o++) dbias[o] += sums[o];
   for (let o = 0; o < O; o++) sums[o] *= v;
   rt.k.transpose4(dwt, cols, O, pdw, 1, add);
   copyOut(rt, dw, pdw);
