@@ -10,12 +10,16 @@
 // 3x3 stride-1 kernels take the Winograd path (winograd.ts) when they have enough channels, and a
 // direct kernel (conv-direct.ts) for y when they have one input channel per group.
 // The wasm backend (backend.ts) runs Winograd with f32x4 transforms for 3x3 stride-1 kernels with
-// enough channels (wasm/winograd.ts), and im2col + its f32x4 GEMM for every other geometry (wasm/conv.ts).
+// enough channels (wasm/winograd.ts), a direct f32x4 kernel for y of a 3x3 stride-1 kernel over
+// one input channel (wasm/direct-kernel.ts; its weight gradient keeps the columns), and im2col +
+// its f32x4 GEMM for every other geometry (wasm/conv.ts).
 import { MR, NR, gemmNT, gemmPacked, gemmTN, growScratch, packA, packB, packedSize } from './gemm.ts';
 import { winogradConv, winogradDweight, winogradWeights, winogradWeightsSize } from './winograd.ts';
 import { conv3x3Direct, directConvApplies } from './conv-direct.ts';
 import { useWasm } from './backend.ts';
-import { wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmIm2col, wasmPlaneSums } from './wasm/conv.ts';
+import {
+  wasmCol2im, wasmConv2dForward, wasmConvDweight, wasmConvDx, wasmDirectApplies, wasmDirectForward, wasmIm2col, wasmPlaneSums,
+} from './wasm/conv.ts';
 import { wasmRuntime } from './wasm/runtime.ts';
 import { wasmWinogradApplies, wasmWinogradBackward, wasmWinogradForward, wasmWinogradKeptSize } from './wasm/winograd.ts';
 import type { Conv2dGeometry } from './conv-geometry.ts';
@@ -149,6 +153,17 @@ export function conv2dForward(
   if (useWasm() && wasmWinogradApplies(g)) {
     const keep = keepCols && wasmRuntime().holds(col);
     wasmWinogradForward(g, x, weight, bias, y, keep ? col : null);
+    return keep;
+  }
+  if (useWasm() && wasmDirectApplies(g)) {
+    // the weight gradient still wants the columns (dotRows in wasmConvDweight): made apart from y
+    wasmDirectForward(g, x, weight, bias, y);
+    const keep = keepCols && wasmRuntime().holds(x) && wasmRuntime().holds(col);
+    for (let img = 0; img < g.n && keep; img++) {
+      for (let gi = 0; gi < g.groups; gi++) {
+        wasmIm2col(x, (img * g.cIn + gi) * g.h * g.w, 1, g, col, (img * g.groups + gi) * 9 * g.outH * g.outW);
+      }
+    }
     return keep;
   }
   if (useWasm()) return wasmConv2dForward(g, x, weight, bias, y, col, keepCols, isPointwise(g));

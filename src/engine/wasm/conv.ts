@@ -171,3 +171,40 @@ export function wasmPlaneSums(dy: Float32Array, n: number, C: number, L: number,
   rt.k.planeSums(dy.byteOffset, n, C, L, pb);
   copyOut(rt, dbias, pb, C);
 }
+
+/**
+ * A 3x3 stride-1 kernel over one input channel per group (a grayscale first layer) with rows of
+ * at least four outputs: direct3x3 (direct-kernel.ts) instead of im2col + a GEMM with K = 9.
+ */
+export function wasmDirectApplies(g: Conv2dGeometry): boolean {
+  return g.kH === 3 && g.kW === 3 && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 &&
+    g.padTop <= 2 && g.padLeft <= 2 && g.cIn === g.groups && g.outW >= 4;
+}
+
+/** The zero-bordered scratch plane the direct kernels copy each input plane into (zeroed here). */
+function directPad(rt: WasmRuntime, g: Conv2dGeometry): { pad: number; PW: number } {
+  const PW = (g.outW + 2 + 3) & ~3, floats = (g.outH + 2) * PW;
+  const pad = rt.scratch(floats * 4);
+  rt.f32.fill(0, pad >> 2, (pad >> 2) + floats);
+  return { pad, PW };
+}
+
+const directPadBytes = (g: Conv2dGeometry) => (g.outH + 2) * ((g.outW + 2 + 3) & ~3) * 4 + 16;
+
+/** y = conv2d(x, weight) + bias where wasmDirectApplies. */
+export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array): void {
+  const rt = wasmRuntime();
+  const { n, cIn, h, w, cOut, groups, outH, outW } = g;
+  const og = cOut / groups, xN = n * cIn * h * w, yN = n * cOut * outH * outW;
+  rt.begin(rt.stageBytes(x, xN) + rt.stageBytes(y, yN) + rt.stageBytes(weight, weight.length) + (bias ? rt.stageBytes(bias, cOut) : 0) + directPadBytes(g));
+  const px = rt.place(x, 0, xN), py = rt.place(y, 0, yN, false), pw = rt.place(weight, 0, weight.length);
+  const pb = bias ? rt.place(bias, 0, cOut) : 0;
+  const { pad, PW } = directPad(rt, g);
+  for (let img = 0; img < n; img++) {
+    for (let gi = 0; gi < groups; gi++) {
+      rt.k.direct3x3(px + (img * cIn + gi) * h * w * 4, h, w, g.padTop, g.padLeft, pad, PW, pw + gi * og * 36, pb ? pb + gi * og * 4 : 0,
+        og, py + (img * cOut + gi * og) * outH * outW * 4, outH, outW);
+    }
+  }
+  copyOut(rt, y, py, yN);
+}

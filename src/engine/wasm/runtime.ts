@@ -16,6 +16,7 @@ import { convFuncs } from './conv-kernel.ts';
 import { poolFuncs } from './pool-kernel.ts';
 import { sparseFuncs } from './sparse-kernel.ts';
 import { winogradFuncs } from './winograd-kernel.ts';
+import { directFuncs } from './direct-kernel.ts';
 
 const PAGE = 65536;
 /** Int32 index, in the memory's first (never handed out) KiB, of the allocator's shared top. */
@@ -32,6 +33,7 @@ export interface KernelExports {
   wgInput(x: number, planes: number, H: number, W: number, top: number, left: number, pad: number, PW: number, tilesH: number, tilesW: number, v: number, rowBytes: number, eBytes: number): void;
   wgGrad(dy: number, planes: number, H: number, W: number, top: number, left: number, pad: number, PW: number, tilesH: number, tilesW: number, d: number, rowBytes: number, eBytes: number): void;
   wgOutput(m: number, rowBytes: number, eBytes: number, planes: number, tilesH: number, tilesW: number, y: number, outH: number, outW: number, bias: number, edge: number): void;
+  direct3x3(x: number, H: number, W: number, top: number, left: number, pad: number, PW: number, w: number, bias: number, O: number, y: number, outH: number, outW: number): void;
   zeroCols(a: number, rows: number, rowBytes: number, from: number, to: number): void;
   im2col(x: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   col2im(dx: number, col: number, C: number, H: number, W: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
@@ -68,7 +70,7 @@ export function simdSupported(): boolean {
 
 /** Every function of the kernel module (the tests validate each module they build). */
 export function kernelFuncs(): Func[] {
-  return [packAFunc(), packBFunc(), gemmPackedFunc(), gemmPackedFunc(true), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs(), ...sparseFuncs(), ...winogradFuncs()];
+  return [packAFunc(), packBFunc(), gemmPackedFunc(), gemmPackedFunc(true), ...elementwiseFuncs(), ...convFuncs(), ...poolFuncs(), ...sparseFuncs(), ...winogradFuncs(), ...directFuncs()];
 }
 
 /** Whether this realm can back the kernel memory with a SharedArrayBuffer. */

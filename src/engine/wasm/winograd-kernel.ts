@@ -15,6 +15,26 @@ const HIGH = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
 const sub = F32x4.sub, add = F32x4.add;
 
 /**
+ * The code that copies an [H, W] plane at byte address `plane` into `pad` (rows PW floats long)
+ * at (top, left), four floats at a time; the border the caller zeroed stays zero.
+ */
+export function copyToPad(f: Func, plane: Code, H: Local, W: Local, top: Local, left: Local, pad: Local, PW: Local): Code[] {
+  const [r, q, src, dst, w4, base] = f.localsOf(i32, 6);
+  const k = I32.const;
+  const at = (b: Local, floats: Code) => I32.add(get(b), I32.shl(floats, k(2)));
+  return [
+    set(base, plane),
+    set(w4, I32.sub(get(W), k(3))),
+    forRange(r, k(0), get(H), k(1),
+      set(src, at(base, I32.mul(get(r), get(W)))),
+      set(dst, at(pad, I32.add(I32.mul(I32.add(get(r), get(top)), get(PW)), get(left)))),
+      forRange(q, k(0), get(w4), k(4), V128.store(at(dst, get(q)), V128.load(at(src, get(q))))),
+      forRange(q, get(q), get(W), k(1), F32.store(at(dst, get(q)), F32.load(at(src, get(q))))),
+    ),
+  ];
+}
+
+/**
  * wgInput(x, planes, H, W, top, left, pad, PW, tilesH, tilesW, v, rowBytes, eBytes) and
  * wgGrad(...) with the same parameters: each [H, W] plane of x is copied into `pad` (rows PW
  * floats long, whose border the caller zeroed) at (top, left), then every tile is transformed:
@@ -25,7 +45,7 @@ const sub = F32x4.sub, add = F32x4.add;
 function transformFunc(name: string, grad: boolean): Func {
   const f = new Func(name, new Array(13).fill(i32));
   const [x, planes, H, W, top, left, pad, PW, tilesH, tilesW, vAddr, rowBytes, eBytes] = f.params;
-  const [c, r, q, src, dst, ty, tx, row, out, w4] = f.localsOf(i32, 10);
+  const [c, ty, tx, row, out] = f.localsOf(i32, 5);
   const k = I32.const;
   // the patch's columns for four tiles: E[r][j] = padded (2ty + r, 2tx + j) of tiles tx .. tx+3
   const rowsIn = grad ? 2 : 4, colsIn = grad ? 2 : 4;
@@ -34,15 +54,7 @@ function transformFunc(name: string, grad: boolean): Func {
   const U = Array.from({ length: rowsIn }, () => f.localsOf(v128, 4));
   const at = (base: Local, floats: Code) => I32.add(get(base), I32.shl(floats, k(2)));
 
-  const copyPlane: Code[] = [
-    set(w4, I32.sub(get(W), k(3))),
-    forRange(r, k(0), get(H), k(1),
-      set(src, at(x, I32.mul(I32.add(I32.mul(get(c), get(H)), get(r)), get(W)))),
-      set(dst, at(pad, I32.add(I32.mul(I32.add(get(r), get(top)), get(PW)), get(left)))),
-      forRange(q, k(0), get(w4), k(4), V128.store(at(dst, get(q)), V128.load(at(src, get(q))))),
-      forRange(q, get(q), get(W), k(1), F32.store(at(dst, get(q)), F32.load(at(src, get(q))))),
-    ),
-  ];
+  const copyPlane = copyToPad(f, I32.add(get(x), I32.shl(I32.mul(I32.mul(get(c), get(H)), get(W)), k(2))), H, W, top, left, pad, PW);
 
   // one padded row's columns for tiles tx .. tx+3 (deinterleaved), then the row's own combination
   const loadRow = (rr: number): Code[] => {

@@ -28,7 +28,11 @@ describe('wasm conv2d in the kernel memory', () => {
   const cases: [string, Conv2dGeometry][] = [
     // (3x3 stride-1 kernels with >= 8 channels take Winograd instead: winograd.test.ts)
     ['16->32 5x5, 23 images (three chunks of the batched dweight)', geometry(23, 16, 32, 1, 10, 10, 5, 1, 2)],
-    ['W-CNN conv1 shape', geometry(3, 1, 16, 1, 28, 28, 3, 1, 1)],
+    ['W-CNN conv1 shape (the direct 3x3 kernel)', geometry(3, 1, 16, 1, 28, 28, 3, 1, 1)],
+    ['one channel per group, rows of 7 (the direct kernel, its last vector overlapping)', geometry(2, 2, 6, 2, 9, 7, 3, 1, 1)],
+    ['direct kernel, no padding', geometry(2, 1, 4, 1, 8, 10, 3, 1, 0)],
+    ['direct kernel, padding 2', geometry(2, 1, 4, 1, 6, 5, 3, 1, 2)],
+    ['rows of 3 outputs: im2col instead of the direct kernel', geometry(2, 1, 4, 1, 5, 3, 3, 1, 1)],
     ['groups, stride 2, 5x5', geometry(4, 6, 4, 2, 11, 9, 5, 2, 2)],
   ];
   for (const [name, g] of cases) {
