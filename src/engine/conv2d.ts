@@ -157,14 +157,12 @@ export function conv2dForward(
   }
   if (useWasm() && wasmDirectApplies(g)) {
     // the weight gradient still wants the columns (dotRows in wasmConvDweight): made apart from y
-    wasmDirectForward(g, x, weight, bias, y);
-    const keep = keepCols && wasmRuntime().holds(x) && wasmRuntime().holds(col);
-    for (let img = 0; img < g.n && keep; img++) {
-      for (let gi = 0; gi < g.groups; gi++) {
-        wasmIm2col(x, (img * g.cIn + gi) * g.h * g.w, 1, g, col, (img * g.groups + gi) * 9 * g.outH * g.outW);
-      }
+    const inMemory = wasmRuntime().holds(col);
+    wasmDirectForward(g, x, weight, bias, y, keepCols && inMemory ? col : null);
+    for (let img = 0; img < g.n && keepCols && !inMemory; img++) {
+      for (let gi = 0; gi < g.groups; gi++) im2col(x, (img * g.cIn + gi) * g.h * g.w, 1, g, col, (img * g.groups + gi) * 9 * g.outH * g.outW);
     }
-    return keep;
+    return keepCols;
   }
   if (useWasm()) return wasmConv2dForward(g, x, weight, bias, y, col, keepCols, isPointwise(g));
   const { n, cIn, h, w, cOut, groups, kH, kW, outH, outW } = g;

@@ -191,8 +191,11 @@ function directPad(rt: WasmRuntime, g: Conv2dGeometry): { pad: number; PW: numbe
 
 const directPadBytes = (g: Conv2dGeometry) => (g.outH + 2) * ((g.outW + 2 + 3) & ~3) * 4 + 16;
 
-/** y = conv2d(x, weight) + bias where wasmDirectApplies. */
-export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array): void {
+/**
+ * y = conv2d(x, weight) + bias where wasmDirectApplies; with `col` (in the kernel memory) every
+ * image's columns are made there too, for the weight gradient (wasmConvDweight).
+ */
+export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, col: Float32Array | null): void {
   const rt = wasmRuntime();
   const { n, cIn, h, w, cOut, groups, outH, outW } = g;
   const og = cOut / groups, xN = n * cIn * h * w, yN = n * cOut * outH * outW;
@@ -202,8 +205,10 @@ export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Fl
   const { pad, PW } = directPad(rt, g);
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
-      rt.k.direct3x3(px + (img * cIn + gi) * h * w * 4, h, w, g.padTop, g.padLeft, pad, PW, pw + gi * og * 36, pb ? pb + gi * og * 4 : 0,
+      const plane = px + (img * cIn + gi) * h * w * 4;
+      rt.k.direct3x3(plane, h, w, g.padTop, g.padLeft, pad, PW, pw + gi * og * 36, pb ? pb + gi * og * 4 : 0,
         og, py + (img * cOut + gi * og) * outH * outW * 4, outH, outW);
+      if (col) im2colAt(rt, plane, col.byteOffset + (img * groups + gi) * 9 * outH * outW * 4, 1, g);
     }
   }
   copyOut(rt, y, py, yN);
