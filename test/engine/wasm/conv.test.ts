@@ -35,7 +35,7 @@ describe('wasm conv2d in the kernel memory', () => {
     ['rows of 3 outputs: im2col instead of the direct kernel', geometry(2, 1, 4, 1, 5, 3, 3, 1, 1)],
     ['groups, stride 2, 5x5', geometry(4, 6, 4, 2, 11, 9, 5, 2, 2)],
   ];
-  for (const [name, g] of cases) {
+  for (const [name, g, xOutside] of [...cases, ['W-CNN conv1, the batch outside the kernel memory (one-thread training)', cases[1][1], true] as const]) {
     it(name, () => {
       setBackend('wasm');
       const rng = new Rng(17);
@@ -44,7 +44,7 @@ describe('wasm conv2d in the kernel memory', () => {
       const b = rand(g.cOut, rng);
       const dy = rand(g.n * g.cOut * g.outH * g.outW, rng);
       const ref = naiveConv2d(g, x, w, b, dy);
-      const xm = inMemory(x), dym = inMemory(dy);
+      const xm = xOutside ? x : inMemory(x), dym = inMemory(dy);
       const y = inMemory(new Float32Array(ref.y.length).fill(NaN));
       const col = inMemory(new Float32Array(conv2dColSize(g, true)));
       expect(conv2dForward(g, xm, w, b, y, col, true)).toBe(true);
