@@ -1,9 +1,14 @@
 // Terminal output for the commands: colour, spinner and progress bars on a TTY; plain lines
 // with no ANSI codes off a TTY (CI logs, pipes). NO_COLOR is honoured.
 import { Chalk, type ChalkInstance } from 'chalk';
-import cliProgress from 'cli-progress';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { onErrorCleanup } from './errors.ts';
+
+// The spinner and bar packages load only where a terminal could show them: off a TTY (CI logs,
+// pipes, the tests' runs) they draw nothing, and loading them cost ~90 ms of every command's start.
+const terminal = (!!process.stdout.isTTY || !!process.stderr.isTTY) && !process.env.CI;
+const ora = terminal ? (await import('ora')).default : undefined;
+const cliProgress = terminal ? (await import('cli-progress')).default : undefined;
 
 export interface Ui {
   /** Human-readable output goes here (stdout, or stderr when --json owns stdout). */
@@ -51,7 +56,7 @@ export function makeUi(opts: { quiet?: boolean; json?: boolean } = {}): Ui {
       process.stderr.write(`${c.yellow('warning:')} ${text}\n`);
     },
     spin(text) {
-      if (!tty || quiet) {
+      if (!tty || quiet || !ora) {
         return { text() {}, done: (t) => ui.line(t), stop() {} };
       }
       const o: Ora = ora({ text, stream, color: 'cyan', discardStdin: false }).start();
@@ -69,7 +74,7 @@ export function makeUi(opts: { quiet?: boolean; json?: boolean } = {}): Ui {
       };
     },
     bar(total, label) {
-      if (!tty || quiet) return { update() {}, stop() {} };
+      if (!tty || quiet || !cliProgress) return { update() {}, stop() {} };
       const b = new cliProgress.SingleBar(
         {
           format: `${label} ${c.cyan('{bar}')} {value}/{total} | loss {loss} | acc {acc} | {rate} samples/s | ETA {eta_formatted}`,
