@@ -20,11 +20,16 @@ const TILE_TARGET = 256;
 /** Channels per group below which the GEMMs (K = channels) are too short to beat im2col. */
 const MIN_CHANNELS = 8;
 
-/** Whether the wasm Winograd path runs this geometry (it needs the shared kernel memory, where layer workspaces live). */
+/**
+ * Whether the wasm Winograd path runs this geometry: 3x3, stride 1, undilated, at most 2 zeros
+ * on every side (dx pads dy with 2 - pad), enough channels both ways, and the shared kernel
+ * memory (where layer workspaces, and so the kept V, live).
+ */
 export function wasmWinogradApplies(g: Conv2dGeometry): boolean {
+  const padBottom = g.outH + 2 - g.h - g.padTop, padRight = g.outW + 2 - g.w - g.padLeft;
   return g.kH === 3 && g.kW === 3 && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 &&
-    g.padTop <= 2 && g.padLeft <= 2 && g.outH - g.h - g.padTop <= 0 && g.outW - g.w - g.padLeft <= 0 && g.cIn / g.groups >= MIN_CHANNELS && g.cOut / g.groups >= MIN_CHANNELS &&
-    wasmRuntime().shared;
+    Math.max(g.padTop, g.padLeft, padBottom, padRight) <= 2 &&
+    g.cIn / g.groups >= MIN_CHANNELS && g.cOut / g.groups >= MIN_CHANNELS && wasmRuntime().shared;
 }
 
 const tiles = (size: number) => (size + 1) >> 1;
@@ -72,9 +77,11 @@ function packKernels(rt: WasmRuntime, u: Float32Array, rows: number, K: number, 
 }
 
 /**
- * The forward products of one group: V of `planes` input channels (at x, planes of H x W) for
- * images i0 .. i0+imgs, then M = U·V and y = AᵀMA into `outPlanes` channels (at y). `v` is the
- * chunk's V: tile column t0 onward of [16][planes, vRow] matrices.
+ * One direction's forward path (y from x, or dx from dy): `planes` input channels of H x W
+ * (xImage bytes apart per image) into `outPlanes` channels of outH x outW, with its tiling, the
+ * padded scratch plane, the packed kernels and M's scratch. transformIn makes V of a chunk of
+ * images (tile columns t0 onward of [16][planes, vRow] matrices at v); productsOut takes
+ * M = U·V and writes y = AᵀMA.
  */
 interface Pass {
   planes: number; H: number; W: number; top: number; left: number; xImage: number;
