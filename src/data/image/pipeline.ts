@@ -10,6 +10,7 @@ import { fitInk, fitMargin, sourceBox } from './fit.ts';
 import { removePrintedLines } from './lines.ts';
 import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
 import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
+import { stageDone } from './stages.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
 import { LB, LG, LR, opaqueLuma } from './working.ts';
@@ -54,6 +55,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const fail = (reason: string): Preprocessed => ({ reason, info });
   if (!read) return fail('no digit found: the image is fully transparent');
   const work = read;
+  stageDone('read');
 
   const { w, h, k } = work;
   const n = w * h;
@@ -71,6 +73,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
     light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
   }
+  stageDone('paper');
 
   const maps: InkMap[] = [];
   let lines = { horizontal: 0, vertical: 0 };
@@ -88,8 +91,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     if (polarity !== undefined) judgeSurroundings(lb, lum, w, h, polarity);
     return { s, dark: polarity, t, lb };
   };
-  maps.push(regionsFor(dark, true), regionsFor(light, false));
+  maps.push(regionsFor(dark, true));
+  stageDone('dark');
+  maps.push(regionsFor(light, false));
   settlePolarity(maps[0].lb, maps[1].lb, lum, w, h);
+  stageDone('light');
   // colour, when the ink differs from the paper in hue more than in brightness (red on grey):
   // looked at only when brightness shows no clear ink
   const bestContrast = Math.max(0, ...maps.flatMap((m) => m.lb.regions.filter((r) => !r.rejected).map((r) => r.mass / r.area)));
@@ -171,6 +177,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   if (rival && !info.warnings?.some((x) => x.startsWith('more than one digit?'))) {
     info.warnings = ['more than one digit? another region with as much ink lies beside the one read', ...(info.warnings ?? [])];
   }
+  stageDone('finish');
   return res.pixels ? { pixels: res.pixels, info } : fail(res.reason ?? 'no digit found');
 
   /** Distance from the local paper colour, when it carries more of the ink than brightness does. */
