@@ -2,7 +2,8 @@
 // everything --json reports), e.g. before and after a change meant only to make it faster.
 // Usage: npx tsx scripts/photos/compare.ts --pipeline A --pipeline B [--weights FILE] [--per N] [--seed N] [--big N]
 //   --weights: the model the pipelines ask between candidates (as mnist-predict does); without
-//   it they pick the most ink. --big: also the first N scenes upscaled to 12 MP (4000×3000).
+//   it they pick the most ink. --big: also the first scene of the first N conditions, upscaled to
+//   12 MP (4000×3000).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { classify } from '../../src/cli/predict.ts';
 import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
 import type { RgbaImage } from '../../src/data/image-io.ts';
-import { makeSet } from './scenes.ts';
+import { CONDITIONS, makeSet } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
@@ -38,7 +39,7 @@ function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
 }
 const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) });
 const pictures: { id: string; image: RgbaImage }[] = scenes.map((s) => ({ id: s.id, image: s.image }));
-for (const s of scenes.slice(0, Number(values.big))) {
+for (const s of CONDITIONS.slice(0, Number(values.big)).map((c) => scenes.find((x) => x.condition === c)!)) {
   const { width: w, height: h } = s.image;
   pictures.push({ id: `${s.id}@12MP`, image: w > h ? upscale(s.image, 4000, 3000) : upscale(s.image, 3000, 4000) });
 }

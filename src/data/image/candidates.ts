@@ -119,8 +119,8 @@ export function judgeEdges(lb: Labels, rgb: Float32Array[], w: number, h: number
       : [[c.x0, c.x1, c.y0 - 1 - d, c.y0 - 1], [c.x0, c.x1, c.y1 + 1, c.y1 + 1 + d]];
     if (bands.some(([x0, x1, y0, y1]) => x0 < 0 || y0 < 0 || x1 > w || y1 > h)) continue;
     const [one, other] = bands.map(([x0, x1, y0, y1]) => rgb.map((ch) => {
-      const vals: number[] = [];
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) vals.push(ch[y * w + x]);
+      const vals = new Float32Array((x1 - x0) * (y1 - y0));
+      for (let y = y0, k = 0; y < y1; y++) for (let x = x0; x < x1; x++) vals[k++] = ch[y * w + x];
       return quantile(vals, 0.5);
     }));
     let differ = 0;

@@ -94,40 +94,40 @@ export function opaqueWorking(img: RgbaImage, maxSide: number): Working | undefi
   const step = k >= 4 ? Math.max(2, Math.ceil(k / 3)) : 1;
   // one word a pixel, RGBA in memory: r is the low byte, alpha the high one
   const words = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, W * H) : new Uint32Array(d.slice(0, W * H * 4).buffer);
-  const sr = new Float64Array(w), sg = new Float64Array(w), sb = new Float64Array(w), cnt = new Float64Array(w);
+  // the columns read, and the block each falls in
+  let nx = 0;
+  for (let X = 0; X < w; X++) nx += Math.ceil((Math.min(W, (X + 1) * k) - X * k) / step);
+  const cols = new Int32Array(nx), colBlock = new Int32Array(nx), perRow = new Int32Array(w);
+  for (let X = 0, t = 0; X < w; X++) {
+    for (let x = X * k, xEnd = Math.min(W, (X + 1) * k); x < xEnd; x += step, t++) {
+      cols[t] = x;
+      colBlock[t] = X;
+      perRow[X]++;
+    }
+  }
+  // red and blue summed together, in the low and high 16 bits: a block is at most 3×3 samples
+  // (k ≥ 4) or k×k pixels (k ≤ 3), far below 65536 / 255
+  const rb = new Int32Array(w), gs = new Int32Array(w);
   const r = new Float32Array(w * h), g = new Float32Array(w * h), b = new Float32Array(w * h);
-  let all = 0xff;
   for (let Y = 0; Y < h; Y++) {
-    sr.fill(0);
-    sg.fill(0);
-    sb.fill(0);
-    cnt.fill(0);
-    const yEnd = Math.min(H, (Y + 1) * k);
-    for (let y = Y * k; y < yEnd; y += step) {
+    rb.fill(0);
+    gs.fill(0);
+    let and = -1, rows = 0;
+    for (let y = Y * k, yEnd = Math.min(H, (Y + 1) * k); y < yEnd; y += step, rows++) {
       const o = y * W;
-      for (let X = 0; X < w; X++) {
-        const xEnd = Math.min(W, (X + 1) * k);
-        let ar = 0, ag = 0, ab = 0, and = 0xffffffff, c = 0;
-        for (let x = X * k; x < xEnd; x += step, c++) {
-          const v = words[o + x];
-          and &= v;
-          ar += v & 255;
-          ag += (v >>> 8) & 255;
-          ab += (v >>> 16) & 255;
-        }
-        sr[X] += ar;
-        sg[X] += ag;
-        sb[X] += ab;
-        cnt[X] += c;
-        all &= and >>> 24;
+      for (let t = 0; t < nx; t++) {
+        const v = words[o + cols[t]], X = colBlock[t];
+        and &= v;
+        rb[X] += v & 0xff00ff;
+        gs[X] += (v >>> 8) & 255;
       }
     }
-    if (all !== 0xff) return undefined;
+    if (and >>> 24 !== 0xff) return undefined;
     for (let X = 0; X < w; X++) {
-      const j = Y * w + X, c = 255 * cnt[X];
-      r[j] = sr[X] / c;
-      g[j] = sg[X] / c;
-      b[j] = sb[X] / c;
+      const j = Y * w + X, c = 255 * (rows * perRow[X]);
+      r[j] = (rb[X] & 0xffff) / c;
+      g[j] = gs[X] / c;
+      b[j] = (rb[X] >>> 16) / c;
     }
   }
   return toSide(w, h, k, [r, g, b], maxSide);
