@@ -41,18 +41,20 @@ export function upsample(c: Float32Array, g: PaperGrid, w: number, h: number): F
 
 /**
  * Running max over a square window of ±r samples (van Herk / Gil–Werman: three comparisons a
- * pixel whatever the window), negated when `negate`: min(a) is then -dilate(-a). Rows first,
+ * pixel whatever the window), of `a` negated when `negateIn`, negated when `negate`: min(a) is
+ * then -dilate(-a). Rows first,
  * then columns, each run over whole rows at a time so memory is read in order. Outside the
  * picture counts as -∞ (the window is cut at the edges).
  */
-function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch): Float32Array {
+function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch, negateIn = false): Float32Array {
   const k = 2 * r + 1;
   // along rows: prefix (g) and suffix (s) maxima within blocks of k over the padded row
   const rows = new Float32Array(w * h);
   const n = w + 2 * r;
   const row = new Float32Array(n).fill(-Infinity), g = new Float32Array(n), s = new Float32Array(n);
   for (let y = 0; y < h; y++) {
-    row.set(a.subarray(y * w, y * w + w), r);
+    if (negateIn) for (let x = 0, o = y * w; x < w; x++) row[r + x] = -a[o + x];
+    else row.set(a.subarray(y * w, y * w + w), r);
     blockScan(row, g, s, n, k, 1);
     const o = y * w;
     for (let i = 0; i < w; i++) {
@@ -110,12 +112,6 @@ function blockScan(a: Float32Array, g: Float32Array, s: Float32Array, count: num
   }
 }
 
-function negated(a: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = -a[i];
-  return out;
-}
-
 /** Block max (or min) over f×f blocks: the image at 1/f of its size. */
 function reduce(a: Float32Array, w: number, h: number, f: number, max: boolean): { a: Float32Array; w: number; h: number } {
   const w2 = Math.ceil(w / f), h2 = Math.ceil(h / f);
@@ -144,7 +140,7 @@ export function paperLevels(lum: Float32Array, w: number, h: number, r: number):
   // close = erode(dilate(x)) = -dilate(-dilate(x)); open = dilate(erode(x)) = dilate(-dilate(-x))
   const scratch = new Scratch(hi.w, hi.h, rr);
   const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true, scratch), hi.w, hi.h, rr, true, scratch);
-  const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true, scratch), lo.w, lo.h, rr, false, scratch);
+  const open = dilate(dilate(lo.a, lo.w, lo.h, rr, true, scratch, true), lo.w, lo.h, rr, false, scratch);
   if (f === 1) return { close, open };
   const grid = { cell: f, r: rr, gw: hi.w, gh: hi.h };
   return { close: upsample(close, grid, w, h), open: upsample(open, grid, w, h) };
