@@ -83,7 +83,7 @@ export function judgeRegions(lb: Labels, w: number, h: number, minSide: number):
 export function settlePolarity(dk: Labels, lt: Labels, lum: Float32Array, w: number, h: number): void {
   const mean = (lb: Labels) => {
     const sums = new Float64Array(lb.regions.length);
-    for (let i = 0; i < lb.label.length; i++) if (lb.label[i] >= 0) sums[lb.label[i]] += lum[i];
+    sumByLabel(lb.label, new Uint8Array(lb.regions.length).fill(1), lum, sums);
     return lb.regions.map((r) => sums[r.id] / r.area);
   };
   const md = mean(dk), ml = mean(lt);
@@ -154,7 +154,7 @@ export function judgeEdges(lb: Labels, rgb: Float32Array[], w: number, h: number
  */
 export function judgeSurroundings(lb: Labels, lum: Float32Array, w: number, h: number, dark: boolean): void {
   const sums = new Float64Array(lb.regions.length);
-  for (let i = 0; i < lb.label.length; i++) if (lb.label[i] >= 0 && !lb.regions[lb.label[i]].rejected) sums[lb.label[i]] += lum[i];
+  sumByLabel(lb.label, Uint8Array.from(lb.regions, (c) => (c.rejected ? 0 : 1)), lum, sums);
   for (const c of lb.regions) {
     if (c.rejected) continue;
     const level = sums[c.id] / c.area;
@@ -171,5 +171,13 @@ export function judgeSurroundings(lb: Labels, lum: Float32Array, w: number, h: n
       }
     }
     if (ring > 0 && alike > 0.4 * ring) c.rejected = 'not apart from the paper around it';
+  }
+}
+
+/** Adds `lum` over each region (`label`, -1: none) whose `keep` is set into `sums`. */
+function sumByLabel(label: Int32Array, keep: Uint8Array, lum: Float32Array, sums: Float64Array): void {
+  for (let i = 0; i < label.length; i++) {
+    const l = label[i];
+    if (l >= 0 && keep[l]) sums[l] += lum[i];
   }
 }

@@ -9,7 +9,7 @@ import { blur3 } from './filters.ts';
 import { fitInk, fitMargin, sourceBox } from './fit.ts';
 import { removePrintedLines } from './lines.ts';
 import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
-import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
+import { groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
 import { stageDone } from './stages.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
@@ -42,6 +42,52 @@ function grow3(m: Uint8Array, w: number, h: number): Uint8Array {
   return out;
 }
 
+/** How far each pixel is darker (`dark`) and lighter (`light`) than the paper, in proportion to it. */
+function inkStrength(lum: Float32Array, close: Float32Array, open: Float32Array, dark: Float32Array, light: Float32Array): void {
+  for (let i = 0; i < lum.length; i++) {
+    dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
+    light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
+  }
+}
+
+/** 1 where `s` is above `t`. */
+function above(s: Float32Array, t: number): Uint8Array {
+  const mask = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) mask[i] = s[i] > t ? 1 : 0;
+  return mask;
+}
+
+function maxOf(s: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) if (s[i] > m) m = s[i];
+  return m;
+}
+
+/**
+ * Grows the ink `v` from the `count` pixels on `stack` (already set) through the faint pixels
+ * 8-connected to it (above `lo`, up to the noise threshold `t`), each set to its level between
+ * lo and hi; returns the box of the pixels taken from the stack, [x0, x1) × [y0, y1).
+ */
+function growInk(v: Float32Array, s: Float32Array, stack: Int32Array, count: number, w: number, h: number, lo: number, hi: number, t: number): { x0: number; y0: number; x1: number; y1: number } {
+  let x0 = w, y0 = h, x1 = 0, y1 = 0, sp = count;
+  while (sp > 0) {
+    const i = stack[--sp];
+    const x = i % w, y = (i - x) / w;
+    if (x < x0) x0 = x;
+    if (x >= x1) x1 = x + 1;
+    if (y < y0) y0 = y;
+    if (y >= y1) y1 = y + 1;
+    for (let yy = y > 0 ? y - 1 : 0, ye = y < h - 1 ? y + 1 : y; yy <= ye; yy++) {
+      for (let j = yy * w + (x > 0 ? x - 1 : 0), je = yy * w + (x < w - 1 ? x + 1 : x); j <= je; j++) {
+        if (v[j] !== 0 || s[j] <= lo || s[j] > t) continue;
+        v[j] = clamp01((s[j] - lo) / (hi - lo));
+        stack[sp++] = j;
+      }
+    }
+  }
+  return { x0, y0, x1, y1 };
+}
+
 /**
  * Converts a picture to the 28×28 input the model was trained on, or says why there is no digit.
  * Steps: alpha compositing → working resolution → local paper level (dark and light ink, or
@@ -69,10 +115,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const grid = paperGrid(w, h);
   const { close, open } = paperLevels(lum, w, h, paperRadius(w, h));
   const dark = new Float32Array(n), light = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
-    light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
-  }
+  inkStrength(lum, close, open, dark, light);
   stageDone('paper');
 
   const maps: InkMap[] = [];
@@ -81,8 +124,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const m = median(s), sigma = mad(s) * 1.4826;
     const t = Math.max(m + 5 * sigma, m + 0.03);
     if (polarity === true) lines = removePrintedLines(s, w, h, Math.max(m + 3 * sigma, m + 0.02));
-    const mask = new Uint8Array(n);
-    for (let i = 0; i < n; i++) mask[i] = s[i] > t ? 1 : 0;
+    const mask = above(s, t);
     // speckled chalk and grainy pencil: join the grains before counting regions
     const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
     const lb = labelRegions(closed, s, w, h);
@@ -112,7 +154,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const seeds: Seed[] = [];
   let regionCount = 0, peak = 0;
   for (const map of maps) {
-    for (let i = 0; i < n; i++) if (map.s[i] > peak) peak = map.s[i];
+    peak = Math.max(peak, maxOf(map.s));
     for (const r of map.lb.regions) {
       regionCount++;
       if (r.rejected) {
@@ -213,8 +255,10 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     // the group's ink level: its strong core
     let pk = 0;
     for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] > pk) pk = s[i];
-    const core: number[] = [];
-    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) core.push(s[i]);
+    let nCore = 0;
+    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) nCore++;
+    const core = new Float32Array(nCore);
+    for (let y = g.y0, j = 0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) core[j++] = s[i];
     const hi = quantile(core, 0.6);
     const lo = Math.min(Math.max(0.8 * t, 0.12 * hi), 0.5 * hi);
     const level = (x: number) => clamp01((x - lo) / (hi - lo));
@@ -230,17 +274,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
         }
       }
     }
-    const u = { x0: w, y0: h, x1: 0, y1: 0 };
-    floodStack(stack, sp, w, h, (_, x, y) => {
-      if (x < u.x0) u.x0 = x;
-      if (x >= u.x1) u.x1 = x + 1;
-      if (y < u.y0) u.y0 = y;
-      if (y >= u.y1) u.y1 = y + 1;
-    }, (j) => {
-      if (v[j] !== 0 || s[j] <= lo || s[j] > t) return false;
-      v[j] = level(s[j]);
-      return true;
-    });
+    const u = growInk(v, s, stack, sp, w, h, lo, hi, t);
     if (u.x1 <= u.x0) return { reason: 'no digit found', contrast: hi };
     // the rest works on a cut-out with room for the stroke to grow
     const m = fitMargin(Math.max(u.x1 - u.x0, u.y1 - u.y0), o);
