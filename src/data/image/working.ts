@@ -73,7 +73,9 @@ function toSide(w0: number, h0: number, k: number, rgb: Float32Array[], maxSide:
 
 function luma(r: Float32Array, g: Float32Array, b: Float32Array): Float32Array {
   const lum = new Float32Array(r.length);
-  for (let i = 0; i < r.length; i++) lum[i] = LR * r[i] + LG * g[i] + LB * b[i];
+  // the weights as locals: the loop runs uncompiled at first, where a module's binding is a context lookup each read
+  const lr = LR, lg = LG, lb = LB;
+  for (let i = 0; i < r.length; i++) lum[i] = lr * r[i] + lg * g[i] + lb * b[i];
   return lum;
 }
 
@@ -110,27 +112,42 @@ export function opaqueWorking(img: RgbaImage, maxSide: number): Working | undefi
   const rb = new Int32Array(w), gs = new Int32Array(w);
   const r = new Float32Array(w * h), g = new Float32Array(w * h), b = new Float32Array(w * h);
   for (let Y = 0; Y < h; Y++) {
-    rb.fill(0);
-    gs.fill(0);
-    let and = -1, rows = 0;
-    for (let y = Y * k, yEnd = Math.min(H, (Y + 1) * k); y < yEnd; y += step, rows++) {
-      const o = y * W;
-      for (let t = 0; t < nx; t++) {
-        const v = words[o + cols[t]], X = colBlock[t];
-        and &= v;
-        rb[X] += v & 0xff00ff;
-        gs[X] += (v >>> 8) & 255;
-      }
-    }
-    if (and >>> 24 !== 0xff) return undefined;
-    for (let X = 0; X < w; X++) {
-      const j = Y * w + X, c = 255 * (rows * perRow[X]);
-      r[j] = (rb[X] & 0xffff) / c;
-      g[j] = gs[X] / c;
-      b[j] = (rb[X] >>> 16) / c;
-    }
+    const y0 = Y * k, yEnd = Math.min(H, (Y + 1) * k);
+    if (sumBlockRow(words, W, y0, yEnd, step, cols, colBlock, rb, gs) >>> 24 !== 0xff) return undefined;
+    blockMeans(rb, gs, perRow, Math.ceil((yEnd - y0) / step), Y * w, r, g, b);
   }
   return toSide(w, h, k, [r, g, b], maxSide);
+}
+
+/**
+ * Adds up the pixels of rows y0, y0 + step, ... < yEnd at columns `cols` into their blocks
+ * (`colBlock`): red + 65536·blue into `rb`, green into `gs` (both cleared first). Returns the AND
+ * of the pixels read (its high byte is 255 when all were opaque).
+ */
+function sumBlockRow(words: Uint32Array, W: number, y0: number, yEnd: number, step: number, cols: Int32Array, colBlock: Int32Array, rb: Int32Array, gs: Int32Array): number {
+  rb.fill(0);
+  gs.fill(0);
+  let and = -1;
+  for (let y = y0; y < yEnd; y += step) {
+    const o = y * W;
+    for (let t = 0; t < cols.length; t++) {
+      const v = words[o + cols[t]], X = colBlock[t];
+      and &= v;
+      rb[X] += v & 0xff00ff;
+      gs[X] += (v >>> 8) & 255;
+    }
+  }
+  return and;
+}
+
+/** One row of blocks' means in 0..1, from sumBlockRow's sums over `rows` rows of `perRow[X]` pixels, at `at` in r, g, b. */
+function blockMeans(rb: Int32Array, gs: Int32Array, perRow: Int32Array, rows: number, at: number, r: Float32Array, g: Float32Array, b: Float32Array): void {
+  for (let X = 0; X < rb.length; X++) {
+    const j = at + X, c = 255 * (rows * perRow[X]);
+    r[j] = (rb[X] & 0xffff) / c;
+    g[j] = gs[X] / c;
+    b[j] = (rb[X] >>> 16) / c;
+  }
 }
 
 /**
