@@ -63,12 +63,39 @@ function maxOf(s: Float32Array): number {
   return m;
 }
 
+type Box = { x0: number; y0: number; x1: number; y1: number };
+
+/** The group's strong core within its box: the values of `s` over the group (`inGroup[label + 1]`) at half its peak or more. */
+function groupCore(label: Int32Array, inGroup: Uint8Array, s: Float32Array, w: number, g: Box): Float32Array {
+  let pk = 0;
+  for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] > pk) pk = s[i];
+  let nCore = 0;
+  for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] >= 0.5 * pk) nCore++;
+  const core = new Float32Array(nCore);
+  for (let y = g.y0, j = 0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] >= 0.5 * pk) core[j++] = s[i];
+  return core;
+}
+
+/** The group's pixels above lo set in `v` to their level between lo and hi and put on `stack`; returns how many. */
+function groupSeeds(label: Int32Array, inGroup: Uint8Array, s: Float32Array, w: number, g: Box, lo: number, hi: number, v: Float32Array, stack: Int32Array): number {
+  let sp = 0;
+  for (let y = g.y0; y < g.y1; y++) {
+    for (let i = y * w + g.x0; i < y * w + g.x1; i++) {
+      if (inGroup[label[i] + 1] && s[i] > lo) {
+        v[i] = clamp01((s[i] - lo) / (hi - lo));
+        stack[sp++] = i;
+      }
+    }
+  }
+  return sp;
+}
+
 /**
  * Grows the ink `v` from the `count` pixels on `stack` (already set) through the faint pixels
  * 8-connected to it (above `lo`, up to the noise threshold `t`), each set to its level between
  * lo and hi; returns the box of the pixels taken from the stack, [x0, x1) × [y0, y1).
  */
-function growInk(v: Float32Array, s: Float32Array, stack: Int32Array, count: number, w: number, h: number, lo: number, hi: number, t: number): { x0: number; y0: number; x1: number; y1: number } {
+function growInk(v: Float32Array, s: Float32Array, stack: Int32Array, count: number, w: number, h: number, lo: number, hi: number, t: number): Box {
   let x0 = w, y0 = h, x1 = 0, y1 = 0, sp = count;
   while (sp > 0) {
     const i = stack[--sp];
@@ -86,6 +113,45 @@ function growInk(v: Float32Array, s: Float32Array, stack: Int32Array, count: num
     }
   }
   return { x0, y0, x1, y1 };
+}
+
+/** The fine pixels whose working pixel (`cellX`, `cellY`: -1 outside the cut-out) is set in `wide` (cw wide). */
+function fineWanted(cellX: Int32Array, cellY: Int32Array, wide: Uint8Array, cw: number): Uint8Array {
+  const fw = cellX.length, fh = cellY.length;
+  const want = new Uint8Array(fw * fh);
+  for (let Y = 0; Y < fh; Y++) {
+    if (cellY[Y] < 0) continue;
+    for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
+  }
+  return want;
+}
+
+/**
+ * The ink strength of the fine pixels (`lumF`, fine blocks of f source pixels from (x0, y0)) whose
+ * working pixel is set in `near`, against the working copy's `paper` level (w×h, k source pixels a
+ * pixel) interpolated bilinearly; scaled between lo and hi as the working copy's ink was.
+ */
+function fineStrength(paper: Float32Array, w: number, h: number, k: number, dark: boolean, lumF: Float32Array,
+  fine: { f: number; x0: number; y0: number; cellX: Int32Array; cellY: Int32Array; near: Uint8Array; cw: number }, lo: number, hi: number): Float32Array {
+  const { f, x0, y0, cellX, cellY, near, cw } = fine;
+  const fw = cellX.length, fh = cellY.length;
+  const v = new Float32Array(fw * fh);
+  for (let Y = 0; Y < fh; Y++) {
+    const cy = cellY[Y];
+    if (cy < 0) continue;
+    const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
+    for (let X = 0; X < fw; X++) {
+      const cx = cellX[X];
+      if (cx < 0 || !near[cy * cw + cx]) continue;
+      const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
+      const i = py * w + px;
+      const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
+      const L = lumF[Y * fw + X];
+      const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
+      if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
+    }
+  }
+  return v;
 }
 
 /**
@@ -253,27 +319,12 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     for (const id of ids) inGroup[id + 1] = 1;
     const g = unionBox([...ids].map((id) => lb.regions[id]));
     // the group's ink level: its strong core
-    let pk = 0;
-    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] > pk) pk = s[i];
-    let nCore = 0;
-    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) nCore++;
-    const core = new Float32Array(nCore);
-    for (let y = g.y0, j = 0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) core[j++] = s[i];
-    const hi = quantile(core, 0.6);
+    const hi = quantile(groupCore(lb.label, inGroup, s, w, g), 0.6);
     const lo = Math.min(Math.max(0.8 * t, 0.12 * hi), 0.5 * hi);
-    const level = (x: number) => clamp01((x - lo) / (hi - lo));
     // the group's ink, grown through the faint pixels around it (antialiased edges)
     const v = new Float32Array(n);
     const stack = new Int32Array(n);
-    let sp = 0;
-    for (let y = g.y0; y < g.y1; y++) {
-      for (let i = y * w + g.x0; i < y * w + g.x1; i++) {
-        if (inGroup[lb.label[i] + 1] && s[i] > lo) {
-          v[i] = level(s[i]);
-          stack[sp++] = i;
-        }
-      }
-    }
+    const sp = groupSeeds(lb.label, inGroup, s, w, g, lo, hi, v, stack);
     const u = growInk(v, s, stack, sp, w, h, lo, hi, t);
     if (u.x1 <= u.x0) return { reason: 'no digit found', contrast: hi };
     // the rest works on a cut-out with room for the stroke to grow
@@ -328,30 +379,10 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
       const cy = Math.min(h - 1, Math.floor((y0 + (Y + 0.5) * f) / k)) - cy0;
       cellY[Y] = cy >= 0 && cy < ch ? cy : -1;
     }
-    const want = new Uint8Array(fw * fh);
-    for (let Y = 0; Y < fh; Y++) {
-      if (cellY[Y] < 0) continue;
-      for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
-    }
+    const want = fineWanted(cellX, cellY, wide, cw);
     const raw = opaqueLuma(img, x0, y0, f, fw, fh, want);
     const lumF = big ? blur3(raw, fw, fh) : raw;
-    const paper = dark ? close : open;
-    const v = new Float32Array(fw * fh);
-    for (let Y = 0; Y < fh; Y++) {
-      const cy = cellY[Y];
-      if (cy < 0) continue;
-      const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
-      for (let X = 0; X < fw; X++) {
-        const cx = cellX[X];
-        if (cx < 0 || !near[cy * cw + cx]) continue;
-        const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
-        const i = py * w + px;
-        const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
-        const L = lumF[Y * fw + X];
-        const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
-        if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
-      }
-    }
+    const v = fineStrength(dark ? close : open, w, h, k, dark, lumF, { f, x0, y0, cellX, cellY, near, cw }, lo, hi);
     return { v, w: fw, h: fh, f, x0, y0 };
   }
 }
