@@ -1,4 +1,4 @@
-// Time per picture for a 12-megapixel photo (4000×3000), wall and CPU milliseconds (CPU counts
+// Time per picture for a 12-megapixel photo (4000×3000; --size 4032x3024 for a phone's), wall and CPU milliseconds (CPU counts
 // every thread of the process, V8's background compilers and GC helpers included; the machine may
 // be shared, so each figure is taken several times). Three parts:
 // - cold: the first picture a fresh process reads, compiling included, as a CLI user (one
@@ -7,7 +7,7 @@
 // - warm: in this process, after the cold part's compiling: each condition read 5 times.
 // - decode: the first JPEG and the first PNG this process decodes (what mnist-predict does before
 //   reading the picture).
-// Usage: npx tsx scripts/photos/time.ts [--parts cold,warm,decode] [--cold N] [--conditions marker,clean,...]
+// Usage: npx tsx scripts/photos/time.ts [--parts cold,warm,decode] [--cold N] [--conditions marker,clean,...] [--size WxH]
 //          [--pipeline MODULE ...] [--node-flag FLAG ...]
 //   --pipeline: a module exporting preprocessImage, with image/stages.ts beside it (default this
 //   checkout's src/data/image.ts); several are interleaved process by process, for a fair
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     conditions: { type: 'string', default: 'marker,clean,shadow,ruled,chalk' },
     pipeline: { type: 'string', multiple: true, default: [] },
     'node-flag': { type: 'string', multiple: true, default: [] },
+    size: { type: 'string', default: '4000x3000' },
     child: { type: 'string' },
   },
 });
@@ -59,9 +60,10 @@ function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
   }
   return { width: W, height: H, data };
 }
+const [LONG, SHORT] = values.size.split('x').map(Number).sort((a, b) => b - a);
 const big = (src: Awaited<ReturnType<typeof loadSources>>, c: Condition) => {
   const s = makeScene(src, c, 0, 1);
-  return s.image.width > s.image.height ? upscale(s.image, 4000, 3000) : upscale(s.image, 3000, 4000);
+  return s.image.width > s.image.height ? upscale(s.image, LONG, SHORT) : upscale(s.image, SHORT, LONG);
 };
 
 // garbage-collection pauses of the main thread, summed since the last read
@@ -128,7 +130,7 @@ if (parts.has('cold')) {
   for (let r = 0; r < N; r++) {
     for (const c of conditions) {
       for (const p of pipelines) {
-        const out = spawnSync(process.execPath, [...values['node-flag'], '--import', 'tsx', SELF, '--child', c, '--pipeline', p], { encoding: 'utf8', maxBuffer: 1 << 30 });
+        const out = spawnSync(process.execPath, [...values['node-flag'], '--import', 'tsx', SELF, '--child', c, '--pipeline', p, '--size', values.size], { encoding: 'utf8', maxBuffer: 1 << 30 });
         const line = out.stdout.split('\n').find((l) => l.startsWith('@@'));
         if (!line) throw new Error(`child ${c} ${p} failed: ${out.stderr}`);
         if (values['node-flag'].length) console.log(out.stdout.split('\n').filter((l) => !l.startsWith('@@')).join('\n'));
