@@ -1,9 +1,9 @@
 // Checks that two checkouts' pipelines read the photo set exactly alike (the 28×28 pixels and
 // everything --json reports), e.g. before and after a change meant only to make it faster.
-// Usage: npx tsx scripts/photos/compare.ts --pipeline A --pipeline B [--weights FILE] [--per N] [--seed N] [--big N]
+// Usage: npx tsx scripts/photos/compare.ts --pipeline A --pipeline B [--weights FILE] [--per N] [--seed N] [--big N] [--size WxH]
 //   --weights: the model the pipelines ask between candidates (as mnist-predict does); without
 //   it they pick the most ink. --big: also the first scene of the first N conditions, upscaled to
-//   12 MP (4000×3000).
+//   12 MP (--size, default 4000x3000).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { loadSources } from './sources.ts';
 const { values } = parseArgs({
   options: {
     pipeline: { type: 'string', multiple: true, default: [] }, weights: { type: 'string' },
-    per: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, big: { type: 'string', default: '0' },
+    per: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, big: { type: 'string', default: '0' }, size: { type: 'string', default: '4000x3000' },
   },
 });
 if (values.pipeline.length !== 2) throw new Error('give two --pipeline modules');
@@ -41,7 +41,8 @@ const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCond
 const pictures: { id: string; image: RgbaImage }[] = scenes.map((s) => ({ id: s.id, image: s.image }));
 for (const s of CONDITIONS.slice(0, Number(values.big)).map((c) => scenes.find((x) => x.condition === c)!)) {
   const { width: w, height: h } = s.image;
-  pictures.push({ id: `${s.id}@12MP`, image: w > h ? upscale(s.image, 4000, 3000) : upscale(s.image, 3000, 4000) });
+  const [L, S] = values.size.split('x').map(Number).sort((a, b) => b - a);
+  pictures.push({ id: `${s.id}@${values.size}`, image: w > h ? upscale(s.image, L, S) : upscale(s.image, S, L) });
 }
 const say = (r: Preprocessed) => JSON.stringify({ ...r, pixels: r.pixels && Buffer.from(r.pixels).toString('base64') });
 let differ = 0;

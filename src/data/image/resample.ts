@@ -17,25 +17,38 @@ export function resampleArea(v: Float32Array, w: number, h: number, x0: number, 
 /** The same for the rectangle [x0, x0+sw) × [y0, y0+sh) onto ow×oh pixels. */
 export function resampleRect(v: Float32Array, w: number, h: number, x0: number, y0: number, sw: number, sh: number, ow: number, oh: number): Float32Array {
   const wx = taps(x0, sw, ow, w), wy = taps(y0, sh, oh, h);
-  // along x for the source rows the rectangle covers, then along y
+  // along x for the source rows the rectangle covers, then along y (a function each, so V8
+  // compiles each loop on its own)
   const tmp = new Float32Array(h * ow);
   const yStart = Math.max(0, Math.floor(y0)), yEnd = Math.min(h, Math.ceil(y0 + sh));
+  alongRows(v, w, yStart, yEnd, wx, tmp, ow);
+  const out = new Float32Array(ow * oh);
+  alongColumns(tmp, wy, out, ow, oh);
+  return out;
+}
+
+type Taps = { start: Int32Array; index: Int32Array; weight: Float64Array };
+
+function alongRows(v: Float32Array, w: number, yStart: number, yEnd: number, wx: Taps, tmp: Float32Array, ow: number): void {
+  const { start, index, weight } = wx;
   for (let y = yStart; y < yEnd; y++) {
     const row = y * w;
     for (let o = 0; o < ow; o++) {
       let acc = 0;
-      for (let t = wx.start[o]; t < wx.start[o + 1]; t++) acc += v[row + wx.index[t]] * wx.weight[t];
+      for (let t = start[o]; t < start[o + 1]; t++) acc += v[row + index[t]] * weight[t];
       tmp[y * ow + o] = acc;
     }
   }
-  const out = new Float32Array(ow * oh);
+}
+
+function alongColumns(tmp: Float32Array, wy: Taps, out: Float32Array, ow: number, oh: number): void {
+  const { start, index, weight } = wy;
   for (let o = 0; o < oh; o++) {
-    for (let t = wy.start[o]; t < wy.start[o + 1]; t++) {
-      const src = wy.index[t] * ow, c = wy.weight[t];
+    for (let t = start[o]; t < start[o + 1]; t++) {
+      const src = index[t] * ow, c = weight[t];
       for (let x = 0; x < ow; x++) out[o * ow + x] += tmp[src + x] * c;
     }
   }
-  return out;
 }
 
 /**
@@ -43,7 +56,7 @@ export function resampleRect(v: Float32Array, w: number, h: number, x0: number, 
  * pixels: the source pixels it covers (index[start[o] .. start[o+1])) and the fraction of the
  * output pixel each covers (weight).
  */
-function taps(start: number, span: number, size: number, limit: number): { start: Int32Array; index: Int32Array; weight: Float64Array } {
+function taps(start: number, span: number, size: number, limit: number): Taps {
   const scale = span / size;
   const first = new Int32Array(size + 1), index: number[] = [], weight: number[] = [];
   for (let o = 0; o < size; o++) {
