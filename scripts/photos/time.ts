@@ -6,8 +6,10 @@
 //   each timing its first three pictures (the same picture) stage by stage (src/data/image/stages.ts).
 // - warm: in this process, after the cold part's compiling: each condition read 5 times.
 // - decode: the first JPEG and the first PNG this process decodes (what mnist-predict does before
-//   reading the picture).
-// Usage: npx tsx scripts/photos/time.ts [--parts cold,warm,decode] [--cold N] [--conditions marker,clean,...] [--size WxH]
+//   reading the picture), after the other parts.
+// - decode-cold: decoding the picture as a PNG, and as a JPEG, in fresh processes (--cold N each,
+//   each pipeline's image-io.ts beside it), as mnist-predict meets it.
+// Usage: npx tsx scripts/photos/time.ts [--parts cold,warm,decode,decode-cold] [--cold N] [--conditions marker,clean,...] [--size WxH]
 //          [--pipeline MODULE ...] [--node-flag FLAG ...]
 //   --pipeline: a module exporting preprocessImage, with image/stages.ts beside it (default this
 //   checkout's src/data/image.ts); several are interleaved process by process, for a fair
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     'node-flag': { type: 'string', multiple: true, default: [] },
     size: { type: 'string', default: '4000x3000' },
     child: { type: 'string' },
+    'child-decode': { type: 'string' },
   },
 });
 const SELF = fileURLToPath(import.meta.url);
@@ -116,6 +119,23 @@ if (values.child) {
   process.exit(0);
 }
 
+/** The 12 MP marker picture as PNG or JPEG (quality 85) bytes. */
+function encoded(img: RgbaImage, format: string): Uint8Array {
+  if (format === 'jpeg') return jpeg.encode({ width: img.width, height: img.height, data: Buffer.from(img.data.buffer) }, 85).data;
+  const png = new PNG({ width: img.width, height: img.height });
+  png.data = Buffer.from(img.data.buffer);
+  return PNG.sync.write(png);
+}
+
+if (values['child-decode']) {
+  // one fresh process: the first decoding it does, with the pipeline's own image-io.ts
+  const bytes = encoded(big(await loadSources(), 'marker'), values['child-decode']);
+  const io = (await import(pathToFileURL(resolve(dirname(pipelines[0]), 'image-io.ts')).href)) as { decodeImage: (b: Uint8Array) => unknown };
+  const r = await timed(() => io.decodeImage(bytes), () => {});
+  console.log(`@@${JSON.stringify(r)}`);
+  process.exit(0);
+}
+
 const parts = new Set(values.parts.split(','));
 const STAGES = ['read', 'paper', 'dark', 'light', 'finish'];
 const stageLine = (runs: Timing[]) => STAGES.map((s) => {
@@ -179,13 +199,32 @@ if (parts.has('warm') || parts.has('decode')) {
   }
   if (parts.has('decode')) {
     // decoding, which mnist-predict does first: the same 12 MP picture as a JPEG (quality 85) and a PNG
-    const jpg = jpeg.encode({ width: marker.width, height: marker.height, data: Buffer.from(marker.data.buffer) }, 85).data;
-    const png = new PNG({ width: marker.width, height: marker.height });
-    png.data = Buffer.from(marker.data.buffer);
-    const pngBytes = PNG.sync.write(png);
-    for (const [name, bytes] of [['JPEG', jpg], ['PNG', pngBytes]] as const) {
+    for (const [name, bytes] of [['JPEG', encoded(marker, 'jpeg')], ['PNG', encoded(marker, 'png')]] as const) {
       const r = await timed(() => decodeImage(bytes), () => {});
       console.log(`decoding the 12 MP ${name} (${(bytes.length / 1e6).toFixed(1)} MB), first in the process: ${show(r)}`);
+    }
+  }
+}
+
+if (parts.has('decode-cold')) {
+  const N = Number(values.cold);
+  console.log(`decode-cold: the first decoding of ${N} fresh processes per format and pipeline (medians, min–max)`);
+  const res = new Map<string, Timing[]>();
+  for (let r = 0; r < N; r++) {
+    for (const f of ['png', 'jpeg']) {
+      for (const p of pipelines) {
+        const out = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--child-decode', f, '--pipeline', p, '--size', values.size], { encoding: 'utf8', maxBuffer: 1 << 30 });
+        const line = out.stdout.split('\n').find((l) => l.startsWith('@@'));
+        if (!line) throw new Error(`child ${f} ${p} failed: ${out.stderr}`);
+        res.set(`${p}\t${f}`, [...(res.get(`${p}\t${f}`) ?? []), JSON.parse(line.slice(2)) as Timing]);
+      }
+    }
+  }
+  for (const p of pipelines) {
+    for (const f of ['png', 'jpeg']) {
+      const rs = res.get(`${p}\t${f}`)!;
+      const range = (k: 'wall' | 'cpu') => `${Math.min(...rs.map((x) => x[k])).toFixed(0)}–${Math.max(...rs.map((x) => x[k])).toFixed(0)}`;
+      console.log(`  ${p} ${f}: ${med(rs.map((x) => x.wall)).toFixed(0)} ms wall (${range('wall')}) / ${med(rs.map((x) => x.cpu)).toFixed(0)} ms CPU (${range('cpu')}), GC ${med(rs.map((x) => x.gc)).toFixed(0)}`);
     }
   }
 }
