@@ -42,6 +42,11 @@ function grow3(m: Uint8Array, w: number, h: number): Uint8Array {
   return out;
 }
 
+// The per-pixel loops of preprocessImage, each a function of its own: a CLI reads one picture per
+// process, so each loop runs once, mostly before V8 has compiled it, and V8 compiles a running
+// loop on the stack (OSR); in one large function, code after that loop has not run yet and
+// throws the compiled code away when reached, and the large function is slow to compile.
+
 /** How far each pixel is darker (`dark`) and lighter (`light`) than the paper, in proportion to it. */
 function inkStrength(lum: Float32Array, close: Float32Array, open: Float32Array, dark: Float32Array, light: Float32Array): void {
   for (let i = 0; i < lum.length; i++) {
