@@ -1,6 +1,6 @@
 // The working copy of a picture: alpha composited, area-averaged to a bounded size, r/g/b/luma in 0..1.
 import type { RgbaImage } from '../image-io.ts';
-import { resampleRect } from './resample.ts';
+import { resampleRect3 } from './resample.ts';
 
 /** Rec. 601 luma weights. */
 export const LR = 0.299, LG = 0.587, LB = 0.114;
@@ -67,7 +67,7 @@ function toSide(w0: number, h0: number, k: number, rgb: Float32Array[], maxSide:
     return { w: w0, h: h0, k, r, g, b, lum: luma(r, g, b) };
   }
   const w = Math.max(1, Math.floor(w0 / f)), h = Math.max(1, Math.floor(h0 / f));
-  const [r, g, b] = rgb.map((c) => resampleRect(c, w0, h0, 0, 0, w * f, h * f, w, h));
+  const [r, g, b] = resampleRect3([rgb[0], rgb[1], rgb[2]], w0, h0, 0, 0, w * f, h * f, w, h);
   return { w, h, k: k * f, r, g, b, lum: luma(r, g, b) };
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { closeMask } from '../../../src/data/image/candidates.ts';
 import { blur3 } from '../../../src/data/image/filters.ts';
 import { labelRegions } from '../../../src/data/image/regions.ts';
+import { resampleRect, resampleRect3 } from '../../../src/data/image/resample.ts';
 import { Rng } from '../../../src/engine/rng.ts';
 
 const SIZES: [number, number][] = [[1, 1], [1, 6], [7, 1], [31, 5], [32, 9], [33, 4], [65, 11], [100, 37]];
@@ -75,5 +76,16 @@ describe('labelRegions', () => {
     expect(regions[1]).toMatchObject({ id: 1, area: 3, x0: 4, y0: 0, x1: 6, y1: 2, edges: 8 });
     expect(regions[1].mass).toBeCloseTo(0.4 + 1.0 + 1.1, 6);
     expect(Array.from(label.subarray(0, 12))).toEqual([0, -1, -1, -1, 1, -1, -1, 0, -1, -1, 1, 1]);
+  });
+});
+
+describe('resampleRect3', () => {
+  it('gives each of three planes exactly what resampleRect gives it', () => {
+    const rng = new Rng(7);
+    for (const [w, h, x0, y0, sw, sh, ow, oh] of [[404, 303, 0, 0, 400, 300, 400, 300], [37, 21, 1.5, 0.25, 30.2, 17.9, 11, 6], [9, 9, 0, 0, 9, 9, 20, 20]]) {
+      const planes = [0, 1, 2].map(() => new Float32Array(w * h).map(() => rng.next())) as [Float32Array, Float32Array, Float32Array];
+      const got = resampleRect3(planes, w, h, x0, y0, sw, sh, ow, oh);
+      planes.forEach((p, k) => expect(Array.from(got[k]), `${w}×${h} plane ${k}`).toEqual(Array.from(resampleRect(p, w, h, x0, y0, sw, sh, ow, oh))));
+    }
   });
 });
