@@ -15,20 +15,26 @@ export interface LinesFound { horizontal: number; vertical: number }
  */
 export function removePrintedLines(d: Float32Array, w: number, h: number, t: number): LinesFound {
   const found = { horizontal: 0, vertical: 0 };
-  let count = 0;
-  for (let i = 0; i < d.length; i++) if (d[i] > t) count++;
   // a small picture is a crop around the digit, whose strokes may span it
-  if (count === 0 || Math.max(w, h) < 256) return found;
+  if (Math.max(w, h) < 256) return found;
+  const at = new Int32Array(d.length);
+  const count = indicesAbove(d, t, at);
+  if (count === 0) return found;
   const xs = new Int32Array(count), ys = new Int32Array(count);
-  for (let i = 0, k = 0; i < d.length; i++) {
-    if (d[i] > t) {
-      xs[k] = i % w;
-      ys[k++] = Math.floor(i / w);
-    }
+  for (let k = 0; k < count; k++) {
+    xs[k] = at[k] % w;
+    ys[k] = Math.floor(at[k] / w);
   }
   found.horizontal = sweep(d, w, h, xs, ys, t, false);
   found.vertical = sweep(d, w, h, xs, ys, t, true);
   return found;
+}
+
+/** Puts the indices of the values above `t` into `out`; returns how many there are. */
+function indicesAbove(d: Float32Array, t: number, out: Int32Array): number {
+  let k = 0;
+  for (let i = 0; i < d.length; i++) if (d[i] > t) out[k++] = i;
+  return k;
 }
 
 /** One direction: for vertical lines the roles of x and y swap. */

@@ -41,25 +41,19 @@ export function upsample(c: Float32Array, g: PaperGrid, w: number, h: number): F
 
 /**
  * Running max over a square window of ±r samples (van Herk / Gil–Werman: three comparisons a
- * pixel whatever the window), negated when `negate`: min(a) is then -dilate(-a). Rows first,
- * then columns, each run over whole rows at a time so memory is read in order. Outside the
- * picture counts as -∞ (the window is cut at the edges).
+ * pixel whatever the window), of `a` negated when `negateIn`, negated when `negate`: min(a) is
+ * then -dilate(-a). Rows first, then columns, each run over whole rows at a time so memory is
+ * read in order. Outside the picture counts as -∞ (the window is cut at the edges). Each pass is
+ * a function of its own with nothing after its loop: V8 compiles a loop while it runs (on-stack
+ * replacement), and code after it that has not yet run would throw that compiled code away.
  */
-function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch): Float32Array {
+function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolean, scratch: Scratch, negateIn = false): Float32Array {
   const k = 2 * r + 1;
   // along rows: prefix (g) and suffix (s) maxima within blocks of k over the padded row
   const rows = new Float32Array(w * h);
   const n = w + 2 * r;
   const row = new Float32Array(n).fill(-Infinity), g = new Float32Array(n), s = new Float32Array(n);
-  for (let y = 0; y < h; y++) {
-    row.set(a.subarray(y * w, y * w + w), r);
-    blockScan(row, g, s, n, k, 1);
-    const o = y * w;
-    for (let i = 0; i < w; i++) {
-      const p = s[i], q = g[i + 2 * r];
-      rows[o + i] = p > q ? p : q;
-    }
-  }
+  rowMax(a, rows, w, h, r, negateIn ? -1 : 1, row, g, s);
   // along columns: the same on whole rows, over the column padded with r rows of -∞ each side
   const m = h + 2 * r;
   const { col, G, S } = scratch;
@@ -67,15 +61,30 @@ function dilate(a: Float32Array, w: number, h: number, r: number, negate: boolea
   col.set(rows, r * w);
   col.fill(-Infinity, (r + h) * w);
   blockScan(col, G, S, m, k, w);
-  const out = rows;
-  const sign = negate ? -1 : 1;
-  for (let y = 0, o = 0, q = 2 * r * w; y < h; y++) {
-    for (let x = 0; x < w; x++, o++, q++) {
-      const p = S[o], t = G[q];
-      out[o] = sign * (p > t ? p : t);
+  colMax(S, G, rows, w, h, r, negate ? -1 : 1);
+  return rows;
+}
+
+/** The row pass: each row of `a` (times `sign`) into `row`'s middle, its running max into `out`. */
+function rowMax(a: Float32Array, out: Float32Array, w: number, h: number, r: number, sign: number, row: Float32Array, g: Float32Array, s: Float32Array): void {
+  const n = w + 2 * r, k = 2 * r + 1;
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) row[r + x] = sign * a[o + x];
+    blockScan(row, g, s, n, k, 1);
+    for (let i = 0; i < w; i++) {
+      const p = s[i], q = g[i + 2 * r];
+      out[o + i] = p > q ? p : q;
     }
   }
-  return out;
+}
+
+/** The column pass's last step: the window's max from the suffix and prefix maxima, times `sign`. */
+function colMax(S: Float32Array, G: Float32Array, out: Float32Array, w: number, h: number, r: number, sign: number): void {
+  for (let o = 0, q = 2 * r * w, e = w * h; o < e; o++, q++) {
+    const p = S[o], t = G[q];
+    out[o] = sign * (p > t ? p : t);
+  }
 }
 
 /** The column pass's buffers, shared by the four passes over one picture. */
@@ -110,12 +119,6 @@ function blockScan(a: Float32Array, g: Float32Array, s: Float32Array, count: num
   }
 }
 
-function negated(a: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = -a[i];
-  return out;
-}
-
 /** Block max (or min) over f×f blocks: the image at 1/f of its size. */
 function reduce(a: Float32Array, w: number, h: number, f: number, max: boolean): { a: Float32Array; w: number; h: number } {
   const w2 = Math.ceil(w / f), h2 = Math.ceil(h / f);
@@ -144,7 +147,7 @@ export function paperLevels(lum: Float32Array, w: number, h: number, r: number):
   // close = erode(dilate(x)) = -dilate(-dilate(x)); open = dilate(erode(x)) = dilate(-dilate(-x))
   const scratch = new Scratch(hi.w, hi.h, rr);
   const close = dilate(dilate(hi.a, hi.w, hi.h, rr, true, scratch), hi.w, hi.h, rr, true, scratch);
-  const open = dilate(dilate(negated(lo.a), lo.w, lo.h, rr, true, scratch), lo.w, lo.h, rr, false, scratch);
+  const open = dilate(dilate(lo.a, lo.w, lo.h, rr, true, scratch, true), lo.w, lo.h, rr, false, scratch);
   if (f === 1) return { close, open };
   const grid = { cell: f, r: rr, gw: hi.w, gh: hi.h };
   return { close: upsample(close, grid, w, h), open: upsample(open, grid, w, h) };

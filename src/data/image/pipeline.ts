@@ -9,7 +9,8 @@ import { blur3 } from './filters.ts';
 import { fitInk, fitMargin, sourceBox } from './fit.ts';
 import { removePrintedLines } from './lines.ts';
 import { localMedian, paperGrid, paperLevels, paperRadius } from './paper.ts';
-import { floodStack, groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
+import { groupAround, labelRegions, unionBox, type Labels, type Region } from './regions.ts';
+import { stageDone } from './stages.ts';
 import { clamp01, mad, median, quantile, round2 } from './stats.ts';
 import type { Candidate, PreprocessInfo, PreprocessOptions, Preprocessed } from './types.ts';
 import { LB, LG, LR, opaqueLuma } from './working.ts';
@@ -41,6 +42,123 @@ function grow3(m: Uint8Array, w: number, h: number): Uint8Array {
   return out;
 }
 
+// The per-pixel loops of preprocessImage, each a function of its own: a CLI reads one picture per
+// process, so each loop runs once, mostly before V8 has compiled it, and V8 compiles a running
+// loop on the stack (OSR); in one large function, code after that loop has not run yet and
+// throws the compiled code away when reached, and the large function is slow to compile.
+
+/** How far each pixel is darker (`dark`) and lighter (`light`) than the paper, in proportion to it. */
+function inkStrength(lum: Float32Array, close: Float32Array, open: Float32Array, dark: Float32Array, light: Float32Array): void {
+  for (let i = 0; i < lum.length; i++) {
+    dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
+    light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
+  }
+}
+
+/** 1 where `s` is above `t`. */
+function above(s: Float32Array, t: number): Uint8Array {
+  const mask = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) mask[i] = s[i] > t ? 1 : 0;
+  return mask;
+}
+
+function maxOf(s: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) if (s[i] > m) m = s[i];
+  return m;
+}
+
+type Box = { x0: number; y0: number; x1: number; y1: number };
+
+/** The group's strong core within its box: the values of `s` over the group (`inGroup[label + 1]`) at half its peak or more. */
+function groupCore(label: Int32Array, inGroup: Uint8Array, s: Float32Array, w: number, g: Box): Float32Array {
+  let pk = 0;
+  for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] > pk) pk = s[i];
+  let nCore = 0;
+  for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] >= 0.5 * pk) nCore++;
+  const core = new Float32Array(nCore);
+  for (let y = g.y0, j = 0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[label[i] + 1] && s[i] >= 0.5 * pk) core[j++] = s[i];
+  return core;
+}
+
+/** The group's pixels above lo set in `v` to their level between lo and hi and put on `stack`; returns how many. */
+function groupSeeds(label: Int32Array, inGroup: Uint8Array, s: Float32Array, w: number, g: Box, lo: number, hi: number, v: Float32Array, stack: Int32Array): number {
+  let sp = 0;
+  for (let y = g.y0; y < g.y1; y++) {
+    for (let i = y * w + g.x0; i < y * w + g.x1; i++) {
+      if (inGroup[label[i] + 1] && s[i] > lo) {
+        v[i] = clamp01((s[i] - lo) / (hi - lo));
+        stack[sp++] = i;
+      }
+    }
+  }
+  return sp;
+}
+
+/**
+ * Grows the ink `v` from the `count` pixels on `stack` (already set) through the faint pixels
+ * 8-connected to it (above `lo`, up to the noise threshold `t`), each set to its level between
+ * lo and hi; returns the box of the pixels taken from the stack, [x0, x1) × [y0, y1).
+ */
+function growInk(v: Float32Array, s: Float32Array, stack: Int32Array, count: number, w: number, h: number, lo: number, hi: number, t: number): Box {
+  let x0 = w, y0 = h, x1 = 0, y1 = 0, sp = count;
+  while (sp > 0) {
+    const i = stack[--sp];
+    const x = i % w, y = (i - x) / w;
+    if (x < x0) x0 = x;
+    if (x >= x1) x1 = x + 1;
+    if (y < y0) y0 = y;
+    if (y >= y1) y1 = y + 1;
+    for (let yy = y > 0 ? y - 1 : 0, ye = y < h - 1 ? y + 1 : y; yy <= ye; yy++) {
+      for (let j = yy * w + (x > 0 ? x - 1 : 0), je = yy * w + (x < w - 1 ? x + 1 : x); j <= je; j++) {
+        if (v[j] !== 0 || s[j] <= lo || s[j] > t) continue;
+        v[j] = clamp01((s[j] - lo) / (hi - lo));
+        stack[sp++] = j;
+      }
+    }
+  }
+  return { x0, y0, x1, y1 };
+}
+
+/** The fine pixels whose working pixel (`cellX`, `cellY`: -1 outside the cut-out) is set in `wide` (cw wide). */
+function fineWanted(cellX: Int32Array, cellY: Int32Array, wide: Uint8Array, cw: number): Uint8Array {
+  const fw = cellX.length, fh = cellY.length;
+  const want = new Uint8Array(fw * fh);
+  for (let Y = 0; Y < fh; Y++) {
+    if (cellY[Y] < 0) continue;
+    for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
+  }
+  return want;
+}
+
+/**
+ * The ink strength of the fine pixels (`lumF`, fine blocks of f source pixels from (x0, y0)) whose
+ * working pixel is set in `near`, against the working copy's `paper` level (w×h, k source pixels a
+ * pixel) interpolated bilinearly; scaled between lo and hi as the working copy's ink was.
+ */
+function fineStrength(paper: Float32Array, w: number, h: number, k: number, dark: boolean, lumF: Float32Array,
+  fine: { f: number; x0: number; y0: number; cellX: Int32Array; cellY: Int32Array; near: Uint8Array; cw: number }, lo: number, hi: number): Float32Array {
+  const { f, x0, y0, cellX, cellY, near, cw } = fine;
+  const fw = cellX.length, fh = cellY.length;
+  const v = new Float32Array(fw * fh);
+  for (let Y = 0; Y < fh; Y++) {
+    const cy = cellY[Y];
+    if (cy < 0) continue;
+    const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
+    for (let X = 0; X < fw; X++) {
+      const cx = cellX[X];
+      if (cx < 0 || !near[cy * cw + cx]) continue;
+      const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
+      const i = py * w + px;
+      const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
+      const L = lumF[Y * fw + X];
+      const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
+      if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
+    }
+  }
+  return v;
+}
+
 /**
  * Converts a picture to the 28×28 input the model was trained on, or says why there is no digit.
  * Steps: alpha compositing → working resolution → local paper level (dark and light ink, or
@@ -54,6 +172,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const fail = (reason: string): Preprocessed => ({ reason, info });
   if (!read) return fail('no digit found: the image is fully transparent');
   const work = read;
+  stageDone('read');
 
   const { w, h, k } = work;
   const n = w * h;
@@ -67,10 +186,8 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const grid = paperGrid(w, h);
   const { close, open } = paperLevels(lum, w, h, paperRadius(w, h));
   const dark = new Float32Array(n), light = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    dark[i] = (close[i] - lum[i]) / Math.max(close[i], 0.04);
-    light[i] = (lum[i] - open[i]) / (open[i] + 0.05);
-  }
+  inkStrength(lum, close, open, dark, light);
+  stageDone('paper');
 
   const maps: InkMap[] = [];
   let lines = { horizontal: 0, vertical: 0 };
@@ -78,8 +195,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     const m = median(s), sigma = mad(s) * 1.4826;
     const t = Math.max(m + 5 * sigma, m + 0.03);
     if (polarity === true) lines = removePrintedLines(s, w, h, Math.max(m + 3 * sigma, m + 0.02));
-    const mask = new Uint8Array(n);
-    for (let i = 0; i < n; i++) mask[i] = s[i] > t ? 1 : 0;
+    const mask = above(s, t);
     // speckled chalk and grainy pencil: join the grains before counting regions
     const closed = big ? closeMask(mask, w, h, Math.max(1, Math.round(minSide / 250))) : mask;
     const lb = labelRegions(closed, s, w, h);
@@ -88,8 +204,11 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     if (polarity !== undefined) judgeSurroundings(lb, lum, w, h, polarity);
     return { s, dark: polarity, t, lb };
   };
-  maps.push(regionsFor(dark, true), regionsFor(light, false));
+  maps.push(regionsFor(dark, true));
+  stageDone('dark');
+  maps.push(regionsFor(light, false));
   settlePolarity(maps[0].lb, maps[1].lb, lum, w, h);
+  stageDone('light');
   // colour, when the ink differs from the paper in hue more than in brightness (red on grey):
   // looked at only when brightness shows no clear ink
   const bestContrast = Math.max(0, ...maps.flatMap((m) => m.lb.regions.filter((r) => !r.rejected).map((r) => r.mass / r.area)));
@@ -106,7 +225,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   const seeds: Seed[] = [];
   let regionCount = 0, peak = 0;
   for (const map of maps) {
-    for (let i = 0; i < n; i++) if (map.s[i] > peak) peak = map.s[i];
+    peak = Math.max(peak, maxOf(map.s));
     for (const r of map.lb.regions) {
       regionCount++;
       if (r.rejected) {
@@ -171,6 +290,7 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
   if (rival && !info.warnings?.some((x) => x.startsWith('more than one digit?'))) {
     info.warnings = ['more than one digit? another region with as much ink lies beside the one read', ...(info.warnings ?? [])];
   }
+  stageDone('finish');
   return res.pixels ? { pixels: res.pixels, info } : fail(res.reason ?? 'no digit found');
 
   /** Distance from the local paper colour, when it carries more of the ink than brightness does. */
@@ -204,36 +324,13 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     for (const id of ids) inGroup[id + 1] = 1;
     const g = unionBox([...ids].map((id) => lb.regions[id]));
     // the group's ink level: its strong core
-    let pk = 0;
-    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] > pk) pk = s[i];
-    const core: number[] = [];
-    for (let y = g.y0; y < g.y1; y++) for (let i = y * w + g.x0; i < y * w + g.x1; i++) if (inGroup[lb.label[i] + 1] && s[i] >= 0.5 * pk) core.push(s[i]);
-    const hi = quantile(core, 0.6);
+    const hi = quantile(groupCore(lb.label, inGroup, s, w, g), 0.6);
     const lo = Math.min(Math.max(0.8 * t, 0.12 * hi), 0.5 * hi);
-    const level = (x: number) => clamp01((x - lo) / (hi - lo));
     // the group's ink, grown through the faint pixels around it (antialiased edges)
     const v = new Float32Array(n);
     const stack = new Int32Array(n);
-    let sp = 0;
-    for (let y = g.y0; y < g.y1; y++) {
-      for (let i = y * w + g.x0; i < y * w + g.x1; i++) {
-        if (inGroup[lb.label[i] + 1] && s[i] > lo) {
-          v[i] = level(s[i]);
-          stack[sp++] = i;
-        }
-      }
-    }
-    const u = { x0: w, y0: h, x1: 0, y1: 0 };
-    floodStack(stack, sp, w, h, (_, x, y) => {
-      if (x < u.x0) u.x0 = x;
-      if (x >= u.x1) u.x1 = x + 1;
-      if (y < u.y0) u.y0 = y;
-      if (y >= u.y1) u.y1 = y + 1;
-    }, (j) => {
-      if (v[j] !== 0 || s[j] <= lo || s[j] > t) return false;
-      v[j] = level(s[j]);
-      return true;
-    });
+    const sp = groupSeeds(lb.label, inGroup, s, w, g, lo, hi, v, stack);
+    const u = growInk(v, s, stack, sp, w, h, lo, hi, t);
     if (u.x1 <= u.x0) return { reason: 'no digit found', contrast: hi };
     // the rest works on a cut-out with room for the stroke to grow
     const m = fitMargin(Math.max(u.x1 - u.x0, u.y1 - u.y0), o);
@@ -287,30 +384,10 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
       const cy = Math.min(h - 1, Math.floor((y0 + (Y + 0.5) * f) / k)) - cy0;
       cellY[Y] = cy >= 0 && cy < ch ? cy : -1;
     }
-    const want = new Uint8Array(fw * fh);
-    for (let Y = 0; Y < fh; Y++) {
-      if (cellY[Y] < 0) continue;
-      for (let X = 0; X < fw; X++) if (cellX[X] >= 0 && wide[cellY[Y] * cw + cellX[X]]) want[Y * fw + X] = 1;
-    }
+    const want = fineWanted(cellX, cellY, wide, cw);
     const raw = opaqueLuma(img, x0, y0, f, fw, fh, want);
     const lumF = big ? blur3(raw, fw, fh) : raw;
-    const paper = dark ? close : open;
-    const v = new Float32Array(fw * fh);
-    for (let Y = 0; Y < fh; Y++) {
-      const cy = cellY[Y];
-      if (cy < 0) continue;
-      const gy = Math.min(h - 1, Math.max(0, (y0 + (Y + 0.5) * f) / k - 0.5)), py = Math.min(h - 2, Math.floor(gy)), fy = gy - py;
-      for (let X = 0; X < fw; X++) {
-        const cx = cellX[X];
-        if (cx < 0 || !near[cy * cw + cx]) continue;
-        const gx = Math.min(w - 1, Math.max(0, (x0 + (X + 0.5) * f) / k - 0.5)), px = Math.min(w - 2, Math.floor(gx)), fx = gx - px;
-        const i = py * w + px;
-        const P = (paper[i] * (1 - fx) + paper[i + 1] * fx) * (1 - fy) + (paper[i + w] * (1 - fx) + paper[i + w + 1] * fx) * fy;
-        const L = lumF[Y * fw + X];
-        const sv = dark ? (P - L) / Math.max(P, 0.04) : (L - P) / (P + 0.05);
-        if (sv > lo) v[Y * fw + X] = clamp01((sv - lo) / (hi - lo));
-      }
-    }
+    const v = fineStrength(dark ? close : open, w, h, k, dark, lumF, { f, x0, y0, cellX, cellY, near, cw }, lo, hi);
     return { v, w: fw, h: fh, f, x0, y0 };
   }
 }

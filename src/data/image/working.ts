@@ -1,6 +1,6 @@
 // The working copy of a picture: alpha composited, area-averaged to a bounded size, r/g/b/luma in 0..1.
 import type { RgbaImage } from '../image-io.ts';
-import { resampleRect } from './resample.ts';
+import { resampleRect3 } from './resample.ts';
 
 /** Rec. 601 luma weights. */
 export const LR = 0.299, LG = 0.587, LB = 0.114;
@@ -67,13 +67,15 @@ function toSide(w0: number, h0: number, k: number, rgb: Float32Array[], maxSide:
     return { w: w0, h: h0, k, r, g, b, lum: luma(r, g, b) };
   }
   const w = Math.max(1, Math.floor(w0 / f)), h = Math.max(1, Math.floor(h0 / f));
-  const [r, g, b] = rgb.map((c) => resampleRect(c, w0, h0, 0, 0, w * f, h * f, w, h));
+  const [r, g, b] = resampleRect3([rgb[0], rgb[1], rgb[2]], w0, h0, 0, 0, w * f, h * f, w, h);
   return { w, h, k: k * f, r, g, b, lum: luma(r, g, b) };
 }
 
 function luma(r: Float32Array, g: Float32Array, b: Float32Array): Float32Array {
   const lum = new Float32Array(r.length);
-  for (let i = 0; i < r.length; i++) lum[i] = LR * r[i] + LG * g[i] + LB * b[i];
+  // the weights as locals: the loop runs uncompiled at first, where a module's binding is a context lookup each read
+  const lr = LR, lg = LG, lb = LB;
+  for (let i = 0; i < r.length; i++) lum[i] = lr * r[i] + lg * g[i] + lb * b[i];
   return lum;
 }
 
@@ -94,43 +96,58 @@ export function opaqueWorking(img: RgbaImage, maxSide: number): Working | undefi
   const step = k >= 4 ? Math.max(2, Math.ceil(k / 3)) : 1;
   // one word a pixel, RGBA in memory: r is the low byte, alpha the high one
   const words = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, W * H) : new Uint32Array(d.slice(0, W * H * 4).buffer);
-  const sr = new Float64Array(w), sg = new Float64Array(w), sb = new Float64Array(w), cnt = new Float64Array(w);
-  const r = new Float32Array(w * h), g = new Float32Array(w * h), b = new Float32Array(w * h);
-  let all = 0xff;
-  for (let Y = 0; Y < h; Y++) {
-    sr.fill(0);
-    sg.fill(0);
-    sb.fill(0);
-    cnt.fill(0);
-    const yEnd = Math.min(H, (Y + 1) * k);
-    for (let y = Y * k; y < yEnd; y += step) {
-      const o = y * W;
-      for (let X = 0; X < w; X++) {
-        const xEnd = Math.min(W, (X + 1) * k);
-        let ar = 0, ag = 0, ab = 0, and = 0xffffffff, c = 0;
-        for (let x = X * k; x < xEnd; x += step, c++) {
-          const v = words[o + x];
-          and &= v;
-          ar += v & 255;
-          ag += (v >>> 8) & 255;
-          ab += (v >>> 16) & 255;
-        }
-        sr[X] += ar;
-        sg[X] += ag;
-        sb[X] += ab;
-        cnt[X] += c;
-        all &= and >>> 24;
-      }
-    }
-    if (all !== 0xff) return undefined;
-    for (let X = 0; X < w; X++) {
-      const j = Y * w + X, c = 255 * cnt[X];
-      r[j] = sr[X] / c;
-      g[j] = sg[X] / c;
-      b[j] = sb[X] / c;
+  // the columns read, and the block each falls in
+  let nx = 0;
+  for (let X = 0; X < w; X++) nx += Math.ceil((Math.min(W, (X + 1) * k) - X * k) / step);
+  const cols = new Int32Array(nx), colBlock = new Int32Array(nx), perRow = new Int32Array(w);
+  for (let X = 0, t = 0; X < w; X++) {
+    for (let x = X * k, xEnd = Math.min(W, (X + 1) * k); x < xEnd; x += step, t++) {
+      cols[t] = x;
+      colBlock[t] = X;
+      perRow[X]++;
     }
   }
+  // red and blue summed together, in the low and high 16 bits: a block is at most 3×3 samples
+  // (k ≥ 4) or k×k pixels (k ≤ 3), far below 65536 / 255
+  const rb = new Int32Array(w), gs = new Int32Array(w);
+  const r = new Float32Array(w * h), g = new Float32Array(w * h), b = new Float32Array(w * h);
+  for (let Y = 0; Y < h; Y++) {
+    const y0 = Y * k, yEnd = Math.min(H, (Y + 1) * k);
+    if (sumBlockRow(words, W, y0, yEnd, step, cols, colBlock, rb, gs) >>> 24 !== 0xff) return undefined;
+    blockMeans(rb, gs, perRow, Math.ceil((yEnd - y0) / step), Y * w, r, g, b);
+  }
   return toSide(w, h, k, [r, g, b], maxSide);
+}
+
+/**
+ * Adds up the pixels of rows y0, y0 + step, ... < yEnd at columns `cols` into their blocks
+ * (`colBlock`): red + 65536·blue into `rb`, green into `gs` (both cleared first). Returns the AND
+ * of the pixels read (its high byte is 255 when all were opaque).
+ */
+function sumBlockRow(words: Uint32Array, W: number, y0: number, yEnd: number, step: number, cols: Int32Array, colBlock: Int32Array, rb: Int32Array, gs: Int32Array): number {
+  rb.fill(0);
+  gs.fill(0);
+  let and = -1;
+  for (let y = y0; y < yEnd; y += step) {
+    const o = y * W;
+    for (let t = 0; t < cols.length; t++) {
+      const v = words[o + cols[t]], X = colBlock[t];
+      and &= v;
+      rb[X] += v & 0xff00ff;
+      gs[X] += (v >>> 8) & 255;
+    }
+  }
+  return and;
+}
+
+/** One row of blocks' means in 0..1, from sumBlockRow's sums over `rows` rows of `perRow[X]` pixels, at `at` in r, g, b. */
+function blockMeans(rb: Int32Array, gs: Int32Array, perRow: Int32Array, rows: number, at: number, r: Float32Array, g: Float32Array, b: Float32Array): void {
+  for (let X = 0; X < rb.length; X++) {
+    const j = at + X, c = 255 * (rows * perRow[X]);
+    r[j] = (rb[X] & 0xffff) / c;
+    g[j] = gs[X] / c;
+    b[j] = (rb[X] >>> 16) / c;
+  }
 }
 
 /**

@@ -1,0 +1,57 @@
+// Checks that two checkouts' pipelines read the photo set exactly alike (the 28×28 pixels and
+// everything --json reports), e.g. before and after a change meant only to make it faster.
+// Usage: npx tsx scripts/photos/compare.ts --pipeline A --pipeline B [--weights FILE] [--per N] [--seed N] [--big N] [--size WxH]
+//   --weights: the model the pipelines ask between candidates (as mnist-predict does); without
+//   it they pick the most ink. --big: also the first scene of the first N conditions, upscaled to
+//   12 MP (--size, default 4000x3000).
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { classify } from '../../src/cli/predict.ts';
+import { readWeightsFile } from '../../src/cli/weights-file.ts';
+import type { Preprocessed } from '../../src/data/image.ts';
+import type { RgbaImage } from '../../src/data/image-io.ts';
+import { CONDITIONS, makeSet } from './scenes.ts';
+import { loadSources } from './sources.ts';
+
+const { values } = parseArgs({
+  options: {
+    pipeline: { type: 'string', multiple: true, default: [] }, weights: { type: 'string' },
+    per: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, big: { type: 'string', default: '0' }, size: { type: 'string', default: '4000x3000' },
+  },
+});
+if (values.pipeline.length !== 2) throw new Error('give two --pipeline modules');
+type Pre = (img: RgbaImage, o?: object) => Preprocessed;
+const [a, b] = await Promise.all(values.pipeline.map(async (p) => ((await import(pathToFileURL(resolve(p)).href)) as { preprocessImage: Pre }).preprocessImage));
+const opts: object = {};
+if (values.weights) {
+  const { file, model } = readWeightsFile(values.weights);
+  Object.assign(opts, { classify: (px: Uint8Array) => classify(model, px, file.input.mean, file.input.std) });
+}
+function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
+  const data = new Uint8Array(W * H * 4);
+  const to = new Uint32Array(data.buffer), from = new Uint32Array(Uint8Array.from(img.data).buffer);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(img.height - 1, Math.floor((y * img.height) / H));
+    for (let x = 0; x < W; x++) to[y * W + x] = from[sy * img.width + Math.min(img.width - 1, Math.floor((x * img.width) / W))];
+  }
+  return { width: W, height: H, data };
+}
+const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) });
+const pictures: { id: string; image: RgbaImage }[] = scenes.map((s) => ({ id: s.id, image: s.image }));
+for (const s of CONDITIONS.slice(0, Number(values.big)).map((c) => scenes.find((x) => x.condition === c)!)) {
+  const { width: w, height: h } = s.image;
+  const [L, S] = values.size.split('x').map(Number).sort((a, b) => b - a);
+  pictures.push({ id: `${s.id}@${values.size}`, image: w > h ? upscale(s.image, L, S) : upscale(s.image, S, L) });
+}
+const say = (r: Preprocessed) => JSON.stringify({ ...r, pixels: r.pixels && Buffer.from(r.pixels).toString('base64') });
+let differ = 0;
+for (const p of pictures) {
+  const ra = say(a(p.image, opts)), rb = say(b(p.image, opts));
+  if (ra !== rb) {
+    differ++;
+    console.log(`${p.id}: differs\n  A ${ra.slice(0, 400)}\n  B ${rb.slice(0, 400)}`);
+  }
+}
+console.log(`${pictures.length} pictures, ${differ} read differently`);
+process.exitCode = differ ? 1 : 0;
