@@ -11,7 +11,7 @@ import { classify } from '../../src/cli/predict.ts';
 import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
 import type { RgbaImage } from '../../src/data/image-io.ts';
-import { CONDITIONS, makeSet } from './scenes.ts';
+import { CONDITIONS, makeSet, upscale } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
@@ -27,15 +27,6 @@ const opts: object = {};
 if (values.weights) {
   const { file, model } = readWeightsFile(values.weights);
   Object.assign(opts, { classify: (px: Uint8Array) => classify(model, px, file.input.mean, file.input.std) });
-}
-function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
-  const data = new Uint8Array(W * H * 4);
-  const to = new Uint32Array(data.buffer), from = new Uint32Array(Uint8Array.from(img.data).buffer);
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(img.height - 1, Math.floor((y * img.height) / H));
-    for (let x = 0; x < W; x++) to[y * W + x] = from[sy * img.width + Math.min(img.width - 1, Math.floor((x * img.width) / W))];
-  }
-  return { width: W, height: H, data };
 }
 const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) });
 const pictures: { id: string; image: RgbaImage }[] = scenes.map((s) => ({ id: s.id, image: s.image }));

@@ -24,7 +24,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
-import { CONDITIONS, makeScene, type Condition } from './scenes.ts';
+import { CONDITIONS, makeScene, upscale, type Condition } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
@@ -52,17 +52,6 @@ async function loadPipeline(path: string): Promise<{ preprocessImage: Preprocess
   return { preprocessImage, onStage };
 }
 
-// a pixel at a time as one 32-bit word: no garbage left for the collector to charge to the
-// pictures timed next
-function upscale(img: RgbaImage, W: number, H: number): RgbaImage {
-  const data = new Uint8Array(W * H * 4);
-  const to = new Uint32Array(data.buffer), from = new Uint32Array(Uint8Array.from(img.data).buffer);
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(img.height - 1, Math.floor((y * img.height) / H));
-    for (let x = 0; x < W; x++) to[y * W + x] = from[sy * img.width + Math.min(img.width - 1, Math.floor((x * img.width) / W))];
-  }
-  return { width: W, height: H, data };
-}
 const [LONG, SHORT] = values.size.split('x').map(Number).sort((a, b) => b - a);
 const big = (src: Awaited<ReturnType<typeof loadSources>>, c: Condition) => {
   const s = makeScene(src, c, 0, 1);
