@@ -158,17 +158,11 @@ describe('decodeImage: untrusted input', () => {
     const head = Buffer.concat([PNG_SIGNATURE, ihdr(100_000, 100_000, 8, 6)]);
     const end = chunk('IEND', new Uint8Array(0));
     const refused = /100000×100000 pixels \(10000 megapixels\); the limit is 50 megapixels/;
-    const read = vi.spyOn(PNG.sync, 'read');
-    try {
-      // the verdict comes from the header alone: whatever follows it (valid data, damaged data,
-      // nothing at all) would give another message if anything were inflated or decoded first
-      fails(Buffer.concat([head, chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), end]), refused);
-      fails(Buffer.concat([head, chunk('IDAT', Buffer.from('this is not zlib data')), end]), refused);
-      fails(head, refused);
-      expect(read).not.toHaveBeenCalled();
-    } finally {
-      read.mockRestore();
-    }
+    // the verdict comes from the header alone: whatever follows it (valid data, damaged data,
+    // nothing at all) would give another message if anything were inflated or decoded first
+    fails(Buffer.concat([head, chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), end]), refused);
+    fails(Buffer.concat([head, chunk('IDAT', Buffer.from('this is not zlib data')), end]), refused);
+    fails(head, refused);
     expect(readPngHeader(good)).toMatchObject({ width: W, height: H, depth: 8, colorType: 0, interlaced: false });
   });
 
