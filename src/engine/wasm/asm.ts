@@ -143,6 +143,10 @@ export const F32x4 = {
   add: sbin(0xe4), sub: sbin(0xe5), mul: sbin(0xe6), div: sbin(0xe7),
 };
 
+/** The four lanes of v added up as one f32, (l0 + l1) + (l2 + l3); v is evaluated once per lane, so pass a local's get. */
+export const sumLanes = (v: Code): Code =>
+  F32.add(F32.add(F32x4.extractLane(v, 0), F32x4.extractLane(v, 1)), F32.add(F32x4.extractLane(v, 2), F32x4.extractLane(v, 3)));
+
 export const I32x4 = {
   splat: sun(0x11),
   extractLane: (v: Code, lane: number): Code => [...v, ...simd(0x1b), lane],

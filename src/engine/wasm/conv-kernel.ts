@@ -2,7 +2,7 @@
 // x [C, H, W] <-> col [C*kH*kW, outH*outW], zero padding, stride, dilation. Each (c, i, j, oy)
 // row copies the run of output columns whose taps land inside the input (four at a time when
 // the stride is 1) and writes zeros for the rest.
-import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, sumLanes, v128, type Code, type Local } from './asm.ts';
 
 // geometry parameters shared by both functions (all counts; addresses in bytes)
 const GEOMETRY = ['C', 'H', 'W', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padTop', 'padLeft', 'outH', 'outW'] as const;
@@ -147,12 +147,11 @@ function dotRowsFunc(): Func {
   const [x0, x1, x2, x3, y0, y1] = f.localsOf(v128, 6);
   const k = I32.const;
   const aRow = (r: number) => I32.add(get(a0), I32.mul(k(r), get(aStride)));
-  const sum4 = (v: Code): Code => F32.add(F32.add(F32x4.extractLane(v, 0), F32x4.extractLane(v, 1)), F32.add(F32x4.extractLane(v, 2), F32x4.extractLane(v, 3)));
   // c[i + r, j + q] += the lanes of acc[2r + q]
   const flush = (cols: number): Code[] => Array.from({ length: 4 * cols }, (_, n) => {
     const r = Math.floor(n / cols), q = n % cols;
     const at = I32.add(get(cc), I32.add(I32.mul(k(r), get(ldc)), k(4 * q)));
-    return F32.store(at, F32.add(F32.load(at), sum4(get(acc[2 * r + q]))));
+    return F32.store(at, F32.add(F32.load(at), sumLanes(get(acc[2 * r + q]))));
   });
   const tile = (cols: number): Code[] => [
     set(cc, I32.add(get(c), I32.add(I32.mul(get(i), get(ldc)), I32.shl(get(j), k(2))))),

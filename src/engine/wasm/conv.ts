@@ -66,12 +66,8 @@ export function wasmConv2dForward(
       k.gemmPacked(og, L, K, wPanels + gi * aBytes, 16 * K, panel, 32 * K, yOff, L * 4, bias ? 1 : 0, edge);
     }
   }
-  copyOut(rt, y, py, yN);
+  rt.copyBack(y, py, yN);
   return keep || keepOutside;
-}
-
-function copyOut(rt: WasmRuntime, a: Float32Array, addr: number, n: number): void {
-  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));
 }
 
 /** im2col of one image-group block (as ../conv2d.ts im2col), when x and col live in the kernel memory. */
@@ -109,7 +105,7 @@ export function wasmConvDweight(g: Conv2dGeometry, dy: Float32Array, col: Float3
         rt.k.dotRows(dy.byteOffset + (img * cOut + gi * og) * L * 4, L * 4, og, col.byteOffset + (img * groups + gi) * K * L * 4, L * 4, K, L, pdw + gi * og * K * 4, K * 4);
       }
     }
-    copyOut(rt, dweight, pdw, dweight.length);
+    rt.copyBack(dweight, pdw, dweight.length);
     return;
   }
   const imgs = Math.max(1, Math.min(n, Math.floor(DW_CHUNK / L)));
@@ -132,7 +128,7 @@ export function wasmConvDweight(g: Conv2dGeometry, dy: Float32Array, col: Float3
       k.gemmPacked(og, K, steps, pa, 16 * steps, pb, 32 * steps, pdw + gi * og * K * 4, K * 4, 1, edge);
     }
   }
-  copyOut(rt, dweight, pdw, dweight.length);
+  rt.copyBack(dweight, pdw, dweight.length);
 }
 
 /**
@@ -169,7 +165,7 @@ export function wasmPlaneSums(dy: Float32Array, n: number, C: number, L: number,
   rt.begin(rt.stageBytes(dbias, C));
   const pb = rt.place(dbias, 0, C);
   rt.k.planeSums(dy.byteOffset, n, C, L, pb);
-  copyOut(rt, dbias, pb, C);
+  rt.copyBack(dbias, pb, C);
 }
 
 /**
@@ -181,15 +177,11 @@ export function wasmDirectApplies(g: Conv2dGeometry): boolean {
     g.padTop <= 2 && g.padLeft <= 2 && g.cIn === g.groups && g.outW >= 4;
 }
 
-/** The zero-bordered scratch plane the direct kernels copy each input plane into (zeroed here). */
-function directPad(rt: WasmRuntime, g: Conv2dGeometry): { pad: number; PW: number } {
-  const PW = (g.outW + 2 + 3) & ~3, floats = (g.outH + 2) * PW;
-  const pad = rt.scratch(floats * 4);
-  rt.f32.fill(0, pad >> 2, (pad >> 2) + floats);
-  return { pad, PW };
+/** Row length and floats of the zero-bordered plane direct3x3 copies each input plane into. */
+function directPadShape(g: Conv2dGeometry): { PW: number; floats: number } {
+  const PW = (g.outW + 2 + 3) & ~3;
+  return { PW, floats: (g.outH + 2) * PW };
 }
-
-const directPadBytes = (g: Conv2dGeometry) => (g.outH + 2) * ((g.outW + 2 + 3) & ~3) * 4 + 16;
 
 /**
  * y = conv2d(x, weight) + bias where wasmDirectApplies; with `col` (in the kernel memory) every
@@ -199,10 +191,12 @@ export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Fl
   const rt = wasmRuntime();
   const { n, cIn, h, w, cOut, groups, outH, outW } = g;
   const og = cOut / groups, xN = n * cIn * h * w, yN = n * cOut * outH * outW;
-  rt.begin(rt.stageBytes(x, xN) + rt.stageBytes(y, yN) + rt.stageBytes(weight, weight.length) + (bias ? rt.stageBytes(bias, cOut) : 0) + directPadBytes(g));
+  const { PW, floats } = directPadShape(g);
+  rt.begin(rt.stageBytes(x, xN) + rt.stageBytes(y, yN) + rt.stageBytes(weight, weight.length) + (bias ? rt.stageBytes(bias, cOut) : 0) + floats * 4 + 16);
   const px = rt.place(x, 0, xN), py = rt.place(y, 0, yN, false), pw = rt.place(weight, 0, weight.length);
   const pb = bias ? rt.place(bias, 0, cOut) : 0;
-  const { pad, PW } = directPad(rt, g);
+  const pad = rt.scratch(floats * 4);
+  rt.f32.fill(0, pad >> 2, (pad >> 2) + floats);
   for (let img = 0; img < n; img++) {
     for (let gi = 0; gi < groups; gi++) {
       const plane = px + (img * cIn + gi) * h * w * 4;
@@ -211,5 +205,5 @@ export function wasmDirectForward(g: Conv2dGeometry, x: Float32Array, weight: Fl
       if (col) im2colAt(rt, plane, col.byteOffset + (img * groups + gi) * 9 * outH * outW * 4, 1, g);
     }
   }
-  copyOut(rt, y, py, yN);
+  rt.copyBack(y, py, yN);
 }

@@ -1,7 +1,7 @@
 // Element-wise kernels for the kernel module: ReLU forward/backward, the Adam and SGD updates and a sum, four
 // lanes at a time with a scalar tail that does the same float32 arithmetic lane by lane.
 // Addresses in bytes, counts in floats.
-import { F32, F32x4, Func, I32, I32x4, V128, f32, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, I32x4, V128, f32, forRange, get, i32, if_, set, sumLanes, v128, type Code, type Local } from './asm.ts';
 
 /** The arithmetic of one lane or of four, so one expression yields both loops. */
 interface Lanes {
@@ -174,9 +174,7 @@ function planeSumsFunc(): Func {
         forRange(p, get(p), get(end4), k(16), set(acc, F32x4.add(get(acc), V128.load(get(p))))),
         forRange(p, get(p), get(end), k(4), set(tail, F32.add(get(tail), F32.load(get(p))))),
         set(dst, I32.add(get(out), I32.shl(get(c), k(2)))),
-        F32.store(get(dst), F32.add(F32.load(get(dst)), F32.add(
-          F32.add(F32.add(F32x4.extractLane(get(acc), 0), F32x4.extractLane(get(acc), 1)), F32.add(F32x4.extractLane(get(acc), 2), F32x4.extractLane(get(acc), 3))),
-          get(tail)))),
+        F32.store(get(dst), F32.add(F32.load(get(dst)), F32.add(sumLanes(get(acc)), get(tail)))),
       ),
     ),
   ];

@@ -73,9 +73,9 @@ export function wasmAdam(w: Float32Array, g: Float32Array, m: Float32Array, v: F
   rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + rt.stageBytes(m, n) + rt.stageBytes(v, n));
   const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pm = rt.place(m, 0, n), pv = rt.place(v, 0, n);
   runKernelCall(adamArgs([pw, pg, pm, pv], n, s), 0, n);
-  copyBack(w, pw, n);
-  copyBack(m, pm, n);
-  copyBack(v, pv, n);
+  rt.copyBack(w, pw, n);
+  rt.copyBack(m, pm, n);
+  rt.copyBack(v, pv, n);
 }
 
 /** Float32 scalars of one SGD step (see elementwise-kernel.ts sgd); buf is null without momentum. */
@@ -103,11 +103,6 @@ export function wasmSgd(w: Float32Array, g: Float32Array, buf: Float32Array | nu
   rt.begin(rt.stageBytes(w, n) + rt.stageBytes(g, n) + (buf ? rt.stageBytes(buf, n) : 0));
   const pw = rt.place(w, 0, n), pg = rt.place(g, 0, n), pb = buf ? rt.place(buf, 0, n) : 0;
   runKernelCall(sgdArgs([pw, pg, pb], n, s, buf !== null), 0, n);
-  copyBack(w, pw, n);
-  if (buf) copyBack(buf, pb, n);
-}
-
-function copyBack(a: Float32Array, addr: number, n: number): void {
-  const rt = wasmRuntime();
-  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));
+  rt.copyBack(w, pw, n);
+  if (buf) rt.copyBack(buf, pb, n);
 }

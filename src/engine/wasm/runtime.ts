@@ -229,6 +229,11 @@ export class WasmRuntime {
   stageBytes(a: Float32Array, n: number): number {
     return this.holds(a) ? 0 : n * 4 + 16;
   }
+
+  /** The other half of place() for an output: the n floats at addr back into a, unless a lives here. */
+  copyBack(a: Float32Array, addr: number, n = a.length): void {
+    if (!this.holds(a)) a.set(this.f32.subarray(addr >> 2, (addr >> 2) + n));
+  }
 }
 
 let runtime: WasmRuntime | undefined;

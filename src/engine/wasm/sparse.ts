@@ -14,10 +14,6 @@ export function wasmSplitFits(O: number, cols: number): boolean {
   return O % (4 * LINE_VECTORS) === 0 && cols % 4 === 0;
 }
 
-function copyOut(rt: WasmRuntime, a: Float32Array, addr: number): void {
-  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + a.length));
-}
-
 const ints = (rt: WasmRuntime, addr: number, n: number) => new Int32Array(rt.f32.buffer, addr, n);
 const floats = (rt: WasmRuntime, addr: number, n: number) => new Float32Array(rt.f32.buffer, addr, n);
 
@@ -25,7 +21,7 @@ const floats = (rt: WasmRuntime, addr: number, n: number) => new Float32Array(rt
 export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Float32Array, bias: Float32Array | null = null): void {
   const rt = wasmRuntime();
   const { rows, cols, v, nnz } = s;
-  rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + 2 + 2 * cols + O) + 128 + rt.stageBytes(w, w.length) + rt.stageBytes(y, y.length));
+  rt.begin(4 * (cols * O + rows + 1 + 2 * nnz + O) + 96 + rt.stageBytes(w, w.length) + rt.stageBytes(y, y.length));
   const pw = rt.place(w, 0, w.length), py = rt.place(y, 0, y.length, false);
   const wt = rt.scratch(4 * cols * O);
   const ptr = rt.scratch(4 * (rows + 1)), at = rt.scratch(4 * nnz), val = rt.scratch(4 * nnz);
@@ -33,19 +29,15 @@ export function wasmSplitGemmNT(s: SplitRows, O: number, w: Float32Array, y: Flo
   ints(rt, at, nnz).set(s.idx.subarray(0, nnz));
   floats(rt, val, nnz).set(s.val.subarray(0, nnz));
   rt.k.transpose4(pw, O, cols, wt, 0, 0);
-  // the row sums of W, as one dense line of ones against Wᵀ
-  const onePtr = rt.scratch(8), oneAt = rt.scratch(4 * cols), ones = rt.scratch(4 * cols), sums = rt.scratch(4 * O);
-  ints(rt, onePtr, 2).set([0, cols]);
-  const oa = ints(rt, oneAt, cols);
-  for (let i = 0; i < cols; i++) oa[i] = i;
-  floats(rt, ones, cols).fill(1);
-  rt.k.sparseLines(onePtr, oneAt, ones, 1, wt, O, sums, 0);
-  const c = floats(rt, sums, O), out = floats(rt, py, rows * O);
+  // the row sums of W (W as one image of O planes)
+  const sums = rt.scratch(4 * O);
+  const c = floats(rt, sums, O).fill(0), out = floats(rt, py, rows * O);
+  rt.k.planeSums(pw, 1, O, cols, sums);
   if (bias) for (let o = 0; o < O; o++) c[o] = v * c[o] + bias[o];
   else for (let o = 0; o < O; o++) c[o] *= v;
   for (let r = 0; r < rows; r++) out.set(c, r * O);
   rt.k.sparseLines(ptr, at, val, rows, wt, O, py, 1);
-  copyOut(rt, y, py);
+  rt.copyBack(y, py);
 }
 
 /**
@@ -80,5 +72,5 @@ export function wasmSplitGemmTN(dout: Float32Array, O: number, s: SplitRows, dw:
   if (dbias) for (let o = 0; o < O; o++) dbias[o] += sums[o];
   for (let o = 0; o < O; o++) sums[o] *= v;
   rt.k.transpose4(dwt, cols, O, pdw, 1, add);
-  copyOut(rt, dw, pdw);
+  rt.copyBack(dw, pdw);
 }

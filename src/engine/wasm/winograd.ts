@@ -110,10 +110,6 @@ function productsOut(rt: WasmRuntime, p: Pass, i0: number, imgs: number, v: numb
   }
 }
 
-function copyOut(rt: WasmRuntime, a: Float32Array, addr: number, n: number): void {
-  if (!rt.holds(a)) a.set(rt.f32.subarray(addr >> 2, (addr >> 2) + n));
-}
-
 /**
  * y = conv2d(x, weight) + bias by Winograd; with `kept` (wasmWinogradKeptSize floats in the
  * kernel memory) every group's V stays there for wasmWinogradBackward.
@@ -155,7 +151,7 @@ export function wasmWinogradForward(
     // the weight gradient's dot products run over whole multiples of four tiles: zeros past T
     if (kept) rt.k.zeroCols(v, 16 * cg, keptRow * 4, n * tl.per * 4, keptRow * 4);
   }
-  copyOut(rt, y, py, yN);
+  rt.copyBack(y, py, yN);
 }
 
 /**
@@ -243,5 +239,5 @@ export function wasmWinogradBackward(
       productsOut(rt, pass, i0, imgs, v, tx.row, 0, xg, 0);
     }
   }
-  copyOut(rt, dx, pdx, xN);
+  rt.copyBack(dx, pdx, xN);
 }
