@@ -1,8 +1,14 @@
 // Reads the photo set with a model and prints accuracy per condition, "no digit found" on the
 // empty pages, and time per picture.
-// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--per N] [--seed N] [--only COND] [--working N] [--set NAME=VALUE ...] [--verbose]
+// Usage: npx tsx scripts/photos/measure.ts --weights FILE [--pipeline MODULE] [--against MODULE] [--per N] [--seed N] [--only COND] [--working N] [--set NAME=VALUE ...] [--verbose]
 //   --pipeline: a module exporting preprocessImage (default: this checkout's src/data/image.ts),
 //   e.g. /work/main/src/data/image.ts to measure another checkout's pipeline on the same pictures.
+//   --against: another pipeline read on the same pictures with the same model, e.g. the one
+//   before issue 16 (`git worktree add /tmp/pre16 7d579d7`, then --against /tmp/pre16/src/data/image.ts):
+//   every picture it reads right that this pipeline does not is listed ("lost"), so "the pictures
+//   that are easy today stay right" is checked picture by picture.
+// The "model" column counts the pictures drawn from an MNIST digit that the model misreads in
+// MNIST's own 28×28 image: no preprocessing can get those right except by chance.
 //   --working: the pipeline's maxWorkingSide (default: its own).
 //   --set: any other numeric preprocessing option (PreprocessOptions), e.g. --set minStroke=2.4.
 //   --only: just that condition (or empty page), and only its pictures are drawn.
@@ -18,13 +24,15 @@ import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
   options: {
-    weights: { type: 'string' }, pipeline: { type: 'string' }, per: { type: 'string', default: '30' },
+    weights: { type: 'string' }, pipeline: { type: 'string' }, against: { type: 'string' }, per: { type: 'string', default: '30' },
     seed: { type: 'string', default: '1' }, only: { type: 'string' }, working: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, verbose: { type: 'boolean', default: false },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
+type Pre = (img: RgbaImage, o?: object) => Preprocessed;
 const modPath = values.pipeline ? pathToFileURL(resolve(values.pipeline)).href : '../../src/data/image.ts';
-const { preprocessImage } = (await import(modPath)) as { preprocessImage: (img: RgbaImage, o?: object) => Preprocessed };
+const { preprocessImage } = (await import(modPath)) as { preprocessImage: Pre };
+const against = values.against ? ((await import(pathToFileURL(resolve(values.against)).href)) as { preprocessImage: Pre }).preprocessImage : undefined;
 const { file, model } = readWeightsFile(values.weights);
 const { mean, std } = file.input;
 const seed = Number(values.seed), per = Number(values.per);
@@ -43,40 +51,63 @@ for (const kv of values.set) {
 }
 if (values.working) extra.maxWorkingSide = Number(values.working);
 
-const stats = new Map<string, { n: number; right: number; none: number; ms: number }>();
+const stats = new Map<string, { n: number; right: number; none: number; ms: number; model: number; was: number; kept: number }>();
+const lost: string[] = [];
+let gained = 0;
 for (const s of scenes) {
-  const t0 = performance.now();
   const classifier = (px: Uint8Array) => classify(model, px, mean, std);
+  const read = (pre: Preprocessed): number | null => {
+    if (!pre.pixels) return null;
+    const p = classifier(pre.pixels);
+    return p.indexOf(Math.max(...p));
+  };
+  const t0 = performance.now();
   const pre = preprocessImage(s.image, { classify: classifier, ...extra });
   const ms = performance.now() - t0;
-  let guess: number | null = null;
-  if (pre.pixels) {
-    const p = classify(model, pre.pixels, mean, std);
-    guess = p.indexOf(Math.max(...p));
-  }
-  const st = stats.get(s.condition) ?? { n: 0, right: 0, none: 0, ms: 0 };
+  const guess = read(pre);
+  const st = stats.get(s.condition) ?? { n: 0, right: 0, none: 0, ms: 0, model: 0, was: 0, kept: 0 };
   st.n++;
   st.ms += ms;
   if (guess === null) st.none++;
   if (guess === s.label) st.right++;
+  if (s.mnist !== undefined) {
+    const p = classifier(src.mnist.images.subarray(s.mnist * 784, (s.mnist + 1) * 784));
+    if (p.indexOf(Math.max(...p)) !== s.label) st.model++;
+  }
+  if (against) {
+    const before = read(against(s.image, { classify: classifier, ...extra }));
+    if (before === s.label) {
+      st.was++;
+      if (guess === s.label) st.kept++;
+      else lost.push(`${s.id} (true ${s.label}, read ${guess ?? 'nothing'})`);
+    } else if (guess === s.label) gained++;
+  }
   stats.set(s.condition, st);
   if (values.verbose && guess !== s.label) {
-    console.log(`  ${s.id} (${s.source}): true ${s.label}, read ${guess ?? `nothing (${pre.reason})`}; box ${JSON.stringify(s.box)} found ${JSON.stringify(pre.info.box)} ${JSON.stringify(pre.info.setAside ?? {})} ${pre.info.chosen ?? ""}`);
+    console.log(`  ${s.id} (${s.source}${s.mnist === undefined ? '' : ` #${s.mnist}`}): true ${s.label}, read ${guess ?? `nothing (${pre.reason})`}; box ${JSON.stringify(s.box)} found ${JSON.stringify(pre.info.box)} ${JSON.stringify(pre.info.setAside ?? {})} ${pre.info.chosen ?? ""}`);
   }
 }
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`.padStart(7);
 console.log(`pipeline ${values.pipeline ?? 'src/data/image.ts'}; model ${values.weights}; seed ${values.seed}${Object.keys(extra).length ? `; options ${JSON.stringify(extra)}` : ''}`);
-console.log('condition     pictures  right   no digit  ms/picture');
-let n = 0, right = 0;
+console.log(`condition     pictures  right   no digit  ms/picture  model${against ? '   right before  still right' : ''}`);
+let n = 0, right = 0, was = 0, kept = 0, misread = 0;
+const versus = (st: { was: number; kept: number }) => (against ? ` ${String(st.was).padStart(14)} ${String(st.kept).padStart(12)}` : '');
 for (const c of CONDITIONS) {
   const st = stats.get(c);
   if (!st) continue;
   n += st.n;
   right += st.right;
-  console.log(`${c.padEnd(13)} ${String(st.n).padStart(8)} ${pct(st.right, st.n)} ${String(st.none).padStart(9)} ${(st.ms / st.n).toFixed(0).padStart(11)}`);
+  was += st.was;
+  kept += st.kept;
+  misread += st.model;
+  console.log(`${c.padEnd(13)} ${String(st.n).padStart(8)} ${pct(st.right, st.n)} ${String(st.none).padStart(9)} ${(st.ms / st.n).toFixed(0).padStart(11)} ${String(st.model).padStart(6)}${versus(st)}`);
 }
-if (n) console.log(`${'all'.padEnd(13)} ${String(n).padStart(8)} ${pct(right, n)}`);
+if (n) console.log(`${'all'.padEnd(13)} ${String(n).padStart(8)} ${pct(right, n)} ${''.padStart(21)} ${String(misread).padStart(6)}${versus({ was, kept })}`);
 for (const e of EMPTY) {
   const st = stats.get(e);
   if (st) console.log(`${e.padEnd(13)} ${String(st.n).padStart(8)}   (empty) ${String(st.none).padStart(9)} ${(st.ms / st.n).toFixed(0).padStart(11)}`);
+}
+if (against) {
+  console.log(`against ${values.against}: ${kept} of the ${was} pictures it reads right are still read right; ${gained} more are read right now`);
+  if (lost.length) console.log(`  lost: ${lost.join(', ')}`);
 }

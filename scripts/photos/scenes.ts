@@ -25,6 +25,8 @@ export interface Scene {
   source: 'mnist' | 'font' | 'none';
   /** The digit drawn, null on an empty page. */
   label: number | null;
+  /** The MNIST test image it was drawn from (source 'mnist'). */
+  mnist?: number;
   /** The digit's true box (pixels where its coverage is ≥ 0.5), after every camera effect. */
   box?: Box;
   image: RgbaImage;
@@ -300,13 +302,13 @@ export function makeScene(src: Sources, condition: Condition, index: number, see
 
   // the digit
   const fromFont = rng.next() < 0.25;
-  let label: number, shapeSrc: { data: Uint8Array; w: number; h: number; top: number; inkH: number };
+  let label: number, mnist: number | undefined, shapeSrc: { data: Uint8Array; w: number; h: number; top: number; inkH: number };
   if (fromFont) {
     const g = pick(rng, src.glyphs);
     label = g.digit;
     shapeSrc = { data: g.data, w: g.width, h: g.height, top: 0, inkH: g.height };
   } else {
-    const i = rng.int(src.mnist.count);
+    const i = (mnist = rng.int(src.mnist.count));
     label = src.mnist.labels[i];
     const img = src.mnist.images.subarray(i * 784, (i + 1) * 784);
     let top = 0, bottom = 27;
@@ -360,7 +362,7 @@ export function makeScene(src: Sources, condition: Condition, index: number, see
     box = boxOf(truth, W, H);
     image = cv.toRgba();
   }
-  return { id: `${condition}-${index}`, condition, source: fromFont ? 'font' : 'mnist', label, box, image };
+  return { id: `${condition}-${index}`, condition, source: fromFont ? 'font' : 'mnist', label, ...(mnist === undefined ? {} : { mnist }), box, image };
 }
 
 /** A page with nothing written on it. */

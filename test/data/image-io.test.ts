@@ -2,7 +2,7 @@ import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it, vi } from 'vitest';
-import { ImageError, decodeImage, encodeGreyPng, readJpegHeader, readPngHeader, sniffFormat } from '../../src/data/image-io.ts';
+import { ImageError, decodeImage, encodeGreyPng, readJpegHeader, readPngHeader, sniffFormat, withPooledBlocks } from '../../src/data/image-io.ts';
 import { PNG_SIGNATURE, chunk, encodePng, ihdr } from './image-fixtures.ts';
 
 // A 13×9 test pattern (odd sizes exercise partial bytes and Adam7 edge passes).
@@ -110,6 +110,43 @@ describe('decodeImage: JPEG', () => {
     const p = pixel(img, 10, 10);
     expect(Math.abs(p[0] - 200) + Math.abs(p[1] - 100) + Math.abs(p[2] - 50)).toBeLessThan(12);
     expect(p[3]).toBe(255);
+  });
+});
+
+describe('withPooledBlocks (jpeg-js blocks as views of shared buffers)', () => {
+  it('decodes a JPEG to exactly the bytes jpeg-js gives on its own, across many buffers of blocks', () => {
+    // 400×300 in colour: 5,700 blocks of 8×8, more than five of the pool's buffers
+    const w = 400, h = 300;
+    const data = Buffer.alloc(w * h * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 7 + y) % 256, (x * y) % 251, (y * 5) % 256, 255], (y * w + x) * 4);
+    for (const quality of [30, 90]) {
+      const bytes = jpeg.encode({ width: w, height: h, data }, quality).data;
+      const plain = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+      const img = decodeImage(bytes);
+      expect(Buffer.from(img.data).equals(Buffer.from(plain.data)), `quality ${quality}`).toBe(true);
+    }
+  });
+
+  it('hands out zeroed, separate 64-number views and passes every other construction through', () => {
+    const seen = withPooledBlocks(() => {
+      const a = new Int32Array(64), b = new Int32Array(64);
+      a[63] = 7;
+      b.fill(-1);
+      return { a: Array.from(a), b0: b[0], fromList: Array.from(new Int32Array([1, 2, 3])), three: new Int32Array(3).length, shared: a.buffer === b.buffer, isInt32: a instanceof Int32Array };
+    });
+    expect(seen.a).toEqual([...new Array(63).fill(0), 7]);
+    expect(seen).toMatchObject({ b0: -1, fromList: [1, 2, 3], three: 3, shared: true, isInt32: true });
+  });
+
+  it('restores the real Int32Array whether the work returns or throws', () => {
+    const real = globalThis.Int32Array;
+    expect(withPooledBlocks(() => globalThis.Int32Array !== real)).toBe(true);
+    expect(globalThis.Int32Array).toBe(real);
+    expect(() => withPooledBlocks(() => {
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(globalThis.Int32Array).toBe(real);
+    expect(new Int32Array(64).buffer.byteLength).toBe(256);
   });
 });
 
