@@ -19,6 +19,25 @@ describe('float32ToShortest', () => {
     }
   });
 
+  it('gives the fewest digits that read back (against counting up from 1), powers of two and weight-sized values included', () => {
+    const fewest = (v: number): number => {
+      for (let p = 1; p <= 9; p++) if (Math.fround(+v.toPrecision(p)) === v) return +v.toPrecision(p);
+      throw new Error(`no 9-digit form for ${v}`);
+    };
+    const rng = new Rng(12);
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const values: number[] = [];
+    for (let e = -149; e <= 127; e++) values.push(2 ** e, -(2 ** e), Math.fround(2 ** e * 1.5));
+    for (let i = 0; i < 20000; i++) values.push(Math.fround((rng.next() - 0.5) * 0.1), Math.fround(rng.next() * 10 ** (rng.int(12) - 6)));
+    for (let i = 0; i < 20000; i++) {
+      u[0] = rng.nextU32();
+      if (Number.isFinite(f[0]) && f[0] !== 0) values.push(f[0]);
+    }
+    const wrong = values.filter((v) => !Object.is(float32ToShortest(v), fewest(v)));
+    expect(wrong.slice(0, 5), `${wrong.length} of ${values.length} values`).toEqual([]);
+  });
+
   it('writes short values briefly', () => {
     expect(float32ToShortest(Math.fround(0.1))).toBe(0.1);
     expect(float32ToShortest(0.5)).toBe(0.5);
