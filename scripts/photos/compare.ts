@@ -4,14 +4,11 @@
 //   --weights: the model the pipelines ask between candidates (as mnist-predict does); without
 //   it they pick the most ink. --big: also the first scene of the first N conditions, upscaled to
 //   12 MP (--size, default 4000x3000).
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { classify } from '../../src/cli/predict.ts';
-import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
 import type { RgbaImage } from '../../src/data/image-io.ts';
-import { CONDITIONS, makeSet, upscale } from './scenes.ts';
+import { importPipeline, modelReader } from './reading.ts';
+import { CONDITIONS, makeSet, upscaleTo } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
@@ -21,19 +18,12 @@ const { values } = parseArgs({
   },
 });
 if (values.pipeline.length !== 2) throw new Error('give two --pipeline modules');
-type Pre = (img: RgbaImage, o?: object) => Preprocessed;
-const [a, b] = await Promise.all(values.pipeline.map(async (p) => ((await import(pathToFileURL(resolve(p)).href)) as { preprocessImage: Pre }).preprocessImage));
-const opts: object = {};
-if (values.weights) {
-  const { file, model } = readWeightsFile(values.weights);
-  Object.assign(opts, { classify: (px: Uint8Array) => classify(model, px, file.input.mean, file.input.std) });
-}
+const [a, b] = await Promise.all(values.pipeline.map(importPipeline));
+const opts: object = values.weights ? { classify: modelReader(values.weights).classify } : {};
 const scenes = makeSet(await loadSources(), { seed: Number(values.seed), perCondition: Number(values.per) });
 const pictures: { id: string; image: RgbaImage }[] = scenes.map((s) => ({ id: s.id, image: s.image }));
 for (const s of CONDITIONS.slice(0, Number(values.big)).map((c) => scenes.find((x) => x.condition === c)!)) {
-  const { width: w, height: h } = s.image;
-  const [L, S] = values.size.split('x').map(Number).sort((a, b) => b - a);
-  pictures.push({ id: `${s.id}@${values.size}`, image: w > h ? upscale(s.image, L, S) : upscale(s.image, S, L) });
+  pictures.push({ id: `${s.id}@${values.size}`, image: upscaleTo(s.image, values.size) });
 }
 const say = (r: Preprocessed) => JSON.stringify({ ...r, pixels: r.pixels && Buffer.from(r.pixels).toString('base64') });
 let differ = 0;

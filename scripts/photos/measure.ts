@@ -7,18 +7,15 @@
 //   before issue 16 (`git worktree add /tmp/pre16 7d579d7`, then --against /tmp/pre16/src/data/image.ts):
 //   every picture it reads right that this pipeline does not is listed ("lost"), so "the pictures
 //   that are easy today stay right" is checked picture by picture.
-// The "model" column counts the pictures drawn from an MNIST digit that the model misreads in
-// MNIST's own 28×28 image: no preprocessing can get those right except by chance.
 //   --working: the pipeline's maxWorkingSide (default: its own).
 //   --set: any other numeric preprocessing option (PreprocessOptions), e.g. --set minStroke=2.4.
 //   --only: just that condition (or empty page), and only its pictures are drawn.
-import { resolve } from 'node:path';
+// The "model" column counts the pictures drawn from an MNIST digit that the model misreads in
+// MNIST's own 28×28 image: no preprocessing can get those right except by chance.
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { classify } from '../../src/cli/predict.ts';
-import { readWeightsFile } from '../../src/cli/weights-file.ts';
 import type { Preprocessed } from '../../src/data/image.ts';
-import type { RgbaImage } from '../../src/data/image-io.ts';
+import { importPipeline, modelReader } from './reading.ts';
 import { CONDITIONS, EMPTY, makeEmpty, makeScene, makeSet, type Condition, type Empty } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
@@ -29,12 +26,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
-type Pre = (img: RgbaImage, o?: object) => Preprocessed;
-const modPath = values.pipeline ? pathToFileURL(resolve(values.pipeline)).href : '../../src/data/image.ts';
-const { preprocessImage } = (await import(modPath)) as { preprocessImage: Pre };
-const against = values.against ? ((await import(pathToFileURL(resolve(values.against)).href)) as { preprocessImage: Pre }).preprocessImage : undefined;
-const { file, model } = readWeightsFile(values.weights);
-const { mean, std } = file.input;
+const preprocessImage = await importPipeline(values.pipeline ?? fileURLToPath(new URL('../../src/data/image.ts', import.meta.url)));
+const against = values.against ? await importPipeline(values.against) : undefined;
+const { classify, digit } = modelReader(values.weights);
 const seed = Number(values.seed), per = Number(values.per);
 const src = await loadSources();
 const only = values.only;
@@ -54,15 +48,11 @@ if (values.working) extra.maxWorkingSide = Number(values.working);
 const stats = new Map<string, { n: number; right: number; none: number; ms: number; model: number; was: number; kept: number }>();
 const lost: string[] = [];
 let gained = 0;
+const options = { classify, ...extra };
+const read = (pre: Preprocessed): number | null => (pre.pixels ? digit(pre.pixels) : null);
 for (const s of scenes) {
-  const classifier = (px: Uint8Array) => classify(model, px, mean, std);
-  const read = (pre: Preprocessed): number | null => {
-    if (!pre.pixels) return null;
-    const p = classifier(pre.pixels);
-    return p.indexOf(Math.max(...p));
-  };
   const t0 = performance.now();
-  const pre = preprocessImage(s.image, { classify: classifier, ...extra });
+  const pre = preprocessImage(s.image, options);
   const ms = performance.now() - t0;
   const guess = read(pre);
   const st = stats.get(s.condition) ?? { n: 0, right: 0, none: 0, ms: 0, model: 0, was: 0, kept: 0 };
@@ -70,12 +60,9 @@ for (const s of scenes) {
   st.ms += ms;
   if (guess === null) st.none++;
   if (guess === s.label) st.right++;
-  if (s.mnist !== undefined) {
-    const p = classifier(src.mnist.images.subarray(s.mnist * 784, (s.mnist + 1) * 784));
-    if (p.indexOf(Math.max(...p)) !== s.label) st.model++;
-  }
+  if (s.mnist !== undefined && digit(src.mnist.images.subarray(s.mnist * 784, (s.mnist + 1) * 784)) !== s.label) st.model++;
   if (against) {
-    const before = read(against(s.image, { classify: classifier, ...extra }));
+    const before = read(against(s.image, options));
     if (before === s.label) {
       st.was++;
       if (guess === s.label) st.kept++;

@@ -655,6 +655,12 @@ function boxOf(cov: Float32Array, w: number, h: number): Box | undefined {
   return x1 < 0 ? undefined : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
 }
 
+/** A scene scaled up to `size` ("4000x3000"), turned to its orientation: the long side on its long side. */
+export function upscaleTo(img: RgbaImage, size: string): RgbaImage {
+  const [long, short] = size.split('x').map(Number).sort((a, b) => b - a);
+  return img.width > img.height ? upscale(img, long, short) : upscale(img, short, long);
+}
+
 /**
  * A scene scaled up to W x H (a phone's photo size) by nearest neighbour, a pixel at a time as
  * one 32-bit word: no garbage left for the collector to charge to the pictures timed next.

@@ -23,8 +23,8 @@ import { parseArgs } from 'node:util';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
-import type { Preprocessed } from '../../src/data/image.ts';
-import { CONDITIONS, makeScene, upscale, type Condition } from './scenes.ts';
+import { importPipeline, type Preprocess } from './reading.ts';
+import { CONDITIONS, makeScene, upscaleTo, type Condition } from './scenes.ts';
 import { loadSources } from './sources.ts';
 
 const { values } = parseArgs({
@@ -45,18 +45,13 @@ const pipelines = values.pipeline.length ? values.pipeline.map((p) => resolve(p)
 const conditions = values.conditions.split(',') as Condition[];
 for (const c of conditions) if (!(CONDITIONS as readonly string[]).includes(c)) throw new Error(`--conditions: ${c} is not one of ${CONDITIONS.join(', ')}`);
 
-type Preprocess = (img: RgbaImage) => Preprocessed;
 async function loadPipeline(path: string): Promise<{ preprocessImage: Preprocess; onStage: (f?: (s: string) => void) => void }> {
-  const { preprocessImage } = (await import(pathToFileURL(path).href)) as { preprocessImage: Preprocess };
+  const preprocessImage = await importPipeline(path);
   const { onStage } = (await import(pathToFileURL(resolve(dirname(path), 'image/stages.ts')).href)) as { onStage: (f?: (s: string) => void) => void };
   return { preprocessImage, onStage };
 }
 
-const [LONG, SHORT] = values.size.split('x').map(Number).sort((a, b) => b - a);
-const big = (src: Awaited<ReturnType<typeof loadSources>>, c: Condition) => {
-  const s = makeScene(src, c, 0, 1);
-  return s.image.width > s.image.height ? upscale(s.image, LONG, SHORT) : upscale(s.image, SHORT, LONG);
-};
+const big = (src: Awaited<ReturnType<typeof loadSources>>, c: Condition) => upscaleTo(makeScene(src, c, 0, 1).image, values.size);
 
 // garbage-collection pauses of the main thread, summed since the last read
 let gcMs = 0;

@@ -159,8 +159,10 @@ export function conv2dForward(
     // the weight gradient still wants the columns (dotRows in wasmConvDweight): made apart from y
     const inMemory = wasmRuntime().holds(col);
     wasmDirectForward(g, x, weight, bias, y, keepCols && inMemory ? col : null);
-    for (let img = 0; img < g.n && keepCols && !inMemory; img++) {
-      for (let gi = 0; gi < g.groups; gi++) im2col(x, (img * g.cIn + gi) * g.h * g.w, 1, g, col, (img * g.groups + gi) * 9 * g.outH * g.outW);
+    if (keepCols && !inMemory) {
+      for (let img = 0; img < g.n; img++) {
+        for (let gi = 0; gi < g.groups; gi++) im2col(x, (img * g.cIn + gi) * g.h * g.w, 1, g, col, (img * g.groups + gi) * 9 * g.outH * g.outW);
+      }
     }
     return keepCols;
   }

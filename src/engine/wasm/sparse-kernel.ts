@@ -9,13 +9,13 @@ const k = I32.const;
 // byte address of element i of an f32/i32 array at `base`
 const el = (base: Local, i: Code): Code => I32.add(get(base), I32.shl(i, k(2)));
 
+const TILE = 16;
+
 /**
  * transpose4(src, rows, cols, dst, accumulate, add): dst [cols, rows] gets src [rows, cols]
  * transposed, added to what dst holds when accumulate is 1, plus add[c] on dst's row c when add
  * is not 0. rows and cols are multiples of 4.
  */
-const TILE = 16;
-
 function transpose4Func(): Func {
   const f = new Func('transpose4', [i32, i32, i32, i32, i32, i32]);
   const [src, rows, cols, dst, acc, add] = f.params;
