@@ -125,8 +125,12 @@ function pick<T>(rng: Rng, xs: readonly T[]): T {
 /** Bilinear sample of a w×h byte image at (x, y) in pixel units (outside: 0), scaled to 0..1. */
 function sample(src: Uint8Array, w: number, h: number, x: number, y: number): number {
   const x0 = Math.floor(x - 0.5), y0 = Math.floor(y - 0.5), fx = x - 0.5 - x0, fy = y - 0.5 - y0;
-  const at = (xx: number, yy: number) => (xx < 0 || yy < 0 || xx >= w || yy >= h ? 0 : src[yy * w + xx]);
-  return ((at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy) / 255;
+  return ((at(src, w, h, x0, y0) * (1 - fx) + at(src, w, h, x0 + 1, y0) * fx) * (1 - fy) + (at(src, w, h, x0, y0 + 1) * (1 - fx) + at(src, w, h, x0 + 1, y0 + 1) * fx) * fy) / 255;
+}
+
+// (module-level rather than a closure in `sample`: tsx names every closure it creates, per pixel)
+function at(src: Uint8Array, w: number, h: number, x: number, y: number): number {
+  return x < 0 || y < 0 || x >= w || y >= h ? 0 : src[y * w + x];
 }
 
 /** A digit as a coverage map `cov` (0..1) of cw×ch pixels whose ink is `height` pixels tall. */
@@ -171,14 +175,14 @@ function thin(m: Uint8Array, w: number, h: number): void {
         for (let x = 1; x < w - 1; x++) {
           const i = y * w + x;
           if (!m[i]) continue;
-          const p = [m[i - w], m[i - w + 1], m[i + 1], m[i + w + 1], m[i + w], m[i + w - 1], m[i - 1], m[i - w - 1]];
-          let b = 0, a = 0;
-          for (let k = 0; k < 8; k++) {
-            b += p[k];
-            if (!p[k] && p[(k + 1) % 8]) a++;
-          }
-          if (b < 2 || b > 6 || a !== 1) continue;
-          if (step === 0 ? p[0] * p[2] * p[4] || p[2] * p[4] * p[6] : p[0] * p[2] * p[6] || p[0] * p[4] * p[6]) continue;
+          // the 8 neighbours clockwise from north
+          const p0 = m[i - w], p1 = m[i - w + 1], p2 = m[i + 1], p3 = m[i + w + 1], p4 = m[i + w], p5 = m[i + w - 1], p6 = m[i - 1], p7 = m[i - w - 1];
+          const b = p0 + p1 + p2 + p3 + p4 + p5 + p6 + p7;
+          if (b < 2 || b > 6) continue;
+          // 0→1 transitions around the ring
+          const a = +(!p0 && p1) + +(!p1 && p2) + +(!p2 && p3) + +(!p3 && p4) + +(!p4 && p5) + +(!p5 && p6) + +(!p6 && p7) + +(!p7 && p0);
+          if (a !== 1) continue;
+          if (step === 0 ? p0 * p2 * p4 || p2 * p4 * p6 : p0 * p2 * p6 || p0 * p4 * p6) continue;
           del.push(i);
         }
       }
@@ -586,11 +590,14 @@ function camera(cv: Canvas, truth: Float32Array, rng: Rng): { image: RgbaImage; 
       const den = 1 + tx * u + ty * v;
       const sx = u / den + cx, sy = v / den + cy;
       const i = y * W + x;
-      const [r, g, b, t] = bilinear4(cv, truth, sx, sy);
-      out.r[i] = r;
-      out.g[i] = g;
-      out.b[i] = b;
-      truthOut[i] = t;
+      // bilinear, clamped to the picture
+      const fx0 = Math.min(W - 1, Math.max(0, sx - 0.5)), fy0 = Math.min(H - 1, Math.max(0, sy - 0.5));
+      const x0 = Math.min(W - 2, Math.floor(fx0)), y0 = Math.min(H - 2, Math.floor(fy0));
+      const fx = fx0 - x0, fy = fy0 - y0, j = y0 * W + x0;
+      out.r[i] = mix4(cv.r, j, W, fx, fy);
+      out.g[i] = mix4(cv.g, j, W, fx, fy);
+      out.b[i] = mix4(cv.b, j, W, fx, fy);
+      truthOut[i] = mix4(truth, j, W, fx, fy);
     }
   }
   // blur: motion along an angle, or defocus
@@ -614,14 +621,9 @@ function camera(cv: Canvas, truth: Float32Array, rng: Rng): { image: RgbaImage; 
   return { image: { width: W, height: H, data: decoded.data }, truth: truthOut };
 }
 
-function bilinear4(cv: Canvas, t: Float32Array, x: number, y: number): [number, number, number, number] {
-  const W = cv.w, H = cv.h;
-  const fx0 = Math.min(W - 1, Math.max(0, x - 0.5)), fy0 = Math.min(H - 1, Math.max(0, y - 0.5));
-  const x0 = Math.min(W - 2, Math.floor(fx0)), y0 = Math.min(H - 2, Math.floor(fy0));
-  const fx = fx0 - x0, fy = fy0 - y0;
-  const i = y0 * W + x0;
-  const mixv = (a: Float32Array) => (a[i] * (1 - fx) + a[i + 1] * fx) * (1 - fy) + (a[i + W] * (1 - fx) + a[i + W + 1] * fx) * fy;
-  return [mixv(cv.r), mixv(cv.g), mixv(cv.b), mixv(t)];
+/** `a` at fraction (fx, fy) of the way from pixel j to its right and lower neighbours. */
+function mix4(a: Float32Array, j: number, W: number, fx: number, fy: number): number {
+  return (a[j] * (1 - fx) + a[j + 1] * fx) * (1 - fy) + (a[j + W] * (1 - fx) + a[j + W + 1] * fx) * fy;
 }
 
 function motionBlur(a: Float32Array, w: number, h: number, len: number, angle: number): Float32Array {
