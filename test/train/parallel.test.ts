@@ -1,6 +1,8 @@
 // ParallelStepper: 1 vs N threads agree, a seed and thread count repeat bit for bit, inference
 // across threads equals the model's, and a failing, dying or closed pool raises instead of hanging.
-import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend, setBackend } from '../../src/engine/backend.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { wasmRuntime } from '../../src/engine/wasm/runtime.ts';
@@ -18,7 +20,19 @@ import { adamCall, runKernelCall } from '../../src/engine/wasm/elementwise.ts';
 import { ParallelStepper } from '../../src/train/parallel.ts';
 import { localStepper, type Stepper } from '../../src/train/train.ts';
 
+// bin/launch.mjs: plain JavaScript without types
+// @ts-expect-error
+import { bundleDir } from '../../bin/launch.mjs';
+
 const open: ParallelStepper[] = [];
+// Workers start from the commands' bundle (built by the global setup from these same sources):
+// a worker started from the sources registers tsx and compiles every module again, twice the
+// start. One test below starts them from the sources and checks the two agree bit for bit.
+let workerUrl: URL | undefined;
+beforeAll(async () => {
+  const dir = await bundleDir();
+  if (dir) workerUrl = pathToFileURL(join(dir, 'worker.mjs'));
+});
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
@@ -40,14 +54,14 @@ function batches(c: Case, sizes: number[], seed = 5): { x: Tensor; y: Int32Array
 }
 
 /** Trains a fresh model (init seed 3) on the batches; returns its flat parameters and the step results. */
-async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1, inferenceChunkRows?: number, sgd = false) {
+async function train(c: Case, threads: number | 'local', data: { x: Tensor; y: Int32Array }[], seed = 1, inferenceChunkRows?: number, sgd = false, fromSources = false) {
   manualSeed(3);
   const model = buildModel(c.specs);
   const optimizer: Optimizer = sgd ? new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) : new Adam(model.parameters(), { lr: 0.01 });
   let stepper: Stepper;
   if (threads === 'local') stepper = localStepper(model, optimizer);
   else {
-    const p = await ParallelStepper.create({ specs: c.specs, model, optimizer, threads, sampleShape: c.sampleShape, maxBatch: 256, seed, timeoutMs: 20_000, inferenceChunkRows });
+    const p = await ParallelStepper.create({ specs: c.specs, model, optimizer, threads, sampleShape: c.sampleShape, maxBatch: 256, seed, timeoutMs: 20_000, inferenceChunkRows, workerUrl: fromSources ? undefined : workerUrl });
     open.push(p);
     stepper = p;
   }
@@ -217,6 +231,14 @@ describe('ParallelStepper', () => {
     expect(Array.from(c.flat)).not.toEqual(Array.from(a.flat));
   });
 
+  it('workers started from the sources (worker.mjs registering tsx) agree bit for bit with the bundle\'s', async () => {
+    const data = batches(mlpDropout, [16, 16, 7]);
+    const fromSources = await train(mlpDropout, 2, data, 4, undefined, false, true);
+    const fromBundle = await train(mlpDropout, 2, data, 4);
+    expect(Array.from(fromSources.flat)).toEqual(Array.from(fromBundle.flat));
+    expect(fromSources.results).toEqual(fromBundle.results);
+  });
+
   it('handles batches smaller than the thread count', async () => {
     const data = batches(mlp, [1, 2, 1]);
     const local = await train(mlp, 'local', data);
@@ -304,7 +326,7 @@ describe('ParallelStepper against the PyTorch network oracle', () => {
       const specs = c.architecture.map((l) => Object.fromEntries(Object.entries(l).map(([k, v]) => [camel(k), v])) as LayerSpec);
       const model = buildModel(specs);
       for (const p of model.namedParameters()) p.value.data.set(c.params_initial[p.key].data);
-      const s = await ParallelStepper.create({ specs, model, optimizer: makeOpt(c, model), threads: 2, sampleShape: c.input.shape.slice(1), maxBatch: 4, timeoutMs: 20_000 });
+      const s = await ParallelStepper.create({ specs, model, optimizer: makeOpt(c, model), threads: 2, sampleShape: c.input.shape.slice(1), maxBatch: 4, timeoutMs: 20_000, workerUrl });
       open.push(s);
       const x = tensorOf(c.input), y = Int32Array.from(c.target);
       for (const [i, st] of stepsOf(c).entries()) {
