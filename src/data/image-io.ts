@@ -82,6 +82,8 @@ interface PngHeader {
   colorType: number;
   interlaced: boolean;
   idatBytes: number;
+  /** The file has an eXIf chunk (EXIF metadata, which may say how to turn the picture). */
+  exif: boolean;
 }
 
 let crcTable: Uint32Array | undefined;
@@ -121,7 +123,7 @@ export function readPngHeader(buf: Uint8Array): PngHeader {
   checkSize('PNG', width, height);
   let off = 8;
   let idatBytes = 0;
-  let sawEnd = false;
+  let sawEnd = false, exif = false;
   while (off + 8 <= buf.length) {
     const len = dv.getUint32(off);
     const t = type(off + 4);
@@ -130,6 +132,7 @@ export function readPngHeader(buf: Uint8Array): PngHeader {
       throw new ImageError(`corrupt PNG: checksum mismatch in the ${JSON.stringify(t)} chunk (the file is damaged)`);
     }
     if (t === 'IDAT') idatBytes += len;
+    if (t === 'eXIf') exif = true;
     off += 12 + len;
     if (t === 'IEND') {
       sawEnd = true;
@@ -138,7 +141,7 @@ export function readPngHeader(buf: Uint8Array): PngHeader {
   }
   if (!sawEnd) throw new ImageError('truncated PNG: no IEND chunk (the file ends early)');
   if (idatBytes === 0) throw new ImageError('corrupt PNG: no image data (IDAT)');
-  return { width, height, depth, colorType, interlaced: buf[28] === 1, idatBytes };
+  return { width, height, depth, colorType, interlaced: buf[28] === 1, idatBytes, exif };
 }
 
 /** Bytes the inflated image data must have: one filter byte per row, per Adam7 pass when interlaced. */
@@ -178,18 +181,19 @@ function decodePng(buf: Uint8Array): DecodedImage {
   } catch (err) {
     throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
   }
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength), format: 'png', description };
+  const img = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+  return upright(buf, h.exif, { ...img, format: 'png', description });
 }
 
 // pngjs's own steps after inflating (the version is pinned in package.json): its chunk parser
 // (palette, transparency, header checks), unfiltering, unpacking and conversion to 8-bit RGBA.
-const pngjs = createRequire(import.meta.url);
+const cjsRequire = createRequire(import.meta.url);
 type PngMeta = { width: number; height: number; data: Buffer; palette?: unknown; transColor?: unknown; alpha?: boolean; [k: string]: unknown };
-const PngParser = pngjs('pngjs/lib/parser.js') as new (options: object, deps: object) => { start(): void };
-const SyncReader = pngjs('pngjs/lib/sync-reader.js') as new (buf: Buffer) => { read(length: number, f: (b: Buffer) => void): void; process(): void };
-const filterSync = pngjs('pngjs/lib/filter-parse-sync.js') as { process(data: Buffer, meta: PngMeta): Buffer };
-const bitmapper = pngjs('pngjs/lib/bitmapper.js') as { dataToBitMap(data: Buffer, meta: PngMeta): Buffer };
-const formatNormaliser = pngjs('pngjs/lib/format-normaliser.js') as (data: Buffer, meta: PngMeta, skipRescale?: boolean) => Buffer;
+const PngParser = cjsRequire('pngjs/lib/parser.js') as new (options: object, deps: object) => { start(): void };
+const SyncReader = cjsRequire('pngjs/lib/sync-reader.js') as new (buf: Buffer) => { read(length: number, f: (b: Buffer) => void): void; process(): void };
+const filterSync = cjsRequire('pngjs/lib/filter-parse-sync.js') as { process(data: Buffer, meta: PngMeta): Buffer };
+const bitmapper = cjsRequire('pngjs/lib/bitmapper.js') as { dataToBitMap(data: Buffer, meta: PngMeta): Buffer };
+const formatNormaliser = cjsRequire('pngjs/lib/format-normaliser.js') as (data: Buffer, meta: PngMeta, skipRescale?: boolean) => Buffer;
 
 /**
  * What PNG.sync.read returns (pngjs's parser-sync.js, step for step), from the image data this
@@ -246,8 +250,8 @@ function pngReason(msg: string): string {
 }
 
 /** Reads the frame header (SOFn) of a JPEG without decoding: its size, and whether the data has an end marker. */
-export function readJpegHeader(buf: Uint8Array): { width: number; height: number; components: number; progressive: boolean } {
-  let off = 2;
+export function readJpegHeader(buf: Uint8Array): { width: number; height: number; components: number; progressive: boolean; exif: boolean } {
+  let off = 2, exif = false;
   let frame: { width: number; height: number; components: number; progressive: boolean } | undefined;
   while (off < buf.length) {
     if (buf[off] !== 0xff) throw new ImageError(`corrupt JPEG: expected a marker at byte ${off}`);
@@ -270,13 +274,15 @@ export function readJpegHeader(buf: Uint8Array): { width: number; height: number
         throw new ImageError(`unsupported JPEG: ${marker === 0xc3 || marker === 0xc7 ? 'lossless' : 'arithmetic-coded or hierarchical'} JPEG (SOF${marker - 0xc0})`, 'save it as a baseline JPEG or a PNG');
       }
     }
+    // APP1 "Exif\0": EXIF metadata, which may say how to turn the picture
+    if (marker === 0xe1 && len >= 8 && buf[off + 2] === 0x45 && buf[off + 3] === 0x78 && buf[off + 4] === 0x69 && buf[off + 5] === 0x66 && buf[off + 6] === 0) exif = true;
     if (marker === 0xda) {
       // the entropy-coded data follows; a complete file has an EOI marker somewhere after it
       if (!frame) throw new ImageError('corrupt JPEG: image data starts before any frame header');
       let end = buf.length - 2;
       while (end > off && !(buf[end] === 0xff && buf[end + 1] === 0xd9)) end--;
       if (end <= off) throw new ImageError('truncated JPEG: no end-of-image marker (the file ends early)');
-      return frame;
+      return { ...frame, exif };
     }
     off += len;
   }
@@ -328,7 +334,73 @@ function decodeJpeg(buf: Uint8Array): DecodedImage {
   }
   if (img.width !== h.width || img.height !== h.height) throw new ImageError('corrupt JPEG: decoded size does not match the header');
   const kind = h.components === 1 ? 'greyscale' : h.components === 4 ? 'CMYK' : 'colour';
-  return { ...img, format: 'jpeg', description: `JPEG ${kind}${h.progressive ? ', progressive' : ''}` };
+  return upright(buf, h.exif, { ...img, format: 'jpeg', description: `JPEG ${kind}${h.progressive ? ', progressive' : ''}` });
+}
+
+/** What turning a picture by each EXIF orientation (2–8) does, for its description. */
+const ORIENTATIONS: Record<number, string> = {
+  2: 'mirrored left to right',
+  3: 'turned 180°',
+  4: 'mirrored top to bottom',
+  5: 'mirrored across its diagonal',
+  6: 'turned 90° clockwise',
+  7: 'mirrored across its other diagonal',
+  8: 'turned 90° anticlockwise',
+};
+
+/**
+ * The picture the way a viewer shows it. A phone usually stores a photo as its sensor saw it and
+ * records in the EXIF metadata how to turn it; shown as stored, a digit would lie on its side.
+ */
+function upright(buf: Uint8Array, hasExif: boolean, img: DecodedImage): DecodedImage {
+  const o = hasExif ? exifOrientation(buf) : 1;
+  if (o === 1) return img;
+  return { ...img, ...orientImage(img, o), description: `${img.description}, ${ORIENTATIONS[o]} as its EXIF orientation (${o}) says` };
+}
+
+/** The EXIF orientation (1–8) in the file's metadata; 1 (as stored) when it has none or it cannot be read. */
+function exifOrientation(buf: Uint8Array): number {
+  // loaded only for pictures with EXIF metadata: it takes longer to load than most pictures to read
+  const ExifReader = cjsRequire('exifreader') as typeof import('exifreader');
+  try {
+    const tags = ExifReader.load(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), { includeTags: { exif: ['Orientation'] } });
+    const v = tags.Orientation?.value;
+    return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 8 ? v : 1;
+  } catch {
+    // damaged metadata does not make the pixels unreadable: they are used as stored
+    return 1;
+  }
+}
+
+/**
+ * The picture turned by EXIF orientation `o` (1–8): output pixel (X, Y) is stored pixel
+ * base + X·dx + Y·dy, orientations 5–8 swapping width and height. Written in 64×64 tiles: a
+ * turned row reads a stored column, one cache line per pixel otherwise.
+ */
+export function orientImage(img: RgbaImage, o: number): RgbaImage {
+  const { width: w, height: h } = img;
+  if (!Number.isInteger(o) || o < 1 || o > 8) throw new ImageError(`orientImage: EXIF orientation ${o} is not 1 to 8`);
+  const last = (h - 1) * w, right = w - 1;
+  const [base, dx, dy] = ([
+    [0, 1, w], [right, -1, w], [last + right, -1, -w], [last, 1, -w],
+    [0, w, 1], [last, -w, 1], [last + right, -w, -1], [right, w, -1],
+  ] as const)[o - 1];
+  const W = o >= 5 ? h : w, H = o >= 5 ? w : h;
+  // one pixel per 32-bit word (RGBA order is kept whatever the byte order)
+  const src = img.data.byteOffset % 4 === 0 ? new Uint32Array(img.data.buffer, img.data.byteOffset, w * h) : new Uint32Array(img.data.slice().buffer, 0, w * h);
+  const out = new Uint32Array(W * H);
+  const T = 64;
+  for (let Y0 = 0; Y0 < H; Y0 += T) {
+    const Y1 = Math.min(H, Y0 + T);
+    for (let X0 = 0; X0 < W; X0 += T) {
+      const X1 = Math.min(W, X0 + T);
+      for (let Y = Y0; Y < Y1; Y++) {
+        let i = base + Y * dy + X0 * dx;
+        for (let k = Y * W + X0, end = Y * W + X1; k < end; k++, i += dx) out[k] = src[i];
+      }
+    }
+  }
+  return { width: W, height: H, data: new Uint8Array(out.buffer) };
 }
 
 /** Encodes 8-bit greyscale pixels (row-major) as a PNG. */

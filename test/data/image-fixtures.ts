@@ -1,9 +1,11 @@
 // Test helpers: a small independent PNG encoder (every colour type and bit depth, palette, tRNS,
-// all five filters, Adam7 interlacing, split IDAT) and MNIST digits drawn onto canvases.
+// all five filters, Adam7 interlacing, split IDAT), EXIF orientation metadata written by hand, and
+// MNIST digits drawn onto canvases.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
 import { loadDataset } from '../../src/data/mnist.ts';
 import type { DatasetSplits, Split } from '../../src/data/sources.ts';
 
@@ -196,4 +198,33 @@ export function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number 
     bb += y * y;
   }
   return ab / Math.sqrt(aa * bb);
+}
+
+/**
+ * EXIF metadata holding only an orientation, as a camera writes it: a TIFF header (byte order,
+ * 42, IFD0 at byte 8) and IFD0 with one entry, tag 0x0112 (Orientation), type 3 (SHORT), count 1.
+ */
+export function exifTiff(orientation: number, littleEndian: boolean): Uint8Array {
+  const b = new Uint8Array(8 + 2 + 12 + 4);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, littleEndian ? 0x4949 : 0x4d4d);
+  dv.setUint16(2, 42, littleEndian);
+  dv.setUint32(4, 8, littleEndian);
+  dv.setUint16(8, 1, littleEndian);
+  dv.setUint16(10, 0x0112, littleEndian);
+  dv.setUint16(12, 3, littleEndian);
+  dv.setUint32(14, 1, littleEndian);
+  dv.setUint16(18, orientation, littleEndian);
+  return b;
+}
+
+/** A JPEG of the RGBA pixels with the EXIF metadata in an APP1 segment ("Exif\0\0" then the TIFF bytes). */
+export function jpegWithExif(img: { width: number; height: number; data: Uint8Array }, tiff: Uint8Array | undefined, quality = 90): Buffer {
+  const exifBuffer = tiff && Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  return jpeg.encode({ width: img.width, height: img.height, data: Buffer.from(img.data), exifBuffer } as jpeg.RawImageData<Buffer>, quality).data;
+}
+
+/** The PNG with an eXIf chunk (the TIFF bytes as they are) right after its IHDR. */
+export function pngWithExif(png: Uint8Array, tiff: Uint8Array): Buffer {
+  return Buffer.concat([png.subarray(0, 33), chunk('eXIf', tiff), png.subarray(33)]);
 }

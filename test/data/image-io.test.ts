@@ -2,8 +2,8 @@ import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it, vi } from 'vitest';
-import { ImageError, decodeImage, encodeGreyPng, readJpegHeader, readPngHeader, sniffFormat, withPooledBlocks } from '../../src/data/image-io.ts';
-import { PNG_SIGNATURE, chunk, encodePng, ihdr } from './image-fixtures.ts';
+import { ImageError, decodeImage, encodeGreyPng, orientImage, readJpegHeader, readPngHeader, sniffFormat, withPooledBlocks } from '../../src/data/image-io.ts';
+import { PNG_SIGNATURE, chunk, encodePng, exifTiff, ihdr, jpegWithExif, pngWithExif } from './image-fixtures.ts';
 
 // A 13×9 test pattern (odd sizes exercise partial bytes and Adam7 edge passes).
 const W = 13, H = 9;
@@ -147,6 +147,103 @@ describe('withPooledBlocks (jpeg-js blocks as views of shared buffers)', () => {
     })).toThrow('boom');
     expect(globalThis.Int32Array).toBe(real);
     expect(new Int32Array(64).buffer.byteLength).toBe(256);
+  });
+});
+
+describe('EXIF orientation: pictures shown the way a viewer shows them', () => {
+  // stored   a b c     (pixel values 1..6)
+  //          d e f
+  const a = 1, b = 2, c = 3, d = 4, e = 5, f = 6;
+  const stored = { width: 3, height: 2, data: new Uint8Array(new Uint32Array([a, b, c, d, e, f]).buffer) };
+  // as the EXIF standard defines each orientation (where the stored row 0 and column 0 are shown)
+  const shown: Record<number, [number, number, number[]]> = {
+    1: [3, 2, [a, b, c, d, e, f]],
+    2: [3, 2, [c, b, a, f, e, d]], // mirrored left to right
+    3: [3, 2, [f, e, d, c, b, a]], // turned 180°
+    4: [3, 2, [d, e, f, a, b, c]], // mirrored top to bottom
+    5: [2, 3, [a, d, b, e, c, f]], // row 0 on the left, column 0 on top
+    6: [2, 3, [d, a, e, b, f, c]], // turned 90° clockwise
+    7: [2, 3, [f, c, e, b, d, a]], // row 0 on the right, column 0 at the bottom
+    8: [2, 3, [c, f, b, e, a, d]], // turned 90° anticlockwise
+  };
+
+  it('orientImage turns a 3×2 picture as each of the 8 orientations says', () => {
+    for (let o = 1; o <= 8; o++) {
+      const r = orientImage(stored, o);
+      expect([r.width, r.height, Array.from(new Uint32Array(r.data.buffer, r.data.byteOffset, r.width * r.height))], `orientation ${o}`).toEqual(shown[o]);
+    }
+  });
+
+  it('orientImage turns a picture larger than its 64×64 tiles, and refuses an orientation outside 1–8', () => {
+    const w = 131, h = 70, px = new Uint32Array(w * h).map((_, i) => i);
+    const big = orientImage({ width: w, height: h, data: new Uint8Array(px.buffer) }, 6);
+    const out = new Uint32Array(big.data.buffer);
+    expect([big.width, big.height]).toEqual([h, w]);
+    // turned 90° clockwise: shown (x, y) is stored (y, h - 1 - x)
+    for (let y = 0; y < w; y++) for (let x = 0; x < h; x++) if (out[y * h + x] !== (h - 1 - x) * w + y) throw new Error(`pixel (${x}, ${y})`);
+    expect(() => orientImage(stored, 0)).toThrow(/orientation 0 is not 1 to 8/);
+    expect(() => orientImage(stored, 9)).toThrow(ImageError);
+  });
+
+  // 48×24: a black square at the stored top left, a grey one at the stored top right
+  const w = 48, h = 24, corners = new Uint8Array(w * h * 4).fill(255);
+  for (let y = 0; y < 8; y++) {
+    for (let x = 0; x < 8; x++) {
+      corners.fill(0, (y * w + x) * 4, (y * w + x) * 4 + 3);
+      corners.fill(128, (y * w + w - 1 - x) * 4, (y * w + w - 1 - x) * 4 + 3);
+    }
+  }
+  const picture = { width: w, height: h, data: corners };
+  /** Where the two squares are shown: the corners (tl, tr, bl, br) holding black and grey. */
+  const squares = (img: { width: number; height: number; data: Uint8Array }) => {
+    const at = (x: number, y: number) => img.data[(y * img.width + x) * 4];
+    const found = { tl: at(3, 3), tr: at(img.width - 4, 3), bl: at(3, img.height - 4), br: at(img.width - 4, img.height - 4) };
+    const near = (v: number, t: number) => Math.abs(v - t) < 24;
+    return { black: Object.keys(found).find((k) => near(found[k as keyof typeof found], 0)), grey: Object.keys(found).find((k) => near(found[k as keyof typeof found], 128)) };
+  };
+  const expected: Record<number, { size: [number, number]; black: string; grey: string }> = {
+    1: { size: [48, 24], black: 'tl', grey: 'tr' }, 2: { size: [48, 24], black: 'tr', grey: 'tl' },
+    3: { size: [48, 24], black: 'br', grey: 'bl' }, 4: { size: [48, 24], black: 'bl', grey: 'br' },
+    5: { size: [24, 48], black: 'tl', grey: 'bl' }, 6: { size: [24, 48], black: 'tr', grey: 'br' },
+    7: { size: [24, 48], black: 'br', grey: 'tr' }, 8: { size: [24, 48], black: 'bl', grey: 'tl' },
+  };
+
+  it('decodeImage shows a JPEG as its EXIF orientation says (either byte order), naming the turn', () => {
+    const plain = decodeImage(jpegWithExif(picture, undefined));
+    expect(plain.description).toBe('JPEG colour');
+    for (let o = 1; o <= 8; o++) {
+      for (const le of [true, false]) {
+        const img = decodeImage(jpegWithExif(picture, exifTiff(o, le)));
+        expect({ size: [img.width, img.height], ...squares(img) }, `orientation ${o}`).toEqual(expected[o]);
+        // the same pixels as the file without metadata, turned
+        expect(Buffer.from(img.data).equals(Buffer.from(orientImage(plain, o).data)), `orientation ${o}`).toBe(true);
+        if (o === 1) expect(img.description).toBe('JPEG colour');
+        else expect(img.description).toMatch(new RegExp(`^JPEG colour, .+ as its EXIF orientation \\(${o}\\) says$`));
+      }
+    }
+    expect(decodeImage(jpegWithExif(picture, exifTiff(6, true))).description).toBe('JPEG colour, turned 90° clockwise as its EXIF orientation (6) says');
+  });
+
+  it('decodeImage shows a PNG with an eXIf chunk as its orientation says', () => {
+    const png = new PNG({ width: w, height: h });
+    png.data = Buffer.from(corners);
+    const bytes = PNG.sync.write(png);
+    for (const o of [3, 6, 8]) {
+      const img = decodeImage(pngWithExif(bytes, exifTiff(o, false)));
+      expect({ size: [img.width, img.height], ...squares(img) }, `orientation ${o}`).toEqual(expected[o]);
+      expect(img.description).toContain(`EXIF orientation (${o})`);
+    }
+  });
+
+  it('metadata that cannot be read, or an orientation outside 1–8, leaves the pixels as stored', () => {
+    const plain = decodeImage(jpegWithExif(picture, undefined));
+    const damaged = exifTiff(6, true).slice(0, 12); // IFD0 cut off inside its entry
+    const garbage = new Uint8Array(40).fill(0xab);
+    for (const tiff of [damaged, garbage, exifTiff(0, true), exifTiff(9, false)]) {
+      const img = decodeImage(jpegWithExif(picture, tiff));
+      expect([img.width, img.height, img.description]).toEqual([w, h, 'JPEG colour']);
+      expect(Buffer.from(img.data).equals(Buffer.from(plain.data))).toBe(true);
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.ts';
 import { Tensor } from '../../src/engine/tensor.ts';
 import { Batcher, subset } from '../../src/data/batches.ts';
-import { decodeImage, type RgbaImage } from '../../src/data/image-io.ts';
+import { decodeImage, orientImage, type RgbaImage } from '../../src/data/image-io.ts';
 import {
   adjustStroke, centreByMass, chooseComposite, preprocessImage, resampleArea, strokeWidth,
 } from '../../src/data/image.ts';
@@ -15,7 +15,7 @@ import { buildModel, mlpSpecs } from '../../src/nn/models.ts';
 import type { Sequential } from '../../src/nn/sequential.ts';
 import { Adam } from '../../src/optim/adam.ts';
 import { localStepper } from '../../src/train/train.ts';
-import { canvas, correlation, digit, encodePng, mnistData, mnistTest } from './image-fixtures.ts';
+import { canvas, correlation, digit, encodePng, exifTiff, jpegWithExif, mnistData, mnistTest } from './image-fixtures.ts';
 
 const MEAN = 0.1307, STD = 0.3081;
 
@@ -258,6 +258,31 @@ describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', (
       expect(agree).toBeGreaterThanOrEqual(n - 2);
     });
   }
+
+  it('a phone photo stored on its side with EXIF orientation 6 reads as the upright digit, not as stored', () => {
+    const n = 8;
+    let upright = 0, asStored = 0, agree = 0;
+    for (let i = 0; i < n; i++) {
+      const g = digit(test, i);
+      // the photo as the user sees it: dark ink on grey paper, 320×240
+      const w = 320, h = 240, cov = canvas(g, 7, w, h, 70, 20);
+      const data = new Uint8Array(w * h * 4);
+      for (let p = 0; p < w * h; p++) {
+        data.fill(Math.round(40 * cov[p] + 205 * (1 - cov[p])), 4 * p, 4 * p + 3);
+        data[4 * p + 3] = 255;
+      }
+      // stored as the sensor saw it, turned 90° anticlockwise, with orientation 6 to turn it back
+      const stored = orientImage({ width: w, height: h, data }, 8);
+      const r = preprocessImage(decodeImage(jpegWithExif(stored, exifTiff(6, true))));
+      upright += correlation(r.pixels!, g);
+      if (predictPixels(r.pixels!) === predictPixels(g)) agree++;
+      // the same file saying orientation 1: the digit lies on its side
+      asStored += correlation(preprocessImage(decodeImage(jpegWithExif(stored, exifTiff(1, true)))).pixels!, g);
+    }
+    expect(upright / n).toBeGreaterThan(0.85);
+    expect(agree).toBeGreaterThanOrEqual(n - 1);
+    expect(asStored / n).toBeLessThan(0.5);
+  });
 
   it('the trained model is right on the originals (so agreement means something)', () => {
     let right = 0;
