@@ -284,6 +284,28 @@ describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', (
     expect(asStored / n).toBeLessThan(0.5);
   });
 
+  it('a digit cut off by the bottom of the photo is set aside, and the reason says to leave paper all round it', () => {
+    const g = digit(test, 0);
+    // 10× the 28×28 (ink rows 56–239 of 240: the last rows of the digit are outside the picture)
+    const w = 320, h = 240, cov = canvas(g, 10, w, h, 20, -10);
+    const data = new Uint8Array(w * h * 4);
+    for (let p = 0; p < w * h; p++) {
+      data.fill(Math.round(30 * cov[p] + 210 * (1 - cov[p])), 4 * p, 4 * p + 3);
+      data[4 * p + 3] = 255;
+    }
+    const r = preprocessImage({ width: w, height: h, data });
+    expect(r.pixels).toBeUndefined();
+    expect(r.reason).toMatch(/^no digit found: nothing that looks like ink \(set aside: .*touches the edge of the picture.*\); a digit that runs off the picture is not read, so leave paper all round it$/);
+    // the same photo 60 pixels taller, the whole digit in it, is read
+    const tall = canvas(g, 10, w, h + 60, 20, -10), whole = new Uint8Array(w * (h + 60) * 4);
+    for (let p = 0; p < w * (h + 60); p++) {
+      whole.fill(Math.round(30 * tall[p] + 210 * (1 - tall[p])), 4 * p, 4 * p + 3);
+      whole[4 * p + 3] = 255;
+    }
+    const read = preprocessImage({ width: w, height: h + 60, data: whole });
+    expect(correlation(read.pixels!, g)).toBeGreaterThan(0.8);
+  });
+
   it('the trained model is right on the originals (so agreement means something)', () => {
     let right = 0;
     for (let i = 0; i < N; i++) if (predictPixels(digit(test, i)) === test.labels[i]) right++;

@@ -238,7 +238,9 @@ export function preprocessImage(img: RgbaImage, options: PreprocessOptions = {})
     if (regionCount === 0 && peak < 0.05) return fail('no digit found: the image is blank (one colour or a smooth gradient)');
     if (regionCount === 0) return fail('no digit found: the image is nearly uniform');
     const why = Object.entries(setAside).map(([r, c]) => `${c} ${r}`).join(', ');
-    return fail(why ? `no digit found: nothing that looks like ink (set aside: ${why})` : 'no digit found: only specks');
+    // a digit cut off by the frame is set aside like a table's edge: say what to do about it
+    const edge = setAside['touches the edge of the picture'] ? '; a digit that runs off the picture is not read, so leave paper all round it' : '';
+    return fail(why ? `no digit found: nothing that looks like ink (set aside: ${why})${edge}` : 'no digit found: only specks');
   }
   seeds.sort((a, b) => b.score - a.score);
 
