@@ -46,7 +46,12 @@ export function predictProgram(): Command {
     .option('--save-input <dir>', 'save the 28×28 image the model saw as a PNG in this directory')
     .addOption(backendOption())
     .option('--json', 'print the results as one JSON document on stdout')
-    .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)');
+    .option('--explain <file>', 'write an HTML page showing what every layer does to the picture (one picture only)')
+    .addHelpText('after', `
+Photos of a digit on paper work too: a phone photo is turned upright as its EXIF
+orientation says, the paper's light is evened out (shadows, glare), printed
+ruled and grid lines are removed, and what lies around the page is set aside.
+--show draws what the model was given and says which region was read.`);
 }
 
 export interface Prediction {
