@@ -1,5 +1,6 @@
 // Decoding untrusted PNG/JPEG bytes to RGBA (headers checked before any pixel is decoded, so a
-// file claiming 100000×100000 is refused at once) and encoding greyscale PNGs. Pure: bytes in, bytes out.
+// file claiming 100000×100000 is refused at once; turned upright as an EXIF orientation says) and
+// encoding greyscale PNGs. Pure: bytes in, bytes out.
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import jpeg from 'jpeg-js';
