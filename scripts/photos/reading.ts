@@ -20,9 +20,11 @@ export function modelReader(weights: string): { classify: (px: Uint8Array) => Fl
   const probs = (px: Uint8Array) => classify(model, px, file.input.mean, file.input.std);
   return {
     classify: probs,
-    digit: (px) => {
-      const p = probs(px);
-      return p.indexOf(Math.max(...p));
-    },
+    digit: (px) => argmax(probs(px)),
   };
+}
+
+/** The index of the largest value: the digit a model's probabilities read. */
+export function argmax(p: Float32Array): number {
+  return p.indexOf(Math.max(...p));
 }
