@@ -182,8 +182,8 @@ function decodePng(buf: Uint8Array): DecodedImage {
   } catch (err) {
     throw new ImageError(`corrupt PNG: ${pngReason((err as Error).message)}`);
   }
-  const img = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-  return upright(buf, h.exif, { ...img, format: 'png', description });
+  const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+  return upright(buf, h.exif, { width: png.width, height: png.height, data, format: 'png', description });
 }
 
 // pngjs's own steps after inflating (the version is pinned in package.json): its chunk parser
@@ -250,7 +250,10 @@ function pngReason(msg: string): string {
   return msg.replace(/\s+/g, ' ').trim();
 }
 
-/** Reads the frame header (SOFn) of a JPEG without decoding: its size, and whether the data has an end marker. */
+/**
+ * Reads the frame header (SOFn) of a JPEG without decoding: its size, whether it carries EXIF
+ * metadata (an APP1 "Exif" segment), and whether the data has an end marker.
+ */
 export function readJpegHeader(buf: Uint8Array): { width: number; height: number; components: number; progressive: boolean; exif: boolean } {
   let off = 2, exif = false;
   let frame: { width: number; height: number; components: number; progressive: boolean } | undefined;

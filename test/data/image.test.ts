@@ -265,12 +265,7 @@ describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', (
     for (let i = 0; i < n; i++) {
       const g = digit(test, i);
       // the photo as the user sees it: dark ink on grey paper, 320×240
-      const w = 320, h = 240, cov = canvas(g, 7, w, h, 70, 20);
-      const data = new Uint8Array(w * h * 4);
-      for (let p = 0; p < w * h; p++) {
-        data.fill(Math.round(40 * cov[p] + 205 * (1 - cov[p])), 4 * p, 4 * p + 3);
-        data[4 * p + 3] = 255;
-      }
+      const w = 320, h = 240, data = Uint8Array.from(paint(canvas(g, 7, w, h, 70, 20), [40, 40, 40, 255], [205, 205, 205, 255]));
       // stored as the sensor saw it, turned 90° anticlockwise, with orientation 6 to turn it back
       const stored = orientImage({ width: w, height: h, data }, 8);
       const r = preprocessImage(decodeImage(jpegWithExif(stored, exifTiff(6, true))));
@@ -287,22 +282,12 @@ describe('preprocessImage on MNIST test digits drawn into PNG and JPEG files', (
   it('a digit cut off by the bottom of the photo is set aside, and the reason says to leave paper all round it', () => {
     const g = digit(test, 0);
     // 10× the 28×28 (ink rows 56–239 of 240: the last rows of the digit are outside the picture)
-    const w = 320, h = 240, cov = canvas(g, 10, w, h, 20, -10);
-    const data = new Uint8Array(w * h * 4);
-    for (let p = 0; p < w * h; p++) {
-      data.fill(Math.round(30 * cov[p] + 210 * (1 - cov[p])), 4 * p, 4 * p + 3);
-      data[4 * p + 3] = 255;
-    }
-    const r = preprocessImage({ width: w, height: h, data });
+    const w = 320, h = 240, ink = [30, 30, 30, 255], paper = [210, 210, 210, 255];
+    const r = preprocessImage({ width: w, height: h, data: Uint8Array.from(paint(canvas(g, 10, w, h, 20, -10), ink, paper)) });
     expect(r.pixels).toBeUndefined();
     expect(r.reason).toMatch(/^no digit found: nothing that looks like ink \(set aside: .*touches the edge of the picture.*\); a digit that runs off the picture is not read, so leave paper all round it$/);
     // the same photo 60 pixels taller, the whole digit in it, is read
-    const tall = canvas(g, 10, w, h + 60, 20, -10), whole = new Uint8Array(w * (h + 60) * 4);
-    for (let p = 0; p < w * (h + 60); p++) {
-      whole.fill(Math.round(30 * tall[p] + 210 * (1 - tall[p])), 4 * p, 4 * p + 3);
-      whole[4 * p + 3] = 255;
-    }
-    const read = preprocessImage({ width: w, height: h + 60, data: whole });
+    const read = preprocessImage({ width: w, height: h + 60, data: Uint8Array.from(paint(canvas(g, 10, w, h + 60, 20, -10), ink, paper)) });
     expect(correlation(read.pixels!, g)).toBeGreaterThan(0.8);
   });
 

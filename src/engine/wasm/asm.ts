@@ -143,6 +143,9 @@ export const F32x4 = {
   add: sbin(0xe4), sub: sbin(0xe5), mul: sbin(0xe6), div: sbin(0xe7),
 };
 
+/** Byte address of float (or int32) element `i` of the array at byte address `base`. */
+export const elementAt = (base: Local, i: Code): Code => I32.add(get(base), I32.shl(i, I32.const(2)));
+
 /** The four lanes of v added up as one f32, (l0 + l1) + (l2 + l3); v is evaluated once per lane, so pass a local's get. */
 export const sumLanes = (v: Code): Code =>
   F32.add(F32.add(F32x4.extractLane(v, 0), F32x4.extractLane(v, 1)), F32.add(F32x4.extractLane(v, 2), F32x4.extractLane(v, 3)));

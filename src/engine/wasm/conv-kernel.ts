@@ -2,7 +2,7 @@
 // x [C, H, W] <-> col [C*kH*kW, outH*outW], zero padding, stride, dilation. Each (c, i, j, oy)
 // row copies the run of output columns whose taps land inside the input (four at a time when
 // the stride is 1) and writes zeros for the rest.
-import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, sumLanes, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, V128, block, brIf, forRange, get, i32, if_, loop, select, set, sumLanes, elementAt as at, v128, type Code } from './asm.ts';
 
 // geometry parameters shared by both functions (all counts; addresses in bytes)
 const GEOMETRY = ['C', 'H', 'W', 'kH', 'kW', 'sH', 'sW', 'dH', 'dW', 'padTop', 'padLeft', 'outH', 'outW'] as const;
@@ -89,7 +89,6 @@ function sameFunc(name: string, adjoint: boolean): Func {
   const [xAddr, colAddr, C, H, W, kH, kW, padTop, padLeft] = f.params;
   const [c, i, j, p, lo, hi, hi4, plane, shift, dxs, row, oy, src, dst, x0, x1] = f.localsOf(i32, 16);
   const k = I32.const;
-  const at = (base: Local, idx: Code) => I32.add(get(base), I32.shl(idx, k(2)));
   const zeros = (from: Code, to: Code): Code => forRange(p, from, to, k(1), F32.store(at(dst, get(p)), F32.const(0)));
   // columns [x0, x1) of every row of dst: the taps that fell off a row edge
   const fixColumns: Code = forRange(oy, k(0), get(H), k(1),

@@ -4,12 +4,11 @@
 // weights held in registers. (The weight gradient stays with the kept columns and dotRows: a
 // direct version, nine accumulators per output channel, ran 1.5x slower.)
 // Addresses in bytes, counts in elements.
-import { F32x4, Func, I32, V128, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
+import { F32x4, Func, I32, V128, elementAt as at, forRange, get, i32, if_, set, v128, type Code } from './asm.ts';
 import { copyToPad } from './winograd-kernel.ts';
 
 const k = I32.const;
 const TAPS = 9;
-const at = (base: Local, floats: Code) => I32.add(get(base), I32.shl(floats, k(2)));
 
 /**
  * direct3x3(x, H, W, top, left, pad, PW, w, bias, O, y, outH, outW): y[o] = Σ_taps w[o, tap] ·

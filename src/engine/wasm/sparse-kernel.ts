@@ -1,13 +1,11 @@
 // Products with a mostly constant input for the kernel module (the idea is in ../sparse.ts): a
 // 4×4-block transpose, and the sparse-rows and sparse-columns products against a transposed
 // weight, 4 · LINE_VECTORS outputs at a time. Addresses in bytes, counts in elements.
-import { F32, F32x4, Func, I32, I32x4, V128, forRange, get, i32, set, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, I32x4, V128, elementAt as el, forRange, get, i32, set, v128, type Code } from './asm.ts';
 
 // float lanes of two vectors (a: 0-3, b: 4-7) as the shuffle's byte indices
 const lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
 const k = I32.const;
-// byte address of element i of an f32/i32 array at `base`
-const el = (base: Local, i: Code): Code => I32.add(get(base), I32.shl(i, k(2)));
 
 const TILE = 16;
 

@@ -5,7 +5,7 @@
 // to three tiles past the row: they land on the next row's first tiles (written after) or in the
 // slack the caller leaves past T.
 // Addresses and strides in bytes, counts in elements.
-import { F32, F32x4, Func, I32, V128, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
+import { F32, F32x4, Func, I32, V128, elementAt as at, forRange, get, i32, if_, set, v128, type Code, type Local } from './asm.ts';
 import { EVEN, ODD } from './pool-kernel.ts';
 
 // x[0], y[0], x[1], y[1] and x[2], y[2], x[3], y[3] (two outputs per tile, side by side)
@@ -21,7 +21,6 @@ const sub = F32x4.sub, add = F32x4.add;
 export function copyToPad(f: Func, plane: Code, H: Local, W: Local, top: Local, left: Local, pad: Local, PW: Local): Code[] {
   const [r, q, src, dst, w4, base] = f.localsOf(i32, 6);
   const k = I32.const;
-  const at = (b: Local, floats: Code) => I32.add(get(b), I32.shl(floats, k(2)));
   return [
     set(base, plane),
     set(w4, I32.sub(get(W), k(3))),
@@ -52,7 +51,6 @@ function transformFunc(name: string, grad: boolean): Func {
   const E = Array.from({ length: rowsIn }, () => f.localsOf(v128, colsIn));
   const [l0, l1, l2, l3] = f.localsOf(v128, 4);
   const U = Array.from({ length: rowsIn }, () => f.localsOf(v128, 4));
-  const at = (base: Local, floats: Code) => I32.add(get(base), I32.shl(floats, k(2)));
 
   const copyPlane = copyToPad(f, I32.add(get(x), I32.shl(I32.mul(I32.mul(get(c), get(H)), get(W)), k(2))), H, W, top, left, pad, PW);
 
